@@ -1,0 +1,91 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import pino, { type DestinationStream } from 'pino';
+import { AppModule } from './app.module';
+import { CallerAuth } from './auth/caller-auth';
+import { ResponseCache } from './cache/response-cache';
+import { Problem } from './common/problem';
+import { ProblemFilter } from './common/problem.filter';
+import { validationPipe } from './common/validation';
+import type { Config } from './config/config';
+import { setupDocs } from './docs/swagger';
+import { AppLogger } from './logging/app-logger';
+import { MetricsService } from './metrics/metrics.service';
+import { installEdge } from './proxy/edge';
+
+const ONE_MIB = 1024 * 1024;
+const MAX_JSON_DEPTH = 32;
+
+/** Builds the whole service (not listening yet); main.ts and the e2e tests both start it so. */
+export async function createApp(
+  config: Config,
+  logDestination: DestinationStream = pino.destination({ sync: false }),
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: ONE_MIB,
+    routerOptions: { maxParamLength: 16_384 }, // long ids reach validation (400), not a bare 404
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, logDestination),
+    adapter,
+    { bufferLogs: true, abortOnError: false, bodyParser: false },
+  );
+  const logger = app.get(AppLogger);
+  app.useLogger(logger);
+  app.useGlobalPipes(validationPipe());
+  app.useGlobalFilters(new ProblemFilter(logger));
+
+  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  installJsonParser(fastify);
+  installEdge(fastify, {
+    config,
+    auth: app.get(CallerAuth),
+    cache: app.get(ResponseCache),
+    metrics: app.get(MetricsService),
+    logger,
+  });
+  setupDocs(app);
+  await app.init();
+  return app;
+}
+
+/**
+ * Fastify's own JSON parser (which refuses __proto__ and constructor.prototype keys), plus: an
+ * empty body reads as {} for routes whose fields are all optional, and nesting deeper than
+ * MAX_JSON_DEPTH is refused before parsing.
+ */
+function installJsonParser(fastify: FastifyInstance): void {
+  const parse = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(null, undefined);
+    if (nestingDepth(text) > MAX_JSON_DEPTH) {
+      return done(
+        Problem.badRequest(`The request body nests deeper than ${MAX_JSON_DEPTH} levels.`),
+        undefined,
+      );
+    }
+    parse(request, text, done);
+  });
+}
+
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}

@@ -1,0 +1,64 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { Problem } from '../common/problem';
+import { type CallerConfig, CONFIG, type Config } from '../config/config';
+import { WindowCounters } from '../limits/window-counters';
+import { MetricsService } from '../metrics/metrics.service';
+import type { ProxyRoute } from '../proxy/proxy-route';
+
+const BEARER = /^Bearer ([^\s]{1,4096})$/i;
+
+/**
+ * Who is calling and may they: token (sha256, constant-time), scope, then the caller's own
+ * per-minute limit. Runs before validation, cache and upstream, so refusals cost nothing upstream.
+ */
+@Injectable()
+export class CallerAuth {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly counters: WindowCounters,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  /** The configured caller whose token this is, comparing against every caller (no early exit). */
+  authenticate(authorization: string | undefined): CallerConfig | undefined {
+    const token = authorization === undefined ? undefined : BEARER.exec(authorization)?.[1];
+    if (token === undefined) return undefined;
+    const digest = createHash('sha256').update(token).digest();
+    let found: CallerConfig | undefined;
+    for (const caller of this.config.callers) {
+      if (timingSafeEqual(digest, caller.tokenSha256)) found = caller;
+    }
+    return found;
+  }
+
+  async admit(authorization: string | undefined, route: ProxyRoute): Promise<CallerConfig> {
+    const caller = this.authenticate(authorization);
+    if (!caller) {
+      throw new Problem(
+        401,
+        'Missing or unknown caller token: send Authorization: Bearer <token>.',
+        [],
+        {
+          'www-authenticate': 'Bearer',
+        },
+      );
+    }
+    if (!caller.scopes.has(route.scope)) {
+      throw new Problem(403, `Caller "${caller.id}" lacks the ${route.scope} scope.`);
+    }
+    if (caller.rateLimitPerMinute !== undefined) {
+      const taken = await this.counters.take([
+        { name: `caller:${caller.id}`, limit: caller.rateLimitPerMinute, windowMs: 60_000 },
+      ]);
+      if (!taken.allowed) {
+        this.metrics.refused('caller');
+        throw Problem.tooManyRequests(
+          `Caller "${caller.id}" is over its limit of ${caller.rateLimitPerMinute} requests per minute.`,
+          Math.ceil(taken.retryAfterMs / 1000),
+        );
+      }
+    }
+    return caller;
+  }
+}

@@ -1,0 +1,57 @@
+import KeyvRedis from '@keyv/redis';
+import { CacheModule } from '@nestjs/cache-manager';
+import { Module } from '@nestjs/common';
+import Keyv from 'keyv';
+import { LRUCache } from 'lru-cache';
+import { CONFIG, type Config } from '../config/config';
+import { RedisService } from '../redis/redis.service';
+import { ResponseCache } from './response-cache';
+
+type Stored = { value: { body: string } };
+
+/** An LRU bounded by entry count and by bytes, in the Map-like shape Keyv expects. */
+function boundedMemoryStore(maxEntries: number, maxBytes: number) {
+  const lru = new LRUCache<string, Stored>({
+    max: maxEntries,
+    maxSize: maxBytes,
+    sizeCalculation: (item) => item.value.body.length * 2 + 128,
+  });
+  return {
+    get: (key: string) => lru.get(key),
+    set: (key: string, value: Stored, ttl?: number) => {
+      lru.set(key, value, { ttl: ttl && ttl > 0 ? ttl : undefined });
+      return true;
+    },
+    delete: (key: string) => lru.delete(key),
+    clear: () => lru.clear(),
+    has: (key: string) => lru.has(key),
+  };
+}
+
+/**
+ * cache-manager with a size-bounded LRU in process (L1) and, when REDIS_URL is set, the shared
+ * Redis (L2). ResponseCache builds the read-through on top of it.
+ */
+@Module({
+  imports: [
+    CacheModule.registerAsync({
+      inject: [CONFIG, RedisService],
+      useFactory: (config: Config, redis: RedisService) => {
+        // Entries stay objects in L1 (no JSON round trip per hit); Redis stores JSON.
+        const l1 = new Keyv({
+          store: boundedMemoryStore(config.cache.maxEntries, config.cache.maxBytes),
+          serialize: undefined,
+          deserialize: undefined,
+          useKeyPrefix: false,
+        });
+        const stores = [l1];
+        if (redis.client)
+          stores.push(new Keyv({ store: new KeyvRedis(redis.client), useKeyPrefix: false }));
+        return { stores };
+      },
+    }),
+  ],
+  providers: [ResponseCache],
+  exports: [ResponseCache],
+})
+export class ResponseCacheModule {}

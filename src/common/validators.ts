@@ -1,0 +1,62 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+
+// Only canonical decimal digits become numbers: "1e3", "-1", " 7", "0x10" or a repeated
+// parameter (an array) stay as they are and fail @IsInt, naming the field.
+const CANONICAL_INT = /^(0|[1-9]\d{0,14})$/;
+const toInt = Transform(({ value }) =>
+  typeof value === 'string' && CANONICAL_INT.test(value) ? Number(value) : value,
+);
+
+/** A project integration id in the path: a positive integer, kept as its canonical string. */
+export function PositiveIntId(): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ type: String, pattern: '^[1-9][0-9]{0,14}$', example: '1' }),
+    Matches(/^[1-9]\d{0,14}$/, { message: '$property must be a positive integer' }),
+  );
+}
+
+/** An organization-level id in the path (organization integration, role external reference). */
+export function UuidId(): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ format: 'uuid' }),
+    IsUUID('all', { message: '$property must be a UUID' }),
+  );
+}
+
+/** An optional integer query parameter within [min, max]. */
+export function QueryInt(min: number, max: number, description?: string): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ type: Number, minimum: min, maximum: max, description }),
+    IsOptional(),
+    toInt,
+    IsInt({ message: '$property must be an integer' }),
+    Min(min),
+    Max(max),
+  );
+}
+
+/** A bounded, non-empty string (query or body). */
+export function BoundedString(maxLength = 256): PropertyDecorator {
+  return applyDecorators(
+    IsString(),
+    Matches(/\S/, { message: '$property must not be empty' }),
+    MaxLength(maxLength),
+  );
+}
+
+/**
+ * A path within the PostHog app (e.g. /project/1/settings), never an absolute or scheme-relative
+ * URL, so it cannot be used as an open redirect.
+ */
+export function RelativePath(): PropertyDecorator {
+  return applyDecorators(
+    IsString(),
+    MaxLength(2048),
+    Matches(/^\/(?![/\\])[^\s\\]*$/, {
+      message: '$property must be a relative path starting with a single "/"',
+    }),
+  );
+}

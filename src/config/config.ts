@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { SCOPES, type Scope } from '../auth/scopes';
+
+/** A caller allowed in, as configured in BFF_CLIENTS. Only the token's sha256 is kept. */
+export interface CallerConfig {
+  id: string;
+  tokenSha256: Buffer;
+  scopes: ReadonlySet<Scope>;
+  rateLimitPerMinute?: number;
+}
+
+export interface Config {
+  port: number;
+  posthog: {
+    host: string;
+    apiKey: string;
+    projectId: string;
+    environmentId: string;
+    organizationId?: string;
+  };
+  callers: CallerConfig[];
+  redis?: { url: string; keyPrefix: string; timeoutMs: number };
+  cache: { ttlMs: number; staleMs: number; maxEntries: number; maxBytes: number };
+  upstream: {
+    timeoutMs: number;
+    deadlineMs: number;
+    retries: number;
+    ratePerMinute: number;
+    ratePerHour: number;
+    /** Largest fraction of the per-minute upstream budget one caller may spend. */
+    callerShare: number;
+    breakerThreshold: number;
+    breakerCooldownMs: number;
+  };
+  shutdown: { drainMs: number; timeoutMs: number };
+  logLevel: string;
+  otelEndpoint?: string;
+}
+
+/** Thrown for a missing or malformed variable; main.ts prints its message as the one line. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function required(env: Env, name: string): string {
+  const value = text(env, name);
+  if (value === undefined) throw new ConfigError(`${name} is required`);
+  return value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max = 2 ** 31): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!(value > 0 && value <= 1)) throw new ConfigError(`${name} must be a number in (0, 1]`);
+  return value;
+}
+
+function httpUrl(name: string, raw: string, protocols: string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}`);
+  }
+  return url;
+}
+
+function positiveId(env: Env, name: string, fallback?: string): string {
+  const value = text(env, name) ?? fallback;
+  if (value === undefined) throw new ConfigError(`${name} is required`);
+  if (!/^[1-9]\d{0,18}$/.test(value)) throw new ConfigError(`${name} must be a positive integer`);
+  return value;
+}
+
+function parseCallers(env: Env): CallerConfig[] {
+  const inline = text(env, 'BFF_CLIENTS');
+  const file = text(env, 'BFF_CLIENTS_FILE');
+  if (inline && file) throw new ConfigError('BFF_CLIENTS and BFF_CLIENTS_FILE: set only one');
+  const source = inline ? 'BFF_CLIENTS' : 'BFF_CLIENTS_FILE';
+  let json: string;
+  if (inline) json = inline;
+  else if (file) {
+    try {
+      json = readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError(`BFF_CLIENTS_FILE cannot be read: ${file}`);
+    }
+  } else throw new ConfigError('BFF_CLIENTS (or BFF_CLIENTS_FILE) is required');
+
+  let list: unknown;
+  try {
+    list = JSON.parse(json);
+  } catch {
+    throw new ConfigError(`${source} is not valid JSON`);
+  }
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new ConfigError(`${source} must be a non-empty JSON array of callers`);
+  }
+  const ids = new Set<string>();
+  return list.map((entry, i) => {
+    const where = `${source}[${i}]`;
+    if (typeof entry !== 'object' || entry === null)
+      throw new ConfigError(`${where} must be an object`);
+    const { id, token_sha256, scopes, rate_limit_per_minute, ...rest } = entry as Record<
+      string,
+      unknown
+    >;
+    const unknown = Object.keys(rest);
+    if (unknown.length) throw new ConfigError(`${where} has an unknown field: ${unknown[0]}`);
+    if (typeof id !== 'string' || !/^[\w.:-]{1,64}$/.test(id)) {
+      throw new ConfigError(`${where}.id must be 1-64 characters of [A-Za-z0-9_.:-]`);
+    }
+    if (ids.has(id)) throw new ConfigError(`${where}.id "${id}" is listed twice`);
+    ids.add(id);
+    if (typeof token_sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(token_sha256)) {
+      throw new ConfigError(`${where}.token_sha256 must be 64 hex characters`);
+    }
+    if (!Array.isArray(scopes) || scopes.length === 0) {
+      throw new ConfigError(`${where}.scopes must be a non-empty array`);
+    }
+    for (const scope of scopes) {
+      if (!SCOPES.includes(scope))
+        throw new ConfigError(`${where}.scopes: unknown scope "${scope}"`);
+    }
+    if (
+      rate_limit_per_minute !== undefined &&
+      !(Number.isInteger(rate_limit_per_minute) && (rate_limit_per_minute as number) > 0)
+    ) {
+      throw new ConfigError(`${where}.rate_limit_per_minute must be a positive integer`);
+    }
+    return {
+      id,
+      tokenSha256: Buffer.from(token_sha256, 'hex'),
+      scopes: new Set(scopes as Scope[]),
+      rateLimitPerMinute: rate_limit_per_minute as number | undefined,
+    };
+  });
+}
+
+/** Reads and validates the whole configuration; the first problem found is thrown as a ConfigError. */
+export function loadConfig(env: Env): Config {
+  const host = httpUrl('POSTHOG_HOST', text(env, 'POSTHOG_HOST') ?? 'https://us.posthog.com', [
+    'http:',
+    'https:',
+  ]);
+  if (host.search || host.hash || host.username) {
+    throw new ConfigError('POSTHOG_HOST must be a base URL without query, fragment or credentials');
+  }
+  const apiKey = required(env, 'POSTHOG_API_KEY');
+  if (/\s/.test(apiKey)) throw new ConfigError('POSTHOG_API_KEY must not contain whitespace');
+  const projectId = positiveId(env, 'POSTHOG_PROJECT_ID');
+  const organizationId = text(env, 'POSTHOG_ORGANIZATION_ID');
+  if (organizationId !== undefined && !UUID.test(organizationId)) {
+    throw new ConfigError('POSTHOG_ORGANIZATION_ID must be a UUID');
+  }
+  const redisUrl = text(env, 'REDIS_URL');
+  if (redisUrl) httpUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
+  const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const otelEndpoint = text(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  if (otelEndpoint) httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', otelEndpoint, ['http:', 'https:']);
+  const timeoutMs = integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 1, 600_000);
+
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65_535),
+    posthog: {
+      host: host.toString().replace(/\/+$/, ''),
+      apiKey,
+      projectId,
+      environmentId: positiveId(env, 'POSTHOG_ENVIRONMENT_ID', projectId),
+      organizationId: organizationId?.toLowerCase(),
+    },
+    callers: parseCallers(env),
+    redis: redisUrl
+      ? {
+          url: redisUrl,
+          keyPrefix: text(env, 'REDIS_KEY_PREFIX') ?? 'posthog-bff:',
+          timeoutMs: integer(env, 'REDIS_TIMEOUT_MS', 250, 1, 60_000),
+        }
+      : undefined,
+    cache: {
+      ttlMs: integer(env, 'CACHE_TTL_SECONDS', 30, 0, 86_400) * 1000,
+      staleMs: integer(env, 'CACHE_STALE_SECONDS', 300, 0, 7 * 86_400) * 1000,
+      maxEntries: integer(env, 'CACHE_MAX_ENTRIES', 10_000, 1),
+      maxBytes: integer(env, 'CACHE_MAX_BYTES', 64 * 1024 * 1024, 1024),
+    },
+    upstream: {
+      timeoutMs,
+      deadlineMs: integer(env, 'UPSTREAM_DEADLINE_MS', timeoutMs * 2, 1, 1_200_000),
+      retries: integer(env, 'UPSTREAM_RETRIES', 2, 0, 2),
+      ratePerMinute: integer(env, 'UPSTREAM_RATE_LIMIT_PER_MINUTE', 480, 1),
+      ratePerHour: integer(env, 'UPSTREAM_RATE_LIMIT_PER_HOUR', 4800, 1),
+      callerShare: fraction(env, 'UPSTREAM_CALLER_SHARE', 0.5),
+      breakerThreshold: integer(env, 'BREAKER_THRESHOLD', 5, 1, 1000),
+      breakerCooldownMs: integer(env, 'BREAKER_COOLDOWN_MS', 10_000, 1, 600_000),
+    },
+    shutdown: {
+      drainMs: integer(env, 'SHUTDOWN_DRAIN_MS', 5000, 0, 300_000),
+      timeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 300_000),
+    },
+    logLevel,
+    otelEndpoint,
+  };
+}
+
+export const CONFIG = Symbol('CONFIG');

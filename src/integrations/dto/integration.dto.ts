@@ -1,0 +1,122 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  IsFQDN,
+  IsIn,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsUrl,
+  MaxLength,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+import { BoundedString, PositiveIntId, QueryInt, RelativePath } from '../../common/validators';
+import { INTEGRATION_KINDS, LISTABLE_KINDS } from './kinds';
+
+const MAX_OFFSET = 1_000_000_000;
+
+export class IntegrationIdParams {
+  @PositiveIntId() id: string;
+}
+
+export class ListIntegrationsQuery {
+  @ApiPropertyOptional({ enum: LISTABLE_KINDS })
+  @IsOptional()
+  @IsIn(LISTABLE_KINDS)
+  kind?: string;
+
+  @QueryInt(1, 100, 'Page size, default 100.') limit?: number;
+  @QueryInt(0, MAX_OFFSET, 'Items to skip, default 0.') offset?: number;
+}
+
+export class CreateIntegrationBody {
+  @ApiProperty({ enum: INTEGRATION_KINDS })
+  @IsIn(INTEGRATION_KINDS)
+  kind: string;
+
+  @ApiProperty({ type: 'object', additionalProperties: true, description: "The kind's settings." })
+  @IsObject()
+  config: Record<string, unknown>;
+}
+
+/** Anthropic helper reads page with an opaque cursor. */
+export class CursorQuery {
+  @QueryInt(1, 100) limit?: number;
+
+  @ApiPropertyOptional({ description: 'Cursor from the previous page (next_cursor).' })
+  @IsOptional()
+  @BoundedString(512)
+  after?: string;
+}
+
+export class ConversionRulesQuery {
+  @ApiProperty({ description: 'LinkedIn ad account id (sent to PostHog as accountId).' })
+  @BoundedString(64)
+  account_id: string;
+}
+
+export class AuthorizeQuery {
+  @ApiProperty({ enum: INTEGRATION_KINDS })
+  @IsIn(INTEGRATION_KINDS)
+  kind: string;
+
+  @ApiPropertyOptional({ description: 'Relative path to return to after authorizing.' })
+  @IsOptional()
+  @RelativePath()
+  next?: string;
+}
+
+export class DomainCheckQuery {
+  @ApiProperty({ example: 'example.com' })
+  @MaxLength(253)
+  @IsFQDN({ require_tld: true }, { message: '$property must be a hostname' })
+  domain: string;
+}
+
+export class ApplyUrlBody {
+  @ApiProperty({ enum: ['email', 'proxy'] })
+  @IsIn(['email', 'proxy'])
+  context: 'email' | 'proxy';
+
+  @ApiPropertyOptional({ description: 'Email integration id; required when context is email.' })
+  @ValidateIf((o: ApplyUrlBody) => o.context === 'email' || o.integration_id !== undefined)
+  @IsInt()
+  @Min(1)
+  integration_id?: number;
+
+  @ApiPropertyOptional({ description: 'Proxy record id; required when context is proxy.' })
+  @ValidateIf((o: ApplyUrlBody) => o.context === 'proxy' || o.proxy_record_id !== undefined)
+  @BoundedString()
+  proxy_record_id?: string;
+
+  @ApiPropertyOptional({ format: 'uri' })
+  @IsOptional()
+  @IsUrl({ require_protocol: true, protocols: ['http', 'https'], require_tld: false })
+  @MaxLength(2048)
+  redirect_uri?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @BoundedString(2048)
+  provider_endpoint?: string;
+}
+
+export class LinkExistingBody {
+  @ApiPropertyOptional() @IsOptional() @BoundedString() discovery_id?: string;
+  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) source_team_id?: number;
+  @ApiPropertyOptional() @IsOptional() @BoundedString() installation_id?: string;
+}
+
+export class OAuthAuthorizeBody {
+  @ApiPropertyOptional() @IsOptional() @BoundedString() installation_id?: string;
+
+  @ApiPropertyOptional({ description: 'Relative path to return to.' })
+  @IsOptional()
+  @RelativePath()
+  next?: string;
+
+  @ApiPropertyOptional({ enum: ['posthog_code'] })
+  @IsOptional()
+  @IsIn(['posthog_code'])
+  connect_from?: 'posthog_code';
+}

@@ -1,0 +1,158 @@
+import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyService } from '../proxy/proxy.service';
+import { ProxyEndpoint } from '../proxy/proxy-route';
+import {
+  ApplyUrlBody,
+  AuthorizeQuery,
+  ConversionRulesQuery,
+  CreateIntegrationBody,
+  CursorQuery,
+  DomainCheckQuery,
+  IntegrationIdParams,
+  LinkExistingBody,
+  ListIntegrationsQuery,
+  OAuthAuthorizeBody,
+} from './dto/integration.dto';
+import { INTEGRATION_ROUTES as R } from './integrations.routes';
+
+@Controller()
+export class IntegrationsController {
+  constructor(private readonly proxy: ProxyService) {}
+
+  @ProxyEndpoint(R.list)
+  list(
+    @Query() query: ListIntegrationsQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.list, { query }, req, res);
+  }
+
+  @ProxyEndpoint(R.create)
+  create(
+    @Body() body: CreateIntegrationBody,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.create, { body }, req, res);
+  }
+
+  @ProxyEndpoint(R.authorize)
+  authorize(@Query() query: AuthorizeQuery, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
+    return this.proxy.forward(R.authorize, { query }, req, res);
+  }
+
+  @ProxyEndpoint(R.domainConnectApplyUrl)
+  applyUrl(@Body() body: ApplyUrlBody, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
+    return this.proxy.forward(R.domainConnectApplyUrl, { body }, req, res);
+  }
+
+  @ProxyEndpoint(R.domainConnectCheck)
+  domainCheck(
+    @Query() query: DomainCheckQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.domainConnectCheck, { query }, req, res);
+  }
+
+  @ProxyEndpoint(R.githubLinkExisting)
+  linkExisting(
+    @Body() body: LinkExistingBody,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.githubLinkExisting, { body }, req, res);
+  }
+
+  @ProxyEndpoint(R.githubOAuthAuthorize)
+  oauthAuthorize(
+    @Body() body: OAuthAuthorizeBody,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.githubOAuthAuthorize, { body }, req, res);
+  }
+
+  @ProxyEndpoint(R.get)
+  get(@Param() params: IntegrationIdParams, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
+    return this.proxy.forward(R.get, { params }, req, res);
+  }
+
+  @ProxyEndpoint(R.remove)
+  remove(
+    @Param() params: IntegrationIdParams,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.remove, { params }, req, res);
+  }
+
+  @ProxyEndpoint(R.anthropicAgents)
+  anthropicAgents(
+    @Param() params: IntegrationIdParams,
+    @Query() query: CursorQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.anthropicAgents, { params, query }, req, res);
+  }
+
+  @ProxyEndpoint(R.anthropicVaults)
+  anthropicVaults(
+    @Param() params: IntegrationIdParams,
+    @Query() query: CursorQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.anthropicVaults, { params, query }, req, res);
+  }
+
+  @ProxyEndpoint(R.anthropicEnvironments)
+  anthropicEnvironments(
+    @Param() params: IntegrationIdParams,
+    @Query() query: CursorQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.anthropicEnvironments, { params, query }, req, res);
+  }
+
+  @ProxyEndpoint(R.linearTeams)
+  linearTeams(
+    @Param() params: IntegrationIdParams,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.linearTeams, { params }, req, res);
+  }
+
+  @ProxyEndpoint(R.linkedinAccounts)
+  linkedinAccounts(
+    @Param() params: IntegrationIdParams,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.linkedinAccounts, { params }, req, res);
+  }
+
+  @ProxyEndpoint(R.linkedinConversionRules)
+  linkedinConversionRules(
+    @Param() params: IntegrationIdParams,
+    @Query() query: ConversionRulesQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.linkedinConversionRules, { params, query }, req, res);
+  }
+
+  @ProxyEndpoint(R.twilioPhoneNumbers)
+  twilioPhoneNumbers(
+    @Param() params: IntegrationIdParams,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.twilioPhoneNumbers, { params }, req, res);
+  }
+}

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { IntegrationsController } from './integrations.controller';
+
+@Module({ controllers: [IntegrationsController] })
+export class IntegrationsModule {}

@@ -1,0 +1,49 @@
+import 'reflect-metadata';
+import { createApp } from './app';
+import { ConfigError, loadConfig } from './config/config';
+import { Lifecycle } from './health/lifecycle';
+import { AppLogger } from './logging/app-logger';
+
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+  const app = await createApp(config);
+  await app.listen({ port: config.port, host: '0.0.0.0' });
+  const logger = app.get(AppLogger);
+  logger.info({ port: config.port, redis: Boolean(config.redis) }, 'listening');
+
+  // SIGTERM: readiness turns 503 at once, load balancers get SHUTDOWN_DRAIN_MS to notice, then
+  // the server stops accepting and in-flight requests get SHUTDOWN_TIMEOUT_MS to finish.
+  const shutdown = async (signal: string) => {
+    logger.info({ signal, drain_ms: config.shutdown.drainMs }, 'shutting down');
+    app.get(Lifecycle).draining = true;
+    await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs));
+    const force = setTimeout(() => {
+      logger.warn(
+        { timeout_ms: config.shutdown.timeoutMs },
+        'in-flight requests did not finish in time',
+      );
+      process.exit(1);
+    }, config.shutdown.timeoutMs);
+    await app.close();
+    clearTimeout(force);
+    logger.info({}, 'stopped');
+    logger.pino.flush();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  process.stderr.write(
+    `start-up failed: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { CacheResult } from '../common/request-context';
+
+export type CircuitState = 'closed' | 'half_open' | 'open';
+const CIRCUIT_VALUES: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/**
+ * Every Prometheus series of the service, on a registry of its own (two app instances in one
+ * process never share counters). Labels are route templates and statuses only: never a raw
+ * path, id, caller token or key.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  private readonly httpRequests = new Counter({
+    name: 'bff_http_requests_total',
+    help: 'Requests answered, by method, route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly httpDuration = new Histogram({
+    name: 'bff_http_request_duration_seconds',
+    help: 'Time to answer a request, by method and route template.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  private readonly cacheResults = new Counter({
+    name: 'bff_cache_results_total',
+    help: 'Cache outcome of /v1 GETs (HIT, MISS, STALE, BYPASS), by route template.',
+    labelNames: ['route', 'result'] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamRequests = new Counter({
+    name: 'bff_upstream_requests_total',
+    help: 'Calls made to PostHog, by route template and outcome (HTTP status, timeout, network).',
+    labelNames: ['route', 'status'] as const,
+    registers: [this.registry],
+  });
+  private readonly upstreamDuration = new Histogram({
+    name: 'bff_upstream_request_duration_seconds',
+    help: 'Duration of calls to PostHog, by route template.',
+    labelNames: ['route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly circuit = new Gauge({
+    name: 'bff_upstream_circuit_state',
+    help: 'Upstream circuit breaker: 0 closed, 1 half-open, 2 open.',
+    registers: [this.registry],
+  });
+  private readonly refusals = new Counter({
+    name: 'bff_rate_limit_refusals_total',
+    help: 'Requests refused for a limit: caller (its own per-minute limit), budget (deployment-wide upstream budget or caller share), upstream_429 (PostHog throttled us).',
+    labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  private readonly redisErrors = new Counter({
+    name: 'bff_redis_errors_total',
+    help: 'Redis operations that failed or timed out (the request was served without Redis).',
+    registers: [this.registry],
+  });
+  private readonly redisUp = new Gauge({
+    name: 'bff_redis_up',
+    help: '1 when the configured Redis answers, 0 when it does not (absent when Redis is not configured).',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.circuit.set(0);
+  }
+
+  request(method: string, route: string, status: number, seconds: number): void {
+    this.httpRequests.labels(method, route, String(status)).inc();
+    this.httpDuration.labels(method, route).observe(seconds);
+  }
+
+  cacheResult(route: string, result: CacheResult): void {
+    this.cacheResults.labels(route, result).inc();
+  }
+
+  upstreamCall(route: string, outcome: string, seconds: number): void {
+    this.upstreamRequests.labels(route, outcome).inc();
+    this.upstreamDuration.labels(route).observe(seconds);
+  }
+
+  circuitState(state: CircuitState): void {
+    this.circuit.set(CIRCUIT_VALUES[state]);
+  }
+
+  refused(limit: 'caller' | 'budget' | 'upstream_429'): void {
+    this.refusals.labels(limit).inc();
+  }
+
+  redisError(): void {
+    this.redisErrors.inc();
+  }
+
+  redisAvailable(up: boolean): void {
+    this.redisUp.set(up ? 1 : 0);
+  }
+}

@@ -1,0 +1,31 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, Min } from 'class-validator';
+import { QueryInt, UuidId } from '../../common/validators';
+
+export class OrganizationIntegrationIdParams {
+  @UuidId() id: string;
+}
+
+export class PageQuery {
+  @QueryInt(1, 100, 'Page size, default 100.') limit?: number;
+  @QueryInt(0, 1_000_000_000, 'Items to skip, default 0.') offset?: number;
+}
+
+export class EnvironmentMappingBody {
+  @ApiProperty({ description: 'PostHog team id for production.' })
+  @IsInt()
+  @Min(1)
+  production: number;
+
+  @ApiPropertyOptional({ type: Number, nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  preview?: number | null;
+
+  @ApiPropertyOptional({ type: Number, nullable: true })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  development?: number | null;
+}

@@ -1,0 +1,48 @@
+import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyService } from '../proxy/proxy.service';
+import { ProxyEndpoint } from '../proxy/proxy-route';
+import {
+  EnvironmentMappingBody,
+  OrganizationIntegrationIdParams,
+  PageQuery,
+} from './dto/organization-integration.dto';
+import { ORGANIZATION_INTEGRATION_ROUTES as R } from './organization-integrations.routes';
+
+@Controller()
+export class OrganizationIntegrationsController {
+  constructor(private readonly proxy: ProxyService) {}
+
+  @ProxyEndpoint(R.list)
+  list(@Query() query: PageQuery, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
+    return this.proxy.forward(R.list, { query }, req, res);
+  }
+
+  @ProxyEndpoint(R.get)
+  get(
+    @Param() params: OrganizationIntegrationIdParams,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.get, { params }, req, res);
+  }
+
+  @ProxyEndpoint(R.remove)
+  remove(
+    @Param() params: OrganizationIntegrationIdParams,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.remove, { params }, req, res);
+  }
+
+  @ProxyEndpoint(R.environmentMapping)
+  environmentMapping(
+    @Param() params: OrganizationIntegrationIdParams,
+    @Body() body: EnvironmentMappingBody,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.environmentMapping, { params, body }, req, res);
+  }
+}

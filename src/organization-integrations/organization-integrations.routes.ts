@@ -1,0 +1,40 @@
+import type { ProxyRoute } from '../proxy/proxy-route';
+
+const org = '/api/organizations/{organization}/integrations';
+
+/** Organization-level integrations (e.g. Vercel); ids are UUIDs. */
+export const ORGANIZATION_INTEGRATION_ROUTES = {
+  list: {
+    method: 'GET',
+    path: '/v1/organization/integrations',
+    upstream: `${org}/`,
+    scope: 'organization_integration:read',
+    summary: 'List organization integrations',
+    cache: 'organization-integrations',
+    answer: 'list',
+  },
+  get: {
+    method: 'GET',
+    path: '/v1/organization/integrations/:id',
+    upstream: `${org}/:id/`,
+    scope: 'organization_integration:read',
+    summary: 'Get one organization integration',
+    cache: 'organization-integrations',
+  },
+  remove: {
+    method: 'DELETE',
+    path: '/v1/organization/integrations/:id',
+    upstream: `${org}/:id/`,
+    scope: 'organization_integration:write',
+    summary: 'Disconnect an organization integration',
+    invalidates: 'organization-integrations',
+  },
+  environmentMapping: {
+    method: 'PATCH',
+    path: '/v1/organization/integrations/:id/environment-mapping',
+    upstream: `${org}/:id/environment-mapping/`,
+    scope: 'organization_integration:write',
+    summary: 'Map Vercel environments to PostHog teams',
+    invalidates: 'organization-integrations',
+  },
+} satisfies Record<string, ProxyRoute>;

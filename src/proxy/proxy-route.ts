@@ -1,0 +1,64 @@
+import { applyDecorators, Delete, Get, Patch, Post } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Scope } from '../auth/scopes';
+import { ApiProblemResponses } from '../docs/problem.schema';
+
+/** Reads cached together are invalidated together by a successful write of the same family. */
+export type CacheFamily = 'integrations' | 'organization-integrations' | 'role-external-references';
+
+/**
+ * Everything the shared layer needs to serve one /v1 route: adding a PostHog route is one of
+ * these, a DTO, and a controller method that hands its validated input to ProxyService.
+ */
+export interface ProxyRoute {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** Public path, e.g. /v1/integrations/:id */
+  path: string;
+  /** PostHog path; {project}, {environment}, {organization} come from config, :name from params. */
+  upstream: string;
+  scope: Scope;
+  summary: string;
+  /** GET only: cache the answer under this family. */
+  cache?: CacheFamily;
+  /** Freshness override for this route (else CACHE_TTL_SECONDS). */
+  ttlSeconds?: number;
+  /** Writes only: a success invalidates this family. */
+  invalidates?: CacheFamily;
+  /** How the upstream answer becomes ours: unchanged JSON (default), the list shape, or a redirect. */
+  answer?: 'json' | 'list' | 'redirect';
+  /** Public query names that PostHog spells differently, e.g. { account_id: 'accountId' }. */
+  upstreamQueryNames?: Record<string, string>;
+  /** What the PostHog key needs for this route, said in the 502 when PostHog refuses it. */
+  keyNeeds?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    proxy?: ProxyRoute;
+  }
+}
+
+const METHODS = { GET: Get, POST: Post, PATCH: Patch, DELETE: Delete };
+
+/** Declares a controller method as a proxied route: HTTP verb + path, route config, docs. */
+export function ProxyEndpoint(route: ProxyRoute): MethodDecorator {
+  const cache = route.cache
+    ? `Cached (family ${route.cache}; X-Cache HIT/MISS/STALE).`
+    : route.invalidates
+      ? `Invalidates cached ${route.invalidates} reads on success.`
+      : 'Not cached.';
+  return applyDecorators(
+    METHODS[route.method](route.path),
+    RouteConfig({ proxy: route }),
+    ApiTags(route.path.split('/')[2]),
+    ApiBearerAuth(),
+    ApiOperation({
+      summary: route.summary,
+      description: `Scope: \`${route.scope}\`. Upstream: \`${route.method} ${route.upstream}\`. ${cache}${
+        route.keyNeeds ? ` PostHog key needs: ${route.keyNeeds}.` : ''
+      }`,
+    }),
+    ApiProblemResponses(route),
+  );
+}

@@ -1,0 +1,125 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type CachedResponse, ResponseCache } from '../cache/response-cache';
+import { toListPage } from '../common/pagination';
+import { Problem } from '../common/problem';
+import type { CacheResult } from '../common/request-context';
+import { CONFIG, type Config } from '../config/config';
+import { type UpstreamAnswer, UpstreamClient } from '../upstream/upstream.client';
+import { UpstreamFailure } from '../upstream/upstream-errors';
+import type { ProxyRoute } from './proxy-route';
+import { resolveTarget, type UpstreamTarget } from './upstream-target';
+
+/** A route's validated input, as its controller received it from the DTO pipes. */
+export interface ProxyInput {
+  params?: object;
+  query?: object;
+  body?: object;
+}
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** Sends a finished answer; /v1 GETs also say how the cache served them. */
+export function sendAnswer(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  response: CachedResponse,
+  cache: CacheResult | undefined,
+): void {
+  if (cache) {
+    request.ctx.cache = cache;
+    reply.header('x-cache', cache);
+  }
+  reply.code(response.status);
+  if (response.body) reply.header('content-type', JSON_CONTENT_TYPE).send(response.body);
+  else reply.send();
+}
+
+export function wantsNoCache(request: FastifyRequest): boolean {
+  const header = request.headers['cache-control'];
+  return typeof header === 'string' && /(^|,)\s*no-cache\s*(,|$)/i.test(header);
+}
+
+/**
+ * The shared path of every /v1 route after validation: resolve the PostHog target, read through
+ * the cache (GETs marked cached), call PostHog, shape the answer, invalidate on writes.
+ */
+@Injectable()
+export class ProxyService {
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly upstream: UpstreamClient,
+    private readonly cache: ResponseCache,
+  ) {}
+
+  async forward(
+    route: ProxyRoute,
+    input: ProxyInput,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    refuseUndeclaredQuery(input, request);
+    const target = resolveTarget(
+      route,
+      this.config.posthog,
+      input.params as Record<string, unknown>,
+      input.query as Record<string, unknown>,
+    ) as UpstreamTarget; // validated input is always scalar
+    const load = async (): Promise<CachedResponse> => {
+      const call = {
+        method: route.method,
+        path: target.path,
+        query: target.query,
+        body: input.body,
+      };
+      return shape(route, target, await this.upstream.request(call, route, request.ctx));
+    };
+
+    if (!route.cache) {
+      const response = await load();
+      if (route.invalidates) await this.cache.invalidate(route.invalidates);
+      return sendAnswer(request, reply, response, route.method === 'GET' ? 'BYPASS' : undefined);
+    }
+    const ttlMs =
+      route.ttlSeconds === undefined ? this.config.cache.ttlMs : route.ttlSeconds * 1000;
+    const outcome = await this.cache.read(
+      route.cache,
+      target.cacheKey,
+      ttlMs,
+      wantsNoCache(request),
+      load,
+    );
+    sendAnswer(request, reply, outcome.response, outcome.cache);
+  }
+}
+
+/** A route without a query DTO takes no query parameters: a typo must not pass silently. */
+function refuseUndeclaredQuery(input: ProxyInput, request: FastifyRequest): void {
+  if (input.query) return;
+  const names = Object.keys((request.query as object) ?? {});
+  if (names.length === 0) return;
+  throw Problem.badRequest(
+    `Invalid request: ${names.join(', ')}.`,
+    names.map((field) => ({ field, message: `property ${field} should not exist` })),
+  );
+}
+
+/** PostHog's answer as ours: the list shape, {redirect_url}, or its JSON unchanged. */
+function shape(route: ProxyRoute, target: UpstreamTarget, answer: UpstreamAnswer): CachedResponse {
+  if (route.answer === 'redirect' && answer.status >= 300) {
+    const location = answer.headers.location;
+    if (!location)
+      throw new UpstreamFailure('server', 502, 'PostHog did not answer a redirect location.');
+    return { status: 200, body: JSON.stringify({ redirect_url: location }) };
+  }
+  if (answer.status === 204 || answer.body === '') return { status: answer.status, body: '' };
+  if (route.answer === 'list') {
+    const query = Object.fromEntries(target.query);
+    const page = toListPage(answer.body, Number(query.limit), Number(query.offset));
+    return { status: answer.status, body: JSON.stringify(page) };
+  }
+  if (!/json/i.test(answer.headers['content-type'] ?? '')) {
+    throw new UpstreamFailure('server', 502, 'PostHog answered something other than JSON.');
+  }
+  return { status: answer.status, body: answer.body };
+}

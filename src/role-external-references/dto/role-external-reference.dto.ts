@@ -1,0 +1,60 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsDefined, IsOptional, IsUUID, ValidateIf } from 'class-validator';
+import { BoundedString, QueryInt, UuidId } from '../../common/validators';
+
+export class RoleReferenceIdParams {
+  @UuidId() id: string;
+}
+
+export class ListRoleReferencesQuery {
+  @QueryInt(1, 100, 'Page size, default 100.') limit?: number;
+  @QueryInt(0, 1_000_000_000, 'Items to skip, default 0.') offset?: number;
+  @ApiPropertyOptional() @IsOptional() @BoundedString() provider?: string;
+  @ApiPropertyOptional() @IsOptional() @BoundedString() provider_organization_id?: string;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID('all', { message: '$property must be a UUID' })
+  role_id?: string;
+}
+
+export class CreateRoleReferenceBody {
+  @ApiProperty() @BoundedString() provider: string;
+  @ApiProperty() @BoundedString() provider_organization_id: string;
+  @ApiProperty() @BoundedString() provider_role_id: string;
+  @ApiProperty() @BoundedString() provider_role_name: string;
+
+  @ApiPropertyOptional({ type: String, nullable: true })
+  @IsOptional()
+  @BoundedString()
+  provider_role_slug?: string | null;
+
+  @ApiProperty({ format: 'uuid', description: 'PostHog role id.' })
+  @IsUUID('all', { message: '$property must be a UUID' })
+  role: string;
+}
+
+const NEEDS_ROLE = { message: 'provider_role_id or provider_role_slug is required' };
+
+export class LookupRoleReferenceQuery {
+  @ApiProperty() @BoundedString() provider: string;
+  @ApiProperty() @BoundedString() provider_organization_id: string;
+
+  @ApiPropertyOptional({ description: 'Required unless provider_role_slug is given.' })
+  @ValidateIf(
+    (o: LookupRoleReferenceQuery) =>
+      o.provider_role_slug === undefined || o.provider_role_id !== undefined,
+  )
+  @IsDefined(NEEDS_ROLE)
+  @BoundedString()
+  provider_role_id?: string;
+
+  @ApiPropertyOptional({ description: 'Required unless provider_role_id is given.' })
+  @ValidateIf(
+    (o: LookupRoleReferenceQuery) =>
+      o.provider_role_id === undefined || o.provider_role_slug !== undefined,
+  )
+  @IsDefined(NEEDS_ROLE)
+  @BoundedString()
+  provider_role_slug?: string;
+}

@@ -1,0 +1,52 @@
+import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyService } from '../proxy/proxy.service';
+import { ProxyEndpoint } from '../proxy/proxy-route';
+import {
+  CreateRoleReferenceBody,
+  ListRoleReferencesQuery,
+  LookupRoleReferenceQuery,
+  RoleReferenceIdParams,
+} from './dto/role-external-reference.dto';
+import { ROLE_REFERENCE_ROUTES as R } from './role-external-references.routes';
+
+@Controller()
+export class RoleExternalReferencesController {
+  constructor(private readonly proxy: ProxyService) {}
+
+  @ProxyEndpoint(R.list)
+  list(
+    @Query() query: ListRoleReferencesQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.list, { query }, req, res);
+  }
+
+  @ProxyEndpoint(R.create)
+  create(
+    @Body() body: CreateRoleReferenceBody,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.create, { body }, req, res);
+  }
+
+  @ProxyEndpoint(R.lookup)
+  lookup(
+    @Query() query: LookupRoleReferenceQuery,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.lookup, { query }, req, res);
+  }
+
+  @ProxyEndpoint(R.remove)
+  remove(
+    @Param() params: RoleReferenceIdParams,
+    @Req() req: FastifyRequest,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward(R.remove, { params }, req, res);
+  }
+}

@@ -1,0 +1,243 @@
+import { HttpService } from '@nestjs/axios';
+import { Inject, Injectable } from '@nestjs/common';
+import type { AxiosError, AxiosResponse } from 'axios';
+import {
+  BrokenCircuitError,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleWhen,
+} from 'cockatiel';
+import type { RequestContext } from '../common/request-context';
+import { CONFIG, type Config } from '../config/config';
+import { WindowCounters, type WindowLimit } from '../limits/window-counters';
+import { AppLogger } from '../logging/app-logger';
+import { MetricsService } from '../metrics/metrics.service';
+import type { ProxyRoute } from '../proxy/proxy-route';
+import { problemFromUpstream, UpstreamFailure } from './upstream-errors';
+
+export interface UpstreamCall {
+  method: ProxyRoute['method'];
+  /** Resolved PostHog path, always built from config and validated params. */
+  path: string;
+  /** Query pairs with PostHog's names, in canonical order. */
+  query: Array<[string, string]>;
+  body?: unknown;
+}
+
+export interface UpstreamAnswer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+const RETRIABLE_STATUSES = new Set([502, 503, 504]);
+const BACKOFF_BASE_MS = 100;
+const BACKOFF_CAP_MS = 2000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * THE PostHog client. Injects the one credential, bounds each attempt by UPSTREAM_TIMEOUT_MS,
+ * retries idempotent reads with full-jitter backoff inside an overall deadline, runs every attempt
+ * through the circuit breaker and the deployment-wide budget, honours PostHog's Retry-After, and
+ * maps PostHog's errors to problems. Nothing else in the service talks to PostHog.
+ */
+@Injectable()
+export class UpstreamClient {
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly authorization: string;
+  /** After a PostHog 429, no call leaves this replica before this time (ms epoch). */
+  private pausedUntil = 0;
+
+  constructor(
+    @Inject(CONFIG) private readonly config: Config,
+    private readonly http: HttpService,
+    private readonly counters: WindowCounters,
+    private readonly metrics: MetricsService,
+    private readonly logger: AppLogger,
+  ) {
+    this.authorization = `Bearer ${config.posthog.apiKey}`;
+    this.breaker = circuitBreaker(
+      handleWhen((e) => e instanceof UpstreamFailure && e.countsAgainstCircuit),
+      {
+        halfOpenAfter: config.upstream.breakerCooldownMs,
+        breaker: new ConsecutiveBreaker(config.upstream.breakerThreshold),
+      },
+    );
+    this.breaker.onStateChange((state) => {
+      const name =
+        state === CircuitState.Closed
+          ? 'closed'
+          : state === CircuitState.HalfOpen
+            ? 'half_open'
+            : 'open';
+      metrics.circuitState(name);
+      if (name !== 'half_open') this.logger.warn({ circuit: name }, `upstream circuit ${name}`);
+    });
+  }
+
+  /** Resolves with a 2xx (or, for redirect routes, 3xx) answer; throws a Problem otherwise. */
+  async request(
+    call: UpstreamCall,
+    route: ProxyRoute,
+    ctx: RequestContext,
+  ): Promise<UpstreamAnswer> {
+    const { retries, deadlineMs } = this.config.upstream;
+    const deadline = Date.now() + deadlineMs;
+    let answer: UpstreamAnswer;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        answer = await this.breaker.execute(() => this.attempt(call, route, ctx, deadline));
+        break;
+      } catch (error) {
+        const failure =
+          error instanceof BrokenCircuitError
+            ? new UpstreamFailure(
+                'circuit-open',
+                502,
+                'PostHog is failing; the circuit is open. Retry shortly.',
+              )
+            : error;
+        const retriable =
+          call.method === 'GET' &&
+          attempt < retries &&
+          failure instanceof UpstreamFailure &&
+          (failure.kind === 'network' ||
+            (failure.kind === 'server' && RETRIABLE_STATUSES.has(failure.upstreamStatus)));
+        const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+        if (!retriable || Date.now() + delay >= deadline) throw failure;
+        await sleep(delay);
+      }
+    }
+    const redirected = route.answer === 'redirect' && answer.status >= 300 && answer.status < 400;
+    if (answer.status >= 300 && !redirected) {
+      if (answer.status === 401 || answer.status === 403) {
+        this.logger.error(
+          { route: route.path, upstream_status: answer.status, request_id: ctx.requestId },
+          'PostHog refused the configured API key: fix POSTHOG_API_KEY or its scopes',
+        );
+      }
+      throw problemFromUpstream(answer.status, answer.body, route);
+    }
+    return answer;
+  }
+
+  private async attempt(
+    call: UpstreamCall,
+    route: ProxyRoute,
+    ctx: RequestContext,
+    deadline: number,
+  ): Promise<UpstreamAnswer> {
+    const now = Date.now();
+    if (now < this.pausedUntil) {
+      this.metrics.refused('upstream_429');
+      throw UpstreamFailure.throttled(
+        'PostHog is throttling the BFF; retry later.',
+        (this.pausedUntil - now) / 1000,
+        'throttled',
+      );
+    }
+    await this.spendBudget(ctx);
+
+    const started = process.hrtime.bigint();
+    let response: AxiosResponse<string>;
+    try {
+      response = await this.http.axiosRef.request<string>({
+        method: call.method,
+        url: this.config.posthog.host + call.path,
+        params: new URLSearchParams(call.query),
+        data: call.body === undefined ? undefined : JSON.stringify(call.body),
+        headers: {
+          authorization: this.authorization,
+          accept: 'application/json',
+          'x-request-id': ctx.requestId,
+          ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        timeout: Math.max(1, Math.min(this.config.upstream.timeoutMs, deadline - now)),
+        maxRedirects: 0,
+        responseType: 'text',
+        transformResponse: (data) => data,
+        validateStatus: () => true,
+      });
+    } catch (error) {
+      const timedOut =
+        (error as AxiosError).code === 'ECONNABORTED' || (error as AxiosError).code === 'ETIMEDOUT';
+      this.record(route, ctx, timedOut ? 'timeout' : 'network', started);
+      throw timedOut
+        ? new UpstreamFailure('timeout', 504, 'PostHog did not answer in time.')
+        : new UpstreamFailure('network', 502, 'PostHog is unreachable.');
+    }
+    this.record(route, ctx, response.status, started);
+
+    if (response.status === 429) {
+      const retryAfter = parseRetryAfter(response.headers['retry-after']);
+      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfter * 1000);
+      this.metrics.refused('upstream_429');
+      throw UpstreamFailure.throttled(
+        'PostHog is throttling the BFF; retry later.',
+        retryAfter,
+        'throttled',
+      );
+    }
+    if (response.status >= 500) {
+      throw new UpstreamFailure(
+        'server',
+        502,
+        `PostHog failed (${response.status}).`,
+        {},
+        response.status,
+      );
+    }
+    return {
+      status: response.status,
+      headers: response.headers as Record<string, string | undefined>,
+      body: typeof response.data === 'string' ? response.data : '',
+    };
+  }
+
+  /** One upstream call spends one unit of the deployment-wide budget (and of the caller's share). */
+  private async spendBudget(ctx: RequestContext): Promise<void> {
+    const { ratePerMinute, ratePerHour, callerShare } = this.config.upstream;
+    const limits: WindowLimit[] = [
+      { name: 'upstream:minute', limit: ratePerMinute, windowMs: 60_000 },
+      { name: 'upstream:hour', limit: ratePerHour, windowMs: 3_600_000 },
+    ];
+    if (callerShare < 1 && ctx.caller) {
+      limits.push({
+        name: `upstream-share:${ctx.caller.id}`,
+        limit: Math.max(1, Math.floor(ratePerMinute * callerShare)),
+        windowMs: 60_000,
+      });
+    }
+    const taken = await this.counters.take(limits);
+    if (!taken.allowed) {
+      this.metrics.refused('budget');
+      const detail = taken.refusedBy.startsWith('upstream-share')
+        ? "This caller's share of the upstream request budget is spent; retry later."
+        : 'The upstream request budget is spent; retry later.';
+      throw UpstreamFailure.throttled(detail, taken.retryAfterMs / 1000, 'budget');
+    }
+  }
+
+  private record(
+    route: ProxyRoute,
+    ctx: RequestContext,
+    outcome: number | string,
+    started: bigint,
+  ) {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    ctx.upstreamStatus = typeof outcome === 'number' ? outcome : undefined;
+    ctx.upstreamMs = Math.round(ms * 100) / 100;
+    this.metrics.upstreamCall(route.path, String(outcome), ms / 1000);
+  }
+}
+
+/** Retry-After in seconds (delta-seconds or HTTP date); 1 s when absent or unreadable. */
+export function parseRetryAfter(value: unknown): number {
+  if (typeof value !== 'string') return 1;
+  if (/^\d+$/.test(value.trim())) return Math.max(1, Number(value.trim()));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? 1 : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+}

@@ -1,0 +1,724 @@
+// Checks the deployment files by reading them (no Docker engine or cluster needed): the compose
+// stack, the Dockerfile and the Kubernetes manifests, against each other and against the app.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, relative, resolve } from 'node:path';
+import { Script } from 'node:vm';
+import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1';
+import {
+  HorizontalPodAutoscaler,
+  type IHorizontalPodAutoscaler,
+} from 'kubernetes-models/autoscaling/v2';
+import { type IPodDisruptionBudget, PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import {
+  ConfigMap,
+  type IConfigMap,
+  type IContainer,
+  type IProbe,
+  type ISecret,
+  type IService,
+  Secret,
+  Service,
+} from 'kubernetes-models/v1';
+import { parse } from 'yaml';
+import { ConfigError, loadConfig } from '../src/config/config';
+
+const ROOT = resolve(__dirname, '..');
+const K8S_DIR = join(ROOT, 'deploy/k8s');
+const FAKE_DIR = join(ROOT, 'test/fake-posthog');
+const DEMO_TOKEN = 'demo-token-compose';
+const ALL_SCOPES = [
+  'integration:read',
+  'integration:write',
+  'organization_integration:read',
+  'organization_integration:write',
+  'organization:read',
+  'organization:write',
+];
+/** Variables the BFF cannot run the compose demo without. */
+const REQUIRED_BFF_VARIABLES = [
+  'PORT',
+  'POSTHOG_HOST',
+  'POSTHOG_API_KEY',
+  'POSTHOG_PROJECT_ID',
+  'POSTHOG_ORGANIZATION_ID',
+  'BFF_CLIENTS',
+  'REDIS_URL',
+];
+/** Variables that must never sit in a ConfigMap (or anywhere in plain text in the manifests). */
+const SECRET_VARIABLES = ['POSTHOG_API_KEY', 'BFF_CLIENTS', 'REDIS_URL'];
+const SHUTDOWN_DEFAULTS = { SHUTDOWN_DRAIN_MS: 5000, SHUTDOWN_TIMEOUT_MS: 10_000 };
+const NAME_LABEL = 'app.kubernetes.io/name';
+
+const read = (file: string): string => readFileSync(join(ROOT, file), 'utf8');
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+type Dict = Record<string, unknown>;
+const isDict = (value: unknown): value is Dict =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+// ---- docker-compose.yml ---------------------------------------------------------------------
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string; target?: string };
+  environment?: Record<string, string | number | boolean | null> | string[];
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  ports?: Array<string | number | { target?: number; published?: number | string }>;
+  stop_grace_period?: string;
+}
+
+const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+const services = compose.services;
+
+/** A service's environment as strings, from either the map or the `KEY=value` list form. */
+function envOf(service: ComposeService): Record<string, string> {
+  const env = service.environment ?? {};
+  if (Array.isArray(env)) {
+    return Object.fromEntries(
+      env.map((line) => [line.split('=')[0], line.slice(line.indexOf('=') + 1)]),
+    );
+  }
+  return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value ?? '')]));
+}
+
+/** Compose duration ("30s", "1m30s", "500ms") in seconds. */
+function durationSeconds(text: string): number {
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 0.000001 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(h|ms|us|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text) {
+    throw new Error(`not a compose duration: "${text}"`);
+  }
+  return parts.reduce((sum, [, value, unit]) => sum + Number(value) * units[unit], 0);
+}
+
+/** Container port of a compose `ports` entry ("3000:3000", "127.0.0.1:3000:3000/tcp", long form). */
+function containerPort(entry: string | number | { target?: number }): number {
+  if (typeof entry === 'object') return Number(entry.target);
+  const parts = String(entry).split('/')[0].split(':');
+  return Number(parts[parts.length - 1]);
+}
+
+// ---- Dockerfile -----------------------------------------------------------------------------
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+interface Stage {
+  name: string;
+  base: string;
+  instructions: Instruction[];
+}
+
+function dockerfileStages(text: string): Stage[] {
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
+  const stages: Stage[] = [];
+  for (const line of lines) {
+    const match = /^(\S+)\s*(.*)$/.exec(line);
+    if (!match) continue;
+    const keyword = match[1].toUpperCase();
+    const args = match[2].replace(/\s+/g, ' ').trim();
+    if (keyword === 'FROM') {
+      const from = /^(?:--platform=\S+\s+)?(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      if (!from) throw new Error(`unreadable FROM: ${args}`);
+      stages.push({ name: from[2] ?? String(stages.length), base: from[1], instructions: [] });
+    } else if (stages.length > 0) {
+      stages[stages.length - 1].instructions.push({ keyword, args });
+    }
+  }
+  return stages;
+}
+
+const stages = dockerfileStages(read('Dockerfile'));
+const stage = (name: string): Stage => {
+  const found = stages.find((s) => s.name === name);
+  if (!found) throw new Error(`Dockerfile has no stage "${name}"`);
+  return found;
+};
+const all = (s: Stage, keyword: string): string[] =>
+  s.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+const last = (s: Stage, keyword: string): string | undefined => all(s, keyword).pop();
+/** The command of a `HEALTHCHECK [options] CMD ...` or `CMD ...` in exec form. */
+function execForm(args: string): string[] {
+  const command = args.replace(/^(?:--\S+\s+)*CMD\s+/, '');
+  if (!command.startsWith('[')) throw new Error(`not in exec form: ${args}`);
+  return JSON.parse(command) as string[];
+}
+
+// ---- healthcheck commands, run for real against a stand-in server ----------------------------
+
+/** `node -e <script>` from a healthcheck command; fails if the command is anything else. */
+function nodeScript(command: string[]): string {
+  const args = command[0] === 'CMD' ? command.slice(1) : command;
+  expect(args.slice(0, 2)).toEqual(['node', '-e']);
+  expect(args).toHaveLength(3);
+  expect(() => new Script(args[2])).not.toThrow();
+  return args[2];
+}
+
+/** Exit code of the script when a server answers `status` on `path` (404 elsewhere). */
+async function probeExitCode(
+  script: string,
+  portVariable: string,
+  path: string,
+  status: number,
+): Promise<number | null> {
+  const server = createServer((req, res) => {
+    res.statusCode = req.url === path ? status : 404;
+    res.end();
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  try {
+    const child = spawn(process.execPath, ['-e', script], {
+      env: { PATH: process.env.PATH, [portVariable]: String(port) },
+      stdio: 'ignore',
+    });
+    return await new Promise((done) => child.on('exit', (code) => done(code)));
+  } finally {
+    server.close();
+  }
+}
+
+async function expectHealthcheck(script: string, portVariable: string, path: string) {
+  expect(await probeExitCode(script, portVariable, path, 200)).toBe(0);
+  expect(await probeExitCode(script, portVariable, path, 503)).toBe(1);
+}
+
+// ---- Kubernetes ------------------------------------------------------------------------------
+
+const MODEL_MODULES: Record<string, string> = {
+  Deployment: 'kubernetes-models/apps/v1/Deployment',
+  Service: 'kubernetes-models/v1/Service',
+  ConfigMap: 'kubernetes-models/v1/ConfigMap',
+  Secret: 'kubernetes-models/v1/Secret',
+  HorizontalPodAutoscaler: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
+  PodDisruptionBudget: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+};
+
+/** The kubernetes-models class of each kind we ship; `validate()` throws on schema errors. */
+const MODELS: Record<string, (doc: Dict) => { validate(): void }> = {
+  Deployment: (doc) => new Deployment(doc as unknown as IDeployment),
+  Service: (doc) => new Service(doc as unknown as IService),
+  ConfigMap: (doc) => new ConfigMap(doc as unknown as IConfigMap),
+  Secret: (doc) => new Secret(doc as unknown as ISecret),
+  HorizontalPodAutoscaler: (doc) =>
+    new HorizontalPodAutoscaler(doc as unknown as IHorizontalPodAutoscaler),
+  PodDisruptionBudget: (doc) => new PodDisruptionBudget(doc as unknown as IPodDisruptionBudget),
+};
+
+function validateManifest(doc: Dict): void {
+  const model = MODELS[String(doc.kind)];
+  if (!model) throw new Error(`no model for kind ${String(doc.kind)}`);
+  model(doc).validate();
+}
+
+/**
+ * The schema validation above accepts unknown fields (`readinesProbe` would pass, and the API
+ * server would drop it). This walks the models' type declarations to find such fields: each
+ * interface's properties, following the ones typed as another model interface.
+ */
+const shapes = new Map<string, Map<string, string | null> | null>();
+function shapeOf(dtsFile: string): Map<string, string | null> | null {
+  const cached = shapes.get(dtsFile);
+  if (cached !== undefined) return cached;
+  const source = readFileSync(dtsFile, 'utf8');
+  const imports = new Map<string, string>();
+  for (const [, name, from] of source.matchAll(/import \{ (\w+) \} from "([^"]+)";/g)) {
+    imports.set(name, from);
+  }
+  const body = /export interface \w+(?: extends [^{]+)? \{\n([\s\S]*?)\n\}/.exec(source);
+  let shape: Map<string, string | null> | null = null;
+  if (body) {
+    shape = new Map();
+    for (const [, property, type] of body[1].matchAll(/^ {4}"([^"]+)"\??: (.+)$/gm)) {
+      const nested = /^(?:Array<)?(\w+)>?;$/.exec(type);
+      const from = nested ? imports.get(nested[1]) : undefined;
+      const file = from?.startsWith('.')
+        ? resolve(dirname(dtsFile), `${from}.d.ts`)
+        : from && require.resolve(from, { paths: [dirname(dtsFile)] }).replace(/\.js$/, '.d.ts');
+      shape.set(property, file || null);
+    }
+  }
+  shapes.set(dtsFile, shape);
+  return shape;
+}
+
+function unknownFields(value: unknown, dtsFile: string, at: string, found: string[] = []) {
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) unknownFields(item, dtsFile, `${at}[${i}]`, found);
+  } else if (isDict(value)) {
+    const shape = shapeOf(dtsFile);
+    for (const [key, child] of Object.entries(value)) {
+      if (!shape) break;
+      if (!shape.has(key)) found.push(`${at}.${key}`);
+      const nested = shape.get(key);
+      if (nested) unknownFields(child, nested, `${at}.${key}`, found);
+    }
+  }
+  return found;
+}
+
+function unknownManifestFields(doc: Dict): string[] {
+  const module = MODEL_MODULES[String(doc.kind)];
+  if (!module) throw new Error(`no model for kind ${String(doc.kind)}`);
+  return unknownFields(doc, require.resolve(module).replace(/\.js$/, '.d.ts'), String(doc.kind));
+}
+
+const kustomization = parse(read('deploy/k8s/kustomization.yaml')) as {
+  apiVersion: string;
+  kind: string;
+  resources: string[];
+  images?: Array<{ name: string; newName?: string; newTag?: string }>;
+};
+const manifestFiles = readdirSync(K8S_DIR).filter(
+  (file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml',
+);
+const manifests = new Map<string, Dict>(
+  manifestFiles.map((file) => [file, parse(readFileSync(join(K8S_DIR, file), 'utf8')) as Dict]),
+);
+function manifest<T>(kind: string): T {
+  // Found among the files; whether kustomization.yaml lists them is a test of its own.
+  const matches = [...manifests.entries()].filter(
+    ([file, doc]) => doc.kind === kind && file !== 'secret.example.yaml',
+  );
+  if (matches.length !== 1) throw new Error(`expected one ${kind} manifest in deploy/k8s`);
+  return matches[0][1] as T;
+}
+
+const deployment = manifest<IDeployment>('Deployment');
+const configMap = manifest<IConfigMap>('ConfigMap');
+const service = manifest<IService>('Service');
+const hpa = manifest<IHorizontalPodAutoscaler>('HorizontalPodAutoscaler');
+const pdb = manifest<IPodDisruptionBudget>('PodDisruptionBudget');
+const secretTemplate = manifests.get('secret.example.yaml') as ISecret | undefined;
+const podSpec = deployment.spec?.template.spec;
+const containers: IContainer[] = podSpec?.containers ?? [];
+const bffContainer = containers[0];
+
+// ---- the app's own view of the variables -----------------------------------------------------
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return /\.ts$/.test(entry) && !/\.spec\.ts$/.test(entry) ? [path] : [];
+  });
+}
+const appSource = sourceFiles(join(ROOT, 'src'))
+  .map((file) => readFileSync(file, 'utf8'))
+  .join('\n');
+/** A variable the app reads: its name appears quoted or as a property of process.env in src/. */
+const appReads = (name: string): boolean =>
+  appSource.includes(`'${name}'`) ||
+  appSource.includes(`"${name}"`) ||
+  appSource.includes(`.${name}`);
+
+// =============================================================================================
+
+describe('docker-compose.yml', () => {
+  const bff = services.bff;
+  const fake = services['fake-posthog'];
+  const bffEnv = envOf(bff ?? {});
+  const fakeEnv = envOf(fake ?? {});
+
+  it('defines exactly the redis, fake-posthog and bff services', () => {
+    expect(Object.keys(services).sort()).toEqual(['bff', 'fake-posthog', 'redis']);
+  });
+
+  it('builds bff and fake-posthog from the Dockerfile runtime and fake-posthog stages', () => {
+    expect(bff.build?.target).toBe('runtime');
+    expect(fake.build?.target).toBe('fake-posthog');
+    expect(stages.map((s) => s.name)).toEqual(expect.arrayContaining(['runtime', 'fake-posthog']));
+    expect(services.redis.image).toMatch(/^redis:7/);
+  });
+
+  it('gives every service an enabled healthcheck', () => {
+    for (const [name, svc] of Object.entries(services)) {
+      expect({ name, disabled: svc.healthcheck?.disable ?? false }).toEqual({
+        name,
+        disabled: false,
+      });
+      expect({ name, test: svc.healthcheck?.test?.length ?? 0 }).not.toEqual({ name, test: 0 });
+    }
+    expect(services.redis.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
+  });
+
+  it('runs a bff healthcheck that passes on 200 from /health/ready and fails on 503', async () => {
+    const script = nodeScript(bff.healthcheck?.test as string[]);
+    await expectHealthcheck(script, 'PORT', '/health/ready');
+  });
+
+  it('runs a fake-posthog healthcheck that passes on 200 from /_health and fails on 503', async () => {
+    const script = nodeScript(fake.healthcheck?.test as string[]);
+    await expectHealthcheck(script, 'FAKE_POSTHOG_PORT', '/_health');
+  });
+
+  it('starts the bff only once redis and fake-posthog are healthy', () => {
+    expect(bff.depends_on).toEqual({
+      redis: { condition: 'service_healthy' },
+      'fake-posthog': { condition: 'service_healthy' },
+    });
+  });
+
+  it('sets every variable the bff requires, and only variables the app reads', () => {
+    for (const name of REQUIRED_BFF_VARIABLES) {
+      expect({ name, value: bffEnv[name]?.trim() || undefined }).toEqual({
+        name,
+        value: expect.any(String),
+      });
+    }
+    expect(Object.keys(bffEnv).filter((name) => !appReads(name))).toEqual([]);
+  });
+
+  it("gives the bff a configuration the app's config loader accepts", () => {
+    expect(() => loadConfig(bffEnv)).not.toThrow();
+  });
+
+  it('points POSTHOG_HOST at the fake-posthog service on the port the fake listens on', () => {
+    const host = new URL(bffEnv.POSTHOG_HOST);
+    expect(host.protocol).toBe('http:');
+    expect(host.hostname).toBe('fake-posthog');
+    expect(host.port).toBe(fakeEnv.FAKE_POSTHOG_PORT);
+    expect(fakeEnv.FAKE_POSTHOG_HOST).toBe('0.0.0.0');
+  });
+
+  it('points REDIS_URL at the redis service', () => {
+    const redis = new URL(bffEnv.REDIS_URL);
+    expect(redis.protocol).toBe('redis:');
+    expect(redis.hostname).toBe('redis');
+    expect(redis.port === '' || redis.port === '6379').toBe(true);
+  });
+
+  it('gives the fake the same API key and organization id as the bff', () => {
+    expect(fakeEnv.FAKE_POSTHOG_API_KEY).toBe(bffEnv.POSTHOG_API_KEY);
+    expect(fakeEnv.FAKE_POSTHOG_ORGANIZATION_ID).toBe(bffEnv.POSTHOG_ORGANIZATION_ID);
+    expect(bffEnv.POSTHOG_ORGANIZATION_ID).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+  });
+
+  it(`lets the demo token "${DEMO_TOKEN}" in with all six scopes`, () => {
+    const clients = JSON.parse(bffEnv.BFF_CLIENTS) as Array<{
+      token_sha256: string;
+      scopes: string[];
+    }>;
+    const demo = clients.find((client) => client.token_sha256 === sha256(DEMO_TOKEN));
+    expect(demo).toBeDefined();
+    expect([...(demo?.scopes ?? [])].sort()).toEqual([...ALL_SCOPES].sort());
+  });
+
+  it('publishes the port the bff listens on, which the runtime image exposes', () => {
+    const port = Number(bffEnv.PORT ?? 3000);
+    expect((bff.ports ?? []).map(containerPort)).toEqual([port]);
+    expect(all(stage('runtime'), 'EXPOSE').join(' ').split(' ')).toContain(String(port));
+  });
+
+  it('gives the bff longer to stop than its drain plus shutdown timeout', () => {
+    const drainMs = Number(bffEnv.SHUTDOWN_DRAIN_MS ?? SHUTDOWN_DEFAULTS.SHUTDOWN_DRAIN_MS);
+    const timeoutMs = Number(bffEnv.SHUTDOWN_TIMEOUT_MS ?? SHUTDOWN_DEFAULTS.SHUTDOWN_TIMEOUT_MS);
+    expect(durationSeconds(bff.stop_grace_period ?? '10s')).toBeGreaterThan(
+      (drainMs + timeoutMs) / 1000,
+    );
+  });
+});
+
+describe('Dockerfile', () => {
+  const runtime = stage('runtime');
+  const fake = stage('fake-posthog');
+
+  it('is multi-stage on node:24-bookworm-slim, with runtime as the last (default) stage', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(3);
+    expect(stages.map((s) => s.name)).toEqual(expect.arrayContaining(['build', 'runtime']));
+    expect(stages[stages.length - 1].name).toBe('runtime');
+    const names = new Set(stages.map((s) => s.name));
+    for (const s of stages) {
+      if (!names.has(s.base)) expect(s.base).toBe('node:24-bookworm-slim');
+    }
+  });
+
+  it('builds dist/ with npm ci and npm run build in the build stage', () => {
+    const build = stage('build');
+    const runs = [build, ...stages.filter((s) => s.name === build.base)].flatMap((s) =>
+      all(s, 'RUN'),
+    );
+    expect(runs.some((run) => /\bnpm ci\b/.test(run) && !/--omit=dev/.test(run))).toBe(true);
+    expect(runs.some((run) => /\bnpm run build\b/.test(run))).toBe(true);
+  });
+
+  it('installs production dependencies only in runtime and copies dist/ from the build stage', () => {
+    expect(runtime.base).toBe('node:24-bookworm-slim');
+    expect(all(runtime, 'RUN').some((run) => /\bnpm ci\b.*--omit=dev/.test(run))).toBe(true);
+    const copies = all(runtime, 'COPY');
+    expect(copies).toContainEqual(expect.stringMatching(/^--from=build \S*dist\/? \S*dist\/?$/));
+    // No sources or test code in the production image.
+    expect(copies.filter((copy) => /\b(src|test)\b/.test(copy))).toEqual([]);
+  });
+
+  it('runs runtime as a non-root user with NODE_ENV=production', () => {
+    expect(last(runtime, 'USER')).toBeDefined();
+    expect(last(runtime, 'USER')).not.toMatch(/^(root|0)(:|$)/);
+    expect(all(runtime, 'ENV').join(' ')).toMatch(/\bNODE_ENV=production\b/);
+  });
+
+  it('starts runtime with node dist/main.js, stopped by SIGTERM', () => {
+    expect(execForm(last(runtime, 'CMD') ?? '')).toEqual(['node', 'dist/main.js']);
+    expect(last(runtime, 'STOPSIGNAL')).toBe('SIGTERM');
+    expect(last(runtime, 'ENTRYPOINT')).toBeUndefined();
+  });
+
+  it('has a runtime HEALTHCHECK that passes on 200 from /health/live and fails on 503', async () => {
+    const script = nodeScript(execForm(last(runtime, 'HEALTHCHECK') ?? ''));
+    await expectHealthcheck(script, 'PORT', '/health/live');
+  });
+
+  it('runs test/fake-posthog/main.ts with ts-node as a non-root user in the fake-posthog stage', () => {
+    const command = execForm(last(fake, 'CMD') ?? '');
+    expect(command.join(' ')).toMatch(/ts-node.*--transpile-only.* test\/fake-posthog\/main\.ts$/);
+    expect(last(fake, 'USER')).toMatch(/^(?!root|0)\S+/);
+    expect(all(fake, 'ENV').join(' ')).toMatch(/\bFAKE_POSTHOG_HOST=0\.0\.0\.0\b/);
+    const script = nodeScript(execForm(last(fake, 'HEALTHCHECK') ?? ''));
+    return expectHealthcheck(script, 'FAKE_POSTHOG_PORT', '/_health');
+  });
+
+  it('keeps node_modules, dist and .git out of the build context but lets every copied path in', () => {
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('!'));
+    expect(ignored).toEqual(expect.arrayContaining(['dist', '.git']));
+    expect(ignored.some((p) => p === 'node_modules' || p === '**/node_modules')).toBe(true);
+    const copied = stages
+      .flatMap((s) => all(s, 'COPY'))
+      .filter((copy) => !copy.startsWith('--from'))
+      .flatMap((copy) => copy.split(' ').slice(0, -1))
+      .filter((source) => !source.startsWith('--'));
+    for (const source of copied) {
+      expect(existsSync(join(ROOT, source))).toBe(true);
+      const blocking = ignored.filter((p) => source === p || source.startsWith(`${p}/`));
+      expect({ source, blocking }).toEqual({ source, blocking: [] });
+    }
+  });
+
+  (existsSync(FAKE_DIR) ? it : it.skip)(
+    'copies everything test/fake-posthog imports (its relative imports stay inside it)',
+    () => {
+      const escaping: string[] = [];
+      for (const file of sourceFiles(FAKE_DIR)) {
+        const text = readFileSync(file, 'utf8');
+        for (const [, spec] of text.matchAll(/(?:from|import\(|require\()\s*'(\.[^']*)'/g)) {
+          const target = resolve(dirname(file), spec);
+          if (relative(FAKE_DIR, target).startsWith('..')) escaping.push(`${file}: ${spec}`);
+        }
+      }
+      expect(escaping).toEqual([]);
+    },
+  );
+});
+
+describe('Kubernetes manifests (deploy/k8s)', () => {
+  const drainSeconds = Number(configMap.data?.SHUTDOWN_DRAIN_MS) / 1000;
+  const timeoutSeconds = Number(configMap.data?.SHUTDOWN_TIMEOUT_MS) / 1000;
+  const podLabels = deployment.spec?.template.metadata?.labels ?? {};
+  const containerPortNumber = bffContainer?.ports?.find((p) => p.name === 'http')?.containerPort;
+
+  it('has a kustomization listing existing files: every manifest but the secret template', () => {
+    expect(kustomization.apiVersion).toBe('kustomize.config.k8s.io/v1beta1');
+    expect(kustomization.kind).toBe('Kustomization');
+    for (const file of kustomization.resources) expect(existsSync(join(K8S_DIR, file))).toBe(true);
+    expect([...kustomization.resources].sort()).toEqual(
+      manifestFiles.filter((file) => file !== 'secret.example.yaml').sort(),
+    );
+    expect(kustomization.resources).not.toContain('secret.example.yaml');
+    expect(secretTemplate?.kind).toBe('Secret');
+  });
+
+  it.each(manifestFiles)('%s is valid against the Kubernetes API schema', (file) => {
+    const doc = manifests.get(file) as Dict;
+    expect(() => validateManifest(doc)).not.toThrow();
+    expect(unknownManifestFields(doc)).toEqual([]);
+  });
+
+  it('would catch a misspelled field (the unknown-field check is not vacuous)', () => {
+    const broken = structuredClone(deployment);
+    const container = broken.spec?.template.spec?.containers[0] as unknown as Dict;
+    container.readinesProbe = container.readinessProbe;
+    expect(unknownManifestFields(broken as unknown as Dict)).toContain(
+      'Deployment.spec.template.spec.containers[0].readinesProbe',
+    );
+  });
+
+  it('labels everything app.kubernetes.io/name: posthog-bff and selects the pods by it', () => {
+    for (const doc of manifests.values()) {
+      expect((doc.metadata as Dict).labels).toMatchObject({ [NAME_LABEL]: 'posthog-bff' });
+    }
+    const selector = deployment.spec?.selector.matchLabels ?? {};
+    expect(selector).toEqual({ [NAME_LABEL]: 'posthog-bff' });
+    expect(podLabels).toMatchObject(selector);
+    expect(service.spec?.selector).toEqual(selector);
+    expect(pdb.spec?.selector?.matchLabels).toEqual(selector);
+  });
+
+  it('runs at least two replicas of one container listening on the image port 3000', () => {
+    expect(deployment.spec?.replicas).toBeGreaterThanOrEqual(2);
+    expect(containers).toHaveLength(1);
+    expect(containerPortNumber).toBe(3000);
+    expect(all(stage('runtime'), 'EXPOSE').join(' ').split(' ')).toContain('3000');
+    expect(configMap.data?.PORT ?? '3000').toBe(String(containerPortNumber));
+  });
+
+  it('uses the image that the kustomization retags', () => {
+    const images = (kustomization.images ?? []).map((image) => image.name);
+    expect(images).toContain(bffContainer.image?.split(':')[0]);
+  });
+
+  it('probes /health/live for startup and liveness and /health/ready for readiness', () => {
+    const target = (probe: IProbe | undefined) => {
+      const port = probe?.httpGet?.port;
+      const number =
+        typeof port === 'string'
+          ? bffContainer.ports?.find((p) => p.name === port)?.containerPort
+          : port;
+      return { path: probe?.httpGet?.path, port: number };
+    };
+    expect(target(bffContainer.startupProbe)).toEqual({ path: '/health/live', port: 3000 });
+    expect(target(bffContainer.livenessProbe)).toEqual({ path: '/health/live', port: 3000 });
+    expect(target(bffContainer.readinessProbe)).toEqual({ path: '/health/ready', port: 3000 });
+  });
+
+  it('sets cpu and memory requests and limits', () => {
+    for (const kind of ['requests', 'limits'] as const) {
+      expect(Object.keys(bffContainer.resources?.[kind] ?? {}).sort()).toEqual(['cpu', 'memory']);
+    }
+  });
+
+  it('runs as non-root uid 1000 with a read-only root, no privileges and RuntimeDefault seccomp', () => {
+    expect(podSpec?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(bffContainer.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(bffContainer.securityContext?.privileged).not.toBe(true);
+    expect(bffContainer.securityContext?.capabilities?.add ?? []).toEqual([]);
+  });
+
+  it('mounts a writable emptyDir on /tmp', () => {
+    const mount = bffContainer.volumeMounts?.find((m) => m.mountPath === '/tmp');
+    expect(mount).toBeDefined();
+    const volume = podSpec?.volumes?.find((v) => v.name === mount?.name);
+    expect(volume?.emptyDir).toBeDefined();
+    expect(mount?.readOnly ?? false).toBe(false);
+  });
+
+  it('gives pods longer to terminate than SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS', () => {
+    expect(Number.isFinite(drainSeconds) && Number.isFinite(timeoutSeconds)).toBe(true);
+    expect(podSpec?.terminationGracePeriodSeconds).toBeGreaterThan(drainSeconds + timeoutSeconds);
+  });
+
+  it('loads settings from the ConfigMap and secrets only through secretKeyRef', () => {
+    expect(bffContainer.envFrom).toEqual([{ configMapRef: { name: configMap.metadata?.name } }]);
+    const secretName = secretTemplate?.metadata?.name;
+    for (const name of SECRET_VARIABLES) {
+      expect(configMap.data?.[name]).toBeUndefined();
+      const variable = bffContainer.env?.find((e) => e.name === name);
+      expect({ name, ref: variable?.valueFrom?.secretKeyRef }).toEqual({
+        name,
+        ref: { name: secretName, key: expect.any(String) },
+      });
+      expect(variable?.value).toBeUndefined();
+    }
+    for (const variable of bffContainer.env ?? []) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      if (ref) expect(Object.keys(secretTemplate?.stringData ?? {})).toContain(ref.key);
+    }
+  });
+
+  it('only sets variables the app reads', () => {
+    const names = [
+      ...Object.keys(configMap.data ?? {}),
+      ...(bffContainer.env ?? []).map((e) => e.name),
+    ];
+    expect(names.filter((name) => !appReads(name))).toEqual([]);
+  });
+
+  it('ships a secret template holding placeholders only', () => {
+    expect(secretTemplate?.data).toBeUndefined();
+    for (const [key, value] of Object.entries(secretTemplate?.stringData ?? {})) {
+      expect({ key, placeholder: /REPLACE_WITH_/.test(value) }).toEqual({ key, placeholder: true });
+      expect(value).not.toMatch(/phx_[A-Za-z0-9]{8,}/);
+    }
+  });
+
+  it("is accepted by the app's config loader once placeholders are filled, refused before", () => {
+    const fill = (value: string): string =>
+      value
+        .replace('REPLACE_WITH_PROJECT_ID', '12345')
+        .replace('REPLACE_WITH_ORGANIZATION_UUID', '0186a5a8-2f6b-7c3e-9a1d-1f2e3d4c5b6a')
+        .replace('REPLACE_WITH_POSTHOG_PERSONAL_API_KEY', 'phx_example')
+        .replace('REPLACE_WITH_CALLER_ID', 'billing')
+        .replace('REPLACE_WITH_SHA256_HEX_OF_TOKEN', sha256('example'))
+        .replace('REPLACE_WITH_REDIS_HOST', 'redis.example.internal');
+    const env = { ...configMap.data, ...secretTemplate?.stringData };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    const filled = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, fill(v)]));
+    expect(Object.values(filled).filter((value) => value.includes('REPLACE_WITH_'))).toEqual([]);
+    expect(() => loadConfig(filled)).not.toThrow();
+  });
+
+  it('exposes a ClusterIP Service on port 80 to the named container port http', () => {
+    expect(service.spec?.type ?? 'ClusterIP').toBe('ClusterIP');
+    expect(service.spec?.ports).toEqual([
+      expect.objectContaining({ name: 'http', port: 80, targetPort: 'http' }),
+    ]);
+    expect(bffContainer.ports?.map((p) => p.name)).toContain('http');
+  });
+
+  it('autoscales the Deployment on CPU between at least 2 replicas and a higher maximum', () => {
+    expect(hpa.spec?.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment.metadata?.name,
+    });
+    expect(hpa.spec?.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(hpa.spec?.maxReplicas).toBeGreaterThan(hpa.spec?.minReplicas ?? 0);
+    expect(deployment.spec?.replicas).toBeGreaterThanOrEqual(hpa.spec?.minReplicas ?? 0);
+    expect(hpa.spec?.metrics).toContainEqual(
+      expect.objectContaining({
+        type: 'Resource',
+        resource: expect.objectContaining({
+          name: 'cpu',
+          target: expect.objectContaining({ type: 'Utilization' }),
+        }),
+      }),
+    );
+  });
+
+  it('keeps at least one pod through voluntary disruptions', () => {
+    expect(pdb.spec?.minAvailable).toBe(1);
+  });
+
+  it('annotates the pods for Prometheus to scrape /metrics on the container port', () => {
+    expect(deployment.spec?.template.metadata?.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(containerPortNumber),
+      'prometheus.io/path': '/metrics',
+    });
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * `npm run demo`: the built BFF (dist/main.js) against an in-process fake PostHog, with one
+ * demo caller holding every scope. Prints the caller's token and a curl line once the BFF is up.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { FakePostHog } from './fake-posthog';
+import { DEMO_API_KEY } from './seed';
+
+const SCOPES = [
+  'integration:read',
+  'integration:write',
+  'organization_integration:read',
+  'organization_integration:write',
+  'organization:read',
+  'organization:write',
+];
+const BFF_ENTRY = resolve(__dirname, '../../dist/main.js');
+const READY_TIMEOUT_MS = 30_000;
+
+/** The preferred port (FAKE_POSTHOG_PORT or 8010), or a random one when it is taken. */
+async function startFake(): Promise<FakePostHog> {
+  const port = Number(process.env.FAKE_POSTHOG_PORT || 8010);
+  const preferred = new FakePostHog({ apiKey: DEMO_API_KEY, port });
+  try {
+    await preferred.start();
+    return preferred;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+  }
+  const fallback = new FakePostHog({ apiKey: DEMO_API_KEY, port: 0 });
+  await fallback.start();
+  return fallback;
+}
+
+async function waitUntilLive(url: string, stillRunning: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline && stillRunning()) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((done) => setTimeout(done, 250));
+  }
+  return false;
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(BFF_ENTRY)) throw new Error(`${BFF_ENTRY} not found: run \`npm run build\``);
+  const fake = await startFake();
+  const port = process.env.PORT || '3000';
+  const token = `demo-token${randomBytes(12).toString('hex')}`;
+  const clients = [
+    { id: 'demo', token_sha256: createHash('sha256').update(token).digest('hex'), scopes: SCOPES },
+  ];
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: port,
+    POSTHOG_HOST: fake.url,
+    POSTHOG_API_KEY: fake.apiKey,
+    POSTHOG_PROJECT_ID: String(fake.projectId),
+    POSTHOG_ORGANIZATION_ID: fake.organizationId,
+    BFF_CLIENTS: JSON.stringify(clients),
+  };
+  // Settings from the shell that would point the demo elsewhere: in-memory cache, fake ids only.
+  for (const name of ['REDIS_URL', 'BFF_CLIENTS_FILE', 'POSTHOG_ENVIRONMENT_ID']) delete env[name];
+
+  // Own process group: a terminal's Ctrl-C reaches the BFF once, forwarded from here.
+  const child = spawn(process.execPath, [BFF_ENTRY], { env, stdio: 'inherit', detached: true });
+  let forwarded = false;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (forwarded) return;
+      forwarded = true;
+      child.kill(signal);
+    });
+  }
+  process.on('exit', () => child.kill('SIGTERM'));
+  child.on('error', (err) => {
+    console.error(`demo: could not start the BFF: ${err.message}`);
+    fake.stop().finally(() => process.exit(1));
+  });
+  child.on('exit', (code) => {
+    fake.stop().finally(() => process.exit(code ?? (forwarded ? 0 : 1)));
+  });
+
+  const bffUrl = `http://127.0.0.1:${port}`;
+  const live = await waitUntilLive(`${bffUrl}/health/live`, () => child.exitCode === null);
+  if (child.exitCode !== null) return;
+  console.log(
+    [
+      '',
+      '================ demo ================',
+      `BFF:          ${bffUrl}${live ? '' : ' (not answering /health/live yet)'}`,
+      `fake PostHog: ${fake.url} (seeded data)`,
+      `demo caller token (all scopes): ${token}`,
+      'try:',
+      `  curl -s -H "Authorization: Bearer ${token}" ${bffUrl}/v1/integrations`,
+      'Ctrl-C stops both.',
+      '======================================',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(`demo: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});

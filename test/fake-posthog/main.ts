@@ -1,0 +1,42 @@
+/**
+ * Runs the fake PostHog standalone (e.g. in docker-compose):
+ *   FAKE_POSTHOG_PORT (8010), FAKE_POSTHOG_HOST (127.0.0.1; 0.0.0.0 in a container),
+ *   FAKE_POSTHOG_API_KEY (phx_demo_key_not_secret), FAKE_POSTHOG_DELAY_MS (0).
+ * `GET /_health` answers 200 {"ok":true} without auth. SIGTERM/SIGINT: close and exit 0.
+ */
+import { FakePostHog } from './fake-posthog';
+import { DEMO_API_KEY } from './seed';
+
+function intFromEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
+  return Number(raw);
+}
+
+async function main(): Promise<void> {
+  const fake = new FakePostHog({
+    apiKey: process.env.FAKE_POSTHOG_API_KEY || DEMO_API_KEY,
+    organizationId: process.env.FAKE_POSTHOG_ORGANIZATION_ID || undefined,
+    host: process.env.FAKE_POSTHOG_HOST || '127.0.0.1',
+    port: intFromEnv('FAKE_POSTHOG_PORT', 8010),
+    delayMs: intFromEnv('FAKE_POSTHOG_DELAY_MS', 0),
+  });
+  const url = await fake.start();
+  console.log(
+    `fake PostHog listening on ${url} (project ${fake.projectId}, organization ${fake.organizationId})`,
+  );
+  const shutdown = () => {
+    fake.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((err: unknown) => {
+  console.error(`fake PostHog failed to start: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});

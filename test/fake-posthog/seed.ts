@@ -1,0 +1,334 @@
+/**
+ * Seed data of the fake PostHog, in the exact shapes of PostHog's Integrations API pages
+ * (../../../shared/seeds). Every export that tests may mutate is handed out as a fresh copy.
+ */
+
+export interface PostHogUser {
+  id: number;
+  uuid: string;
+  distinct_id: string;
+  first_name: string;
+  last_name: string;
+  email: string;
+  is_email_verified: boolean;
+  hedgehog_config: Record<string, unknown> | null;
+  role_at_organization: string | null;
+}
+
+export interface Integration {
+  id: number;
+  kind: string;
+  config: Record<string, unknown> | null;
+  created_at: string;
+  created_by: PostHogUser | null;
+  errors: string;
+  display_name: string;
+}
+
+export interface OrganizationIntegration {
+  id: string;
+  kind: string;
+  integration_id: string | null;
+  config: Record<string, unknown> | null;
+  created_at: string;
+  updated_at: string;
+  created_by: PostHogUser | null;
+}
+
+export interface RoleExternalReference {
+  id: string;
+  provider: string;
+  provider_organization_id: string;
+  provider_role_id: string;
+  provider_role_slug: string | null;
+  provider_role_name: string;
+  role: string;
+  created_at: string;
+  created_by: PostHogUser | null;
+}
+
+export interface SeedData {
+  integrations: Integration[];
+  organizationIntegrations: OrganizationIntegration[];
+  roleExternalReferences: RoleExternalReference[];
+}
+
+/** Fixed organization id the fake answers for unless told otherwise. */
+export const DEFAULT_ORGANIZATION_ID = '0191f3a4-5b6c-7d8e-9f00-112233445566';
+
+/** Personal API key of the standalone fake and of `npm run demo`; a placeholder, not a secret. */
+export const DEMO_API_KEY = 'phx_demo_key_not_secret';
+
+/** The user owning the personal API key; PostHog stamps it as `created_by` on writes. */
+export const API_KEY_OWNER: PostHogUser = {
+  id: 1,
+  uuid: '0191f3a4-0000-7000-8000-000000000001',
+  distinct_id: 'vT2mQ9xLr4pYh8KcWb3nD1sFgJ6aZ0eUoI7yR5tC',
+  first_name: 'Ada',
+  last_name: 'Lovelace',
+  email: 'ada@example.com',
+  is_email_verified: true,
+  hedgehog_config: {},
+  role_at_organization: 'engineering',
+};
+
+const OTHER_USER: PostHogUser = {
+  id: 2,
+  uuid: '0191f3a4-0000-7000-8000-000000000002',
+  distinct_id: 'Hk4sN8wPq2LmZ6vBx1cR9tYg3jD7fA5eU0oI4nKs',
+  first_name: 'Grace',
+  last_name: 'Hopper',
+  email: 'grace@example.com',
+  is_email_verified: true,
+  hedgehog_config: null,
+  role_at_organization: 'product',
+};
+
+/** Kinds PostHog accepts for a project integration (its list filter and serializer choices). */
+export const INTEGRATION_KINDS: readonly string[] = [
+  'anthropic',
+  'apns',
+  'aws-s3',
+  'azure-blob',
+  'bing-ads',
+  'clickup',
+  'customerio-app',
+  'customerio-track',
+  'customerio-webhook',
+  'databricks',
+  'email',
+  'firebase',
+  'github',
+  'gitlab',
+  'google-ads',
+  'google-analytics',
+  'google-cloud-service-account',
+  'google-cloud-storage',
+  'google-pubsub',
+  'google-search-console',
+  'google-sheets',
+  'hubspot',
+  'intercom',
+  'jira',
+  'linear',
+  'linkedin-ads',
+  'meta-ads',
+  'pinterest-ads',
+  'postgresql',
+  'reddit-ads',
+  's3-compatible',
+  'salesforce',
+  'slack',
+  'slack-posthog-code',
+  'snapchat',
+  'stripe',
+  'tiktok-ads',
+  'twilio',
+  'vercel',
+];
+
+const INTEGRATIONS: Integration[] = [
+  {
+    id: 1,
+    kind: 'slack',
+    config: {
+      app_id: 'A05EXAMPLE1',
+      scope: 'channels:read,chat:write,groups:read',
+      team: { id: 'T01EXAMPLE', name: 'Acme Inc' },
+      authed_user: { id: 'U01EXAMPLE' },
+      bot_user_id: 'U02EXAMPLEBOT',
+      is_enterprise_install: false,
+    },
+    created_at: '2025-01-14T09:12:44.512345Z',
+    created_by: API_KEY_OWNER,
+    errors: '',
+    display_name: 'Acme Inc',
+  },
+  {
+    id: 2,
+    kind: 'github',
+    config: {
+      installation_id: '51234567',
+      account: { type: 'Organization', name: 'acme-inc' },
+      repository_selection: 'selected',
+      expires_in: 28800,
+      refreshed_at: 1736847164,
+    },
+    created_at: '2025-02-03T16:40:02.001122Z',
+    created_by: API_KEY_OWNER,
+    errors: '',
+    display_name: 'acme-inc',
+  },
+  {
+    id: 3,
+    kind: 'linear',
+    config: { expires_in: 315705599, refreshed_at: 1738600000, scope: 'read,write' },
+    created_at: '2025-02-20T11:05:37.777000Z',
+    created_by: OTHER_USER,
+    errors: '',
+    display_name: 'Acme Engineering',
+  },
+  {
+    id: 4,
+    kind: 'linkedin-ads',
+    config: { expires_in: 5183999, refresh_token_expires_in: 31535999, refreshed_at: 1740000000 },
+    created_at: '2025-03-08T08:30:00.000000Z',
+    created_by: OTHER_USER,
+    errors: '',
+    display_name: 'ada@example.com',
+  },
+  {
+    id: 5,
+    kind: 'twilio',
+    config: { account_sid: 'AC00000000000000000000000000000001' },
+    created_at: '2025-03-21T13:14:15.161718Z',
+    created_by: API_KEY_OWNER,
+    errors: '',
+    display_name: 'AC00000000000000000000000000000001',
+  },
+  {
+    id: 6,
+    kind: 'anthropic',
+    config: { workspace_name: 'Acme AI' },
+    created_at: '2025-04-02T10:00:00.000000Z',
+    created_by: API_KEY_OWNER,
+    errors: '',
+    display_name: 'Acme AI',
+  },
+];
+
+const ORGANIZATION_INTEGRATIONS: OrganizationIntegration[] = [
+  {
+    id: '497f6eca-6276-4993-bfeb-53cbbbba6f08',
+    kind: 'vercel',
+    integration_id: 'icfg_8bY2kQ4nR7tW1xZ3',
+    config: {
+      account: { type: 'team', name: 'acme', id: 'team_acme123' },
+      environment_mapping: { production: 1, preview: null, development: null },
+    },
+    created_at: '2025-01-20T12:00:00.000000Z',
+    updated_at: '2025-01-20T12:00:00.000000Z',
+    created_by: API_KEY_OWNER,
+  },
+  {
+    id: '6f1c2d3e-4a5b-4c6d-8e7f-901234567890',
+    kind: 'vercel',
+    integration_id: 'icfg_3cD9mL5pS2vX8yA1',
+    config: null,
+    created_at: '2025-03-02T07:45:10.000000Z',
+    updated_at: '2025-03-05T18:22:31.000000Z',
+    created_by: OTHER_USER,
+  },
+];
+
+const ROLE_EXTERNAL_REFERENCES: RoleExternalReference[] = [
+  {
+    id: '8d2e4c6a-1b3f-4e5d-9a7c-0f1e2d3c4b5a',
+    provider: 'github',
+    provider_organization_id: 'acme-inc',
+    provider_role_id: '4411001',
+    provider_role_slug: 'platform-team',
+    provider_role_name: 'Platform team',
+    role: '543e2fa5-dae3-497f-aa96-e06da8fcb379',
+    created_at: '2025-02-11T10:20:30.000000Z',
+    created_by: API_KEY_OWNER,
+  },
+  {
+    id: '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
+    provider: 'github',
+    provider_organization_id: 'acme-inc',
+    provider_role_id: '4411002',
+    provider_role_slug: null,
+    provider_role_name: 'Data team',
+    role: '9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+    created_at: '2025-02-12T10:20:30.000000Z',
+    created_by: OTHER_USER,
+  },
+];
+
+/** Data behind the per-integration helper routes, keyed by route name. Read-only. */
+export const HELPER_DATA = {
+  anthropicAgents: [
+    {
+      id: 'agent_01AbC',
+      name: 'Support triage',
+      model: 'claude-sonnet-4-5',
+      created_at: '2025-04-03T09:00:00Z',
+    },
+    {
+      id: 'agent_02DeF',
+      name: 'Release notes',
+      model: 'claude-sonnet-4-5',
+      created_at: '2025-04-04T09:00:00Z',
+    },
+    {
+      id: 'agent_03GhI',
+      name: 'SQL helper',
+      model: 'claude-haiku-4-5',
+      created_at: '2025-04-05T09:00:00Z',
+    },
+  ],
+  anthropicVaults: [
+    { id: 'vault_01JkL', name: 'Production secrets', created_at: '2025-04-03T09:05:00Z' },
+    { id: 'vault_02MnO', name: 'Staging secrets', created_at: '2025-04-04T09:05:00Z' },
+  ],
+  anthropicEnvironments: [
+    { id: 'env_01PqR', name: 'default', created_at: '2025-04-03T09:10:00Z' },
+    { id: 'env_02StU', name: 'sandbox', created_at: '2025-04-06T09:10:00Z' },
+  ],
+  linearTeams: [
+    { id: '5f1d0c2e-7a3b-4c9d-8e6f-0a1b2c3d4e5f', name: 'Engineering' },
+    { id: '9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b', name: 'Design' },
+  ],
+  linkedinAdsAccounts: [
+    {
+      id: 508001234,
+      name: 'Acme Brand',
+      currency: 'USD',
+      status: 'ACTIVE',
+      type: 'BUSINESS',
+      reference: 'urn:li:organization:1000001',
+    },
+    {
+      id: 508005678,
+      name: 'Acme Recruiting',
+      currency: 'EUR',
+      status: 'ACTIVE',
+      type: 'BUSINESS',
+      reference: 'urn:li:organization:1000002',
+    },
+  ],
+  linkedinAdsConversionRules: [
+    { id: 17000001, account: 508001234, name: 'Signup', type: 'SIGN_UP', enabled: true },
+    { id: 17000002, account: 508001234, name: 'Purchase', type: 'PURCHASE', enabled: true },
+    {
+      id: 17000003,
+      account: 508005678,
+      name: 'Application',
+      type: 'SUBMIT_APPLICATION',
+      enabled: false,
+    },
+  ],
+  twilioPhoneNumbers: [
+    {
+      sid: 'PN00000000000000000000000000000001',
+      phone_number: '+14155550100',
+      friendly_name: 'Support line',
+    },
+    {
+      sid: 'PN00000000000000000000000000000002',
+      phone_number: '+14155550101',
+      friendly_name: 'Alerts',
+    },
+  ],
+  twilioLastRefreshedAt: '2025-04-01T00:00:00Z',
+} as const;
+
+/** A fresh deep copy of the seed collections: tests may mutate it freely. */
+export function seedData(): SeedData {
+  return structuredClone({
+    integrations: INTEGRATIONS,
+    organizationIntegrations: ORGANIZATION_INTEGRATIONS,
+    roleExternalReferences: ROLE_EXTERNAL_REFERENCES,
+  });
+}
