@@ -59,7 +59,8 @@ export async function createApp(
  */
 function installJsonParser(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeContentTypeParser('application/json');
+  // JSON only: Fastify's built-in text/plain parser would hand a string to the DTOs (API.md: 415).
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
@@ -69,8 +70,20 @@ function installJsonParser(fastify: FastifyInstance): void {
         undefined,
       );
     }
-    parse(request, text, done);
+    parse(request, text, (error: Error | null, value?: unknown) => {
+      if (error) return done(error, undefined);
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        const message = 'the request body must be a JSON object';
+        return done(
+          Problem.badRequest(`Invalid request: ${message}.`, [{ field: 'body', message }]),
+          undefined,
+        );
+      }
+      done(null, value);
+    });
   });
+  // Only JSON bodies: text/plain (Fastify's other built-in parser) is refused with 415 too.
+  fastify.removeContentTypeParser('text/plain');
 }
 
 function nestingDepth(text: string): number {

@@ -18,10 +18,14 @@ export function PositiveIntId(): PropertyDecorator {
   );
 }
 
-/** An organization-level id in the path (organization integration, role external reference). */
+/**
+ * An organization-level id in the path (organization integration, role external reference), sent
+ * upstream and keyed in the cache in its canonical lower-case form (PostHog treats the case alike).
+ */
 export function UuidId(): PropertyDecorator {
   return applyDecorators(
     ApiProperty({ format: 'uuid' }),
+    Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value)),
     IsUUID('all', { message: '$property must be a UUID' }),
   );
 }

@@ -1,0 +1,503 @@
+// Integration helper routes (API.md route table, rows 8-16) against the simulated PostHog: each is
+// served from PostHog's /api/environments/:environment_id/... form, with the caller's query and
+// body passed as validated (account_id sent as accountId), PostHog's helper JSON answered
+// unchanged, the authorize redirect answered as {redirect_url} without being followed, and every
+// bad input of API.md's body/query table answered 400 before any upstream call.
+import { ResponseCache } from '../src/cache/response-cache';
+import type { RecordedRequest } from './fake-posthog/fake-posthog';
+import { HELPER_DATA } from './fake-posthog/seed';
+import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
+
+const ENV = '/api/environments/1/integrations';
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterAll(async () => {
+  await stack.close();
+});
+
+beforeEach(async () => {
+  stack.fake.reset();
+  await stack.app.get(ResponseCache).invalidate('integrations');
+});
+
+/** The one request PostHog received for `answer`, with the BFF's credential and request id. */
+function onlyUpstreamCall(answer: Answer): RecordedRequest {
+  expect(stack.fake.requests).toHaveLength(1);
+  const [call] = stack.fake.requests;
+  expect(call.headers.authorization).toBe(`Bearer ${POSTHOG_KEY}`);
+  expect(call.headers['x-request-id']).toBe(answer.headers.get('x-request-id'));
+  for (const caller of Object.values(CALLERS)) {
+    expect(JSON.stringify(call.headers)).not.toContain(caller.token);
+  }
+  return call;
+}
+
+function expectProblem(answer: Answer, status: number, fields: string[] = []): void {
+  expect(answer.status).toBe(status);
+  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  expect(answer.json).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+    request_id: answer.headers.get('x-request-id'),
+    errors: expect.any(Array),
+  });
+  const named = answer.json.errors.map((e: { field: string }) => e.field);
+  for (const field of fields) expect(named).toContain(field);
+}
+
+const post = (path: string, body: unknown) => stack.client.call('POST', path, { body });
+
+describe('per-integration helper reads', () => {
+  it.each([
+    ['linear/teams', 3, 'linear_teams', { teams: HELPER_DATA.linearTeams }],
+    [
+      'linkedin-ads/accounts',
+      4,
+      'linkedin_ads_accounts',
+      { adAccounts: HELPER_DATA.linkedinAdsAccounts },
+    ],
+    [
+      'twilio/phone-numbers',
+      5,
+      'twilio_phone_numbers',
+      {
+        phone_numbers: HELPER_DATA.twilioPhoneNumbers,
+        lastRefreshedAt: HELPER_DATA.twilioLastRefreshedAt,
+      },
+    ],
+  ])(
+    'GET /v1/integrations/:id/%s answers PostHog’s JSON unchanged from the environment route',
+    async (route, id, upstream, expected) => {
+      const answer = await stack.client.get(`/v1/integrations/${id}/${route}`);
+
+      expect(answer.status).toBe(200);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(answer.headers.get('x-cache')).toBe('MISS');
+      expect(answer.json).toEqual(expected);
+      const call = onlyUpstreamCall(answer);
+      expect(call).toMatchObject({ method: 'GET', path: `${ENV}/${id}/${upstream}/`, query: {} });
+    },
+  );
+
+  it('GET .../linkedin-ads/conversion-rules sends ?account_id to PostHog as accountId', async () => {
+    const answer = await stack.client.get(
+      '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=508001234',
+    );
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-cache')).toBe('MISS');
+    expect(answer.json).toEqual({
+      conversionRules: HELPER_DATA.linkedinAdsConversionRules.filter(
+        (rule) => rule.account === 508001234,
+      ),
+    });
+    const call = onlyUpstreamCall(answer);
+    expect(call.path).toBe(`${ENV}/4/linkedin_ads_conversion_rules/`);
+    expect(call.query).toEqual({ accountId: '508001234' });
+  });
+
+  it('caches helper reads per query: another account_id is a separate MISS, the same one a HIT', async () => {
+    const path = '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=';
+    await stack.client.get(`${path}508001234`);
+
+    const other = await stack.client.get(`${path}508005678`);
+    const same = await stack.client.get(`${path}508001234`);
+
+    expect(other.headers.get('x-cache')).toBe('MISS');
+    expect(other.json.conversionRules).toHaveLength(1);
+    expect(same.headers.get('x-cache')).toBe('HIT');
+    expect(stack.fake.requests).toHaveLength(2);
+  });
+
+  it.each([
+    ['no account_id', '', 'account_id'],
+    ['an empty account_id', '?account_id=', 'account_id'],
+    ['a repeated account_id', '?account_id=1&account_id=2', 'account_id'],
+    ['PostHog’s own accountId spelling', '?accountId=508001234', 'accountId'],
+    ['an unknown parameter', '?account_id=1&limit=5', 'limit'],
+  ])(
+    'conversion-rules with %s is 400 naming %s, before any upstream call',
+    async (_, query, field) => {
+      const answer = await stack.client.get(
+        `/v1/integrations/4/linkedin-ads/conversion-rules${query}`,
+      );
+
+      expectProblem(answer, 400, [field]);
+      expect(stack.fake.requests).toHaveLength(0);
+    },
+  );
+
+  it.each([
+    ['linear/teams'],
+    ['linkedin-ads/accounts'],
+    ['twilio/phone-numbers'],
+    ['linkedin-ads/conversion-rules?account_id=1'],
+  ])(
+    'GET /v1/integrations/:id/%s refuses malformed ids with 400, before any upstream call',
+    async (route) => {
+      for (const id of ['abc', '0', '-1', '1e3', '9'.repeat(10_000)]) {
+        const answer = await stack.client.get(`/v1/integrations/${id}/${route}`);
+        expectProblem(answer, 400, ['id']);
+      }
+      expect(stack.fake.requests).toHaveLength(0);
+    },
+  );
+
+  it.each([['linear/teams'], ['linkedin-ads/accounts'], ['twilio/phone-numbers']])(
+    'GET /v1/integrations/:id/%s takes no query parameters (400)',
+    async (route) => {
+      const answer = await stack.client.get(`/v1/integrations/3/${route}?refresh=true`);
+
+      expectProblem(answer, 400, ['refresh']);
+      expect(stack.fake.requests).toHaveLength(0);
+    },
+  );
+
+  it('answers 404 for the helper of an integration PostHog does not know', async () => {
+    const answer = await stack.client.get('/v1/integrations/999/linear/teams');
+
+    expectProblem(answer, 404);
+    expect(onlyUpstreamCall(answer).path).toBe(`${ENV}/999/linear_teams/`);
+  });
+
+  it("answers PostHog's 400 (helper on an integration of another kind) as 400 with its detail", async () => {
+    const answer = await stack.client.get('/v1/integrations/5/linkedin-ads/accounts');
+
+    expectProblem(answer, 400);
+    expect(answer.json.detail).toBe('Integration 5 is not a linkedin-ads integration.');
+    expect(answer.json.errors[0].message).toBe(answer.json.detail);
+  });
+});
+
+describe('GET /v1/integrations/authorize', () => {
+  it('answers {redirect_url} from PostHog’s 302 Location without following it', async () => {
+    const answer = await stack.client.get(
+      '/v1/integrations/authorize?kind=slack&next=/project/1/settings',
+    );
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('location')).toBeNull();
+    expect(answer.headers.get('x-cache')).toBe('BYPASS');
+    expect(Object.keys(answer.json)).toEqual(['redirect_url']);
+    expect(answer.json.redirect_url).toMatch(
+      /^https:\/\/slack\.example\.com\/oauth\/authorize\?state=[0-9a-f]{16}&next=%2Fproject%2F1%2Fsettings$/,
+    );
+    const call = onlyUpstreamCall(answer);
+    expect(call).toMatchObject({ method: 'GET', path: `${ENV}/authorize/` });
+    expect(call.query).toEqual({ kind: 'slack', next: '/project/1/settings' });
+  });
+
+  it('sends only kind when next is absent, and never caches (each call reaches PostHog)', async () => {
+    const first = await stack.client.get('/v1/integrations/authorize?kind=hubspot');
+    const second = await stack.client.get('/v1/integrations/authorize?kind=hubspot');
+
+    expect(first.status).toBe(200);
+    expect(second.headers.get('x-cache')).toBe('BYPASS');
+    expect(second.json.redirect_url).not.toBe(first.json.redirect_url); // a fresh OAuth state
+    expect(stack.fake.requests.map((r) => r.query)).toEqual([
+      { kind: 'hubspot' },
+      { kind: 'hubspot' },
+    ]);
+  });
+
+  it.each([
+    ['no kind', 'next=/project/1', 'kind'],
+    ['an unknown kind', 'kind=myspace', 'kind'],
+    ['a repeated kind', 'kind=slack&kind=github', 'kind'],
+    ['next an absolute URL', 'kind=slack&next=https://evil.example', 'next'],
+    ['next a scheme-relative URL', 'kind=slack&next=//evil.example', 'next'],
+    ['next with a backslash', 'kind=slack&next=/%5Cevil.example', 'next'],
+    ['next a javascript: URL', 'kind=slack&next=javascript:alert(1)', 'next'],
+    ['next without a leading slash', 'kind=slack&next=evil.example', 'next'],
+    ['next repeated', 'kind=slack&next=/a&next=/b', 'next'],
+    ['an unknown parameter', 'kind=slack&redirect_uri=/x', 'redirect_uri'],
+  ])('refuses %s with 400 naming %s, before any upstream call', async (_, query, field) => {
+    const answer = await stack.client.get(`/v1/integrations/authorize?${query}`);
+
+    expectProblem(answer, 400, [field]);
+    expect(stack.fake.requests).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/integrations/domain-connect/apply-url', () => {
+  const path = '/v1/integrations/domain-connect/apply-url';
+
+  it('sends an email-context body as sent to the environment route and answers PostHog’s JSON', async () => {
+    const body = { context: 'email', integration_id: 7 };
+
+    const answer = await post(path, body);
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-cache')).toBeNull();
+    expect(answer.json).toEqual({
+      url: expect.stringMatching(/^https:\/\/domainconnect\.example\.com\/.+\/services\/email\//),
+      provider_name: 'Cloudflare',
+    });
+    const call = onlyUpstreamCall(answer);
+    expect(call).toMatchObject({ method: 'POST', path: `${ENV}/domain-connect/apply-url/` });
+    expect(call.body).toEqual(body);
+  });
+
+  it('sends a proxy-context body with every optional field as sent', async () => {
+    const body = {
+      context: 'proxy',
+      proxy_record_id: 'rec_01HZX',
+      redirect_uri: 'https://app.example.com/settings/proxy?done=1',
+      provider_endpoint: 'https://api.cloudflare.com/client/v4',
+    };
+
+    const answer = await post(path, body);
+
+    expect(answer.status).toBe(200);
+    expect(answer.json.url).toContain('redirect_uri=https%3A%2F%2Fapp.example.com');
+    expect(onlyUpstreamCall(answer).body).toEqual(body);
+  });
+
+  it.each([
+    ['no context', { integration_id: 7 }, 'context'],
+    ['an unknown context', { context: 'sms', integration_id: 7 }, 'context'],
+    ['context=email without integration_id', { context: 'email' }, 'integration_id'],
+    ['integration_id a string', { context: 'email', integration_id: '7' }, 'integration_id'],
+    ['integration_id not positive', { context: 'email', integration_id: 0 }, 'integration_id'],
+    ['integration_id a fraction', { context: 'email', integration_id: 1.5 }, 'integration_id'],
+    ['context=proxy without proxy_record_id', { context: 'proxy' }, 'proxy_record_id'],
+    ['proxy_record_id a number', { context: 'proxy', proxy_record_id: 5 }, 'proxy_record_id'],
+    ['proxy_record_id empty', { context: 'proxy', proxy_record_id: '' }, 'proxy_record_id'],
+    [
+      'redirect_uri not a URL',
+      { context: 'email', integration_id: 7, redirect_uri: 'not a url' },
+      'redirect_uri',
+    ],
+    [
+      'redirect_uri a javascript: URL',
+      { context: 'email', integration_id: 7, redirect_uri: 'javascript:alert(1)' },
+      'redirect_uri',
+    ],
+    [
+      'provider_endpoint not a string',
+      { context: 'email', integration_id: 7, provider_endpoint: 5 },
+      'provider_endpoint',
+    ],
+    ['an unknown field', { context: 'email', integration_id: 7, domain: 'x.com' }, 'domain'],
+    ['an empty body', {}, 'context'],
+  ])(
+    'refuses a body with %s: 400 naming the field, before any upstream call',
+    async (_, body, field) => {
+      const answer = await post(path, body);
+
+      expectProblem(answer, 400, [field]);
+      expect(stack.fake.requests).toHaveLength(0);
+    },
+  );
+});
+
+describe('GET /v1/integrations/domain-connect/check', () => {
+  it('sends ?domain to the environment route, answers PostHog’s JSON and never caches', async () => {
+    const answer = await stack.client.get(
+      '/v1/integrations/domain-connect/check?domain=mail.example.co.uk',
+    );
+
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-cache')).toBe('BYPASS');
+    expect(answer.json).toEqual({
+      supported: true,
+      provider_name: 'Cloudflare',
+      provider_id: 'cloudflare.com',
+    });
+    const call = onlyUpstreamCall(answer);
+    expect(call).toMatchObject({ method: 'GET', path: `${ENV}/domain-connect/check/` });
+    expect(call.query).toEqual({ domain: 'mail.example.co.uk' });
+
+    const again = await stack.client.get(
+      '/v1/integrations/domain-connect/check?domain=mail.example.co.uk',
+    );
+    expect(again.headers.get('x-cache')).toBe('BYPASS');
+    expect(stack.fake.requests).toHaveLength(2);
+  });
+
+  it.each([
+    ['no domain', ''],
+    ['an empty domain', '?domain='],
+    ['a domain with a space', '?domain=exa%20mple.com'],
+    ['a domain with an underscore', '?domain=exa_mple.com'],
+    ['a URL instead of a hostname', '?domain=https://example.com'],
+    ['a hostname with a path', '?domain=example.com/admin'],
+    ['a name without a TLD', '?domain=localhost'],
+    ['an IP address', '?domain=127.0.0.1'],
+    ['a domain over 253 characters', `?domain=${`${'a'.repeat(60)}.`.repeat(5)}com`],
+    ['a repeated domain', '?domain=a.com&domain=b.com'],
+  ])('refuses %s with 400 naming domain, before any upstream call', async (_, query) => {
+    const answer = await stack.client.get(`/v1/integrations/domain-connect/check${query}`);
+
+    expectProblem(answer, 400, ['domain']);
+    expect(stack.fake.requests).toHaveLength(0);
+  });
+
+  it('refuses an unknown query parameter with 400', async () => {
+    const answer = await stack.client.get(
+      '/v1/integrations/domain-connect/check?domain=example.com&context=email',
+    );
+
+    expectProblem(answer, 400, ['context']);
+    expect(stack.fake.requests).toHaveLength(0);
+  });
+});
+
+describe('POST /v1/integrations/github/link-existing', () => {
+  const path = '/v1/integrations/github/link-existing';
+
+  it('sends the body as sent and answers PostHog’s status and JSON (201)', async () => {
+    const body = { discovery_id: 'disc_42', source_team_id: 2, installation_id: '61234567' };
+
+    const answer = await post(path, body);
+
+    expect(answer.status).toBe(201);
+    expect(answer.json).toMatchObject({ id: 7, kind: 'github' });
+    expect(answer.json.config.installation_id).toBe('61234567');
+    const call = onlyUpstreamCall(answer);
+    expect(call).toMatchObject({ method: 'POST', path: `${ENV}/github/link_existing/` });
+    expect(call.body).toEqual(body);
+  });
+
+  it('reads an empty body as {} (all fields are optional)', async () => {
+    const answer = await stack.client.call('POST', path);
+
+    expect(answer.status).toBe(201);
+    expect(onlyUpstreamCall(answer).body).toEqual({});
+  });
+
+  it('invalidates cached integration reads', async () => {
+    expect((await stack.client.get('/v1/integrations')).json.total).toBe(6);
+
+    await post(path, {});
+    const after = await stack.client.get('/v1/integrations');
+
+    expect(after.headers.get('x-cache')).toBe('MISS');
+    expect(after.json.total).toBe(7);
+  });
+
+  it.each([
+    ['source_team_id a string', { source_team_id: '2' }, 'source_team_id'],
+    ['source_team_id zero', { source_team_id: 0 }, 'source_team_id'],
+    ['source_team_id a fraction', { source_team_id: 2.5 }, 'source_team_id'],
+    ['installation_id a number', { installation_id: 61234567 }, 'installation_id'],
+    ['discovery_id empty', { discovery_id: '' }, 'discovery_id'],
+    ['an unknown field', { repository: 'acme/app' }, 'repository'],
+  ])(
+    'refuses a body with %s: 400 naming the field, before any upstream call',
+    async (_, body, field) => {
+      const answer = await post(path, body);
+
+      expectProblem(answer, 400, [field]);
+      expect(stack.fake.requests).toHaveLength(0);
+    },
+  );
+});
+
+describe('POST /v1/integrations/github/oauth-authorize', () => {
+  const path = '/v1/integrations/github/oauth-authorize';
+
+  it('sends the body as sent and answers PostHog’s JSON unchanged', async () => {
+    const body = {
+      installation_id: '61234567',
+      next: '/project/1/settings/integrations',
+      connect_from: 'posthog_code',
+    };
+
+    const answer = await post(path, body);
+
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({
+      url: expect.stringMatching(/^https:\/\/github\.com\/login\/oauth\/authorize\?client_id=/),
+    });
+    const call = onlyUpstreamCall(answer);
+    expect(call).toMatchObject({ method: 'POST', path: `${ENV}/github/oauth_authorize/` });
+    expect(call.body).toEqual(body);
+  });
+
+  it('reads an empty body as {} (all fields are optional)', async () => {
+    const answer = await stack.client.call('POST', path, {
+      rawBody: '',
+      headers: { 'content-type': 'application/json' },
+    });
+
+    expect(answer.status).toBe(200);
+    expect(onlyUpstreamCall(answer).body).toEqual({});
+  });
+
+  it.each([
+    ['next an absolute URL', { next: 'https://evil.example' }, 'next'],
+    ['next a scheme-relative URL', { next: '//evil.example' }, 'next'],
+    ['next with a backslash', { next: '/\\evil.example' }, 'next'],
+    ['next without a leading slash', { next: 'evil.example/path' }, 'next'],
+    ['an unknown connect_from', { connect_from: 'web' }, 'connect_from'],
+    ['installation_id a number', { installation_id: 61234567 }, 'installation_id'],
+    ['an unknown field', { state: 'abc' }, 'state'],
+  ])(
+    'refuses a body with %s: 400 naming the field, before any upstream call',
+    async (_, body, field) => {
+      const answer = await post(path, body);
+
+      expectProblem(answer, 400, [field]);
+      expect(stack.fake.requests).toHaveLength(0);
+    },
+  );
+});
+
+describe('PostHog refusing the configured key on helper routes (403)', () => {
+  it.each([
+    ['GET', '/v1/integrations/4/linkedin-ads/accounts', undefined],
+    ['GET', '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=1', undefined],
+    ['GET', '/v1/integrations/5/twilio/phone-numbers', undefined],
+    ['GET', '/v1/integrations/authorize?kind=slack', undefined],
+    ['GET', '/v1/integrations/domain-connect/check?domain=example.com', undefined],
+    [
+      'POST',
+      '/v1/integrations/domain-connect/apply-url',
+      { context: 'proxy', proxy_record_id: 'r1' },
+    ],
+  ])(
+    '%s %s answers 502 saying the key must be an unscoped personal API key',
+    async (method, path, body) => {
+      stack.fake.setMode({ kind: 'status', status: 403, count: 1 });
+
+      const answer = await stack.client.call(method, path, { body });
+
+      expectProblem(answer, 502);
+      expect(answer.json.detail).toContain('unscoped personal API key');
+      expect(answer.text).not.toContain(POSTHOG_KEY);
+      expect(stack.fake.requests).toHaveLength(1);
+      const refusal = stack.logs.find(
+        (line) => line.includes('"level":"error"') && line.includes(answer.json.request_id),
+      );
+      expect(refusal).toContain('POSTHOG_API_KEY');
+    },
+  );
+});
+
+describe('POSTHOG_ENVIRONMENT_ID', () => {
+  it('chooses the environment of the helper routes, independently of POSTHOG_PROJECT_ID', async () => {
+    // The fake serves project/environment 1 only: project routes of project 3 are unknown there.
+    const other = await startStack({ POSTHOG_PROJECT_ID: '3', POSTHOG_ENVIRONMENT_ID: '1' });
+    try {
+      const helper = await other.client.get('/v1/integrations/3/linear/teams');
+      const project = await other.client.get('/v1/integrations/3');
+
+      expect(helper.status).toBe(200);
+      expect(project.status).toBe(404);
+      expect(other.fake.requests.map((r) => r.path)).toEqual([
+        '/api/environments/1/integrations/3/linear_teams/',
+        '/api/projects/3/integrations/3/',
+      ]);
+    } finally {
+      await other.close();
+    }
+  });
+});
