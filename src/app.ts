@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
@@ -5,7 +8,7 @@ import pino, { type DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { CallerAuth } from './auth/caller-auth';
 import { ResponseCache } from './cache/response-cache';
-import { Problem } from './common/problem';
+import { PROBLEM_CONTENT_TYPE, Problem, problemBody } from './common/problem';
 import { ProblemFilter } from './common/problem.filter';
 import { validationPipe } from './common/validation';
 import type { Config } from './config/config';
@@ -27,6 +30,7 @@ export async function createApp(
     routerOptions: { maxParamLength: 16_384 }, // long ids reach validation (400), not a bare 404
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    clientErrorHandler: answerMalformedRequest,
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logDestination),
@@ -50,6 +54,21 @@ export async function createApp(
   setupDocs(app);
   await app.init();
   return app;
+}
+
+/** A request Node's HTTP parser refuses (e.g. CR/LF in a header) still gets a problem+json. */
+function answerMalformedRequest(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const problem = new Problem(status, 'The HTTP request is malformed.');
+  const body = JSON.stringify(problemBody(problem, randomUUID()));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**

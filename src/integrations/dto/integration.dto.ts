@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
+  IsDefined,
   IsFQDN,
   IsIn,
   IsInt,
@@ -80,12 +81,14 @@ export class ApplyUrlBody {
 
   @ApiPropertyOptional({ description: 'Email integration id; required when context is email.' })
   @ValidateIf((o: ApplyUrlBody) => o.context === 'email' || o.integration_id !== undefined)
+  @IsDefined({ message: '$property is required when context is email' })
   @IsInt()
   @Min(1)
   integration_id?: number;
 
   @ApiPropertyOptional({ description: 'Proxy record id; required when context is proxy.' })
   @ValidateIf((o: ApplyUrlBody) => o.context === 'proxy' || o.proxy_record_id !== undefined)
+  @IsDefined({ message: '$property is required when context is proxy' })
   @BoundedString()
   proxy_record_id?: string;
 

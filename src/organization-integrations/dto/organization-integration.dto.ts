@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, Min } from 'class-validator';
+import { IsDefined, IsInt, IsOptional, Min } from 'class-validator';
 import { QueryInt, UuidId } from '../../common/validators';
 
 export class OrganizationIntegrationIdParams {
@@ -13,6 +13,7 @@ export class PageQuery {
 
 export class EnvironmentMappingBody {
   @ApiProperty({ description: 'PostHog team id for production.' })
+  @IsDefined({ message: '$property is required' })
   @IsInt()
   @Min(1)
   production: number;
