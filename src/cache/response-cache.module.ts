@@ -29,6 +29,15 @@ function boundedMemoryStore(maxEntries: number, maxBytes: number) {
 }
 
 /**
+ * Redis as a Keyv store on the connection RedisService owns. CacheModule disconnects its stores
+ * on module destroy, and KeyvRedis would then close() that shared connection, which waits for
+ * every pending reply (forever, with a silent Redis). RedisService closes it, bounded, instead.
+ */
+class SharedConnectionRedisStore extends KeyvRedis<unknown> {
+  override async disconnect(): Promise<void> {}
+}
+
+/**
  * cache-manager with a size-bounded LRU in process (L1) and, when REDIS_URL is set, the shared
  * Redis (L2). ResponseCache builds the read-through on top of it.
  */
@@ -38,15 +47,20 @@ function boundedMemoryStore(maxEntries: number, maxBytes: number) {
       inject: [CONFIG, RedisService],
       useFactory: (config: Config, redis: RedisService) => {
         // Entries stay objects in L1 (no JSON round trip per hit); Redis stores JSON.
+        // namespace undefined: keys are used as built (they start with REDIS_KEY_PREFIX); Keyv's
+        // default namespace would put "keyv::" in front of them in Redis.
         const l1 = new Keyv({
           store: boundedMemoryStore(config.cache.maxEntries, config.cache.maxBytes),
+          namespace: undefined,
           serialize: undefined,
           deserialize: undefined,
           useKeyPrefix: false,
         });
         const stores = [l1];
-        if (redis.client)
-          stores.push(new Keyv({ store: new KeyvRedis(redis.client), useKeyPrefix: false }));
+        if (redis.client) {
+          const l2 = new SharedConnectionRedisStore(redis.client, { namespace: undefined });
+          stores.push(new Keyv({ store: l2, namespace: undefined, useKeyPrefix: false }));
+        }
         return { stores };
       },
     }),

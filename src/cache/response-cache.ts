@@ -29,19 +29,38 @@ const FAMILIES: CacheFamily[] = [
   'role-external-references',
 ];
 
+/** Where an entry lives: shared through Redis (Redis generation) or this replica's own. */
+interface Slot {
+  key: string;
+  shared: boolean;
+}
+
 /**
  * Read-through cache for proxied GETs, on cache-manager: a size-bounded LRU in process (L1) and,
  * with REDIS_URL, Redis shared by the replicas (L2). Keys carry a per-family generation number;
  * a write bumps it (in Redis, so every replica sees it at its next read), which makes every older
  * entry of the family unreachable at once. Identical concurrent misses share one upstream call;
  * entries are kept CACHE_STALE_SECONDS past freshness to answer when PostHog fails.
+ *
+ * While Redis does not answer (down, or slower than REDIS_TIMEOUT_MS), a replica keys entries by
+ * its own generation and keeps them in its memory only: its own writes still invalidate at once,
+ * other replicas' writes reach it when Redis answers again (at most CACHE_TTL_SECONDS later).
+ * Writes made meanwhile are pushed to Redis as soon as it answers.
  */
 @Injectable()
 export class ResponseCache {
+  /** L1 alone. */
   private readonly local: Cache;
+  /** Redis alone (reads), and L1 + Redis (writes); absent without REDIS_URL. */
+  private readonly shared?: Cache;
   private readonly tiered?: Cache;
   private readonly inflight = new Map<string, Promise<CachedResponse>>();
   private readonly localGenerations = new Map<CacheFamily, number>();
+  /** Families written while Redis could not be told: their Redis generation is behind. */
+  private readonly unshared = new Set<CacheFamily>();
+  private sharing?: Promise<void>;
+  /** Whether the last generation read went to Redis (false: this replica's own generations). */
+  private sharedMode = false;
   private readonly staleMs: number;
 
   constructor(
@@ -54,17 +73,20 @@ export class ResponseCache {
     // stores[0] is the in-process LRU; a second store is Redis (see ResponseCacheModule).
     this.local = createCache({ stores: [stores.stores[0]] });
     if (stores.stores.length > 1) {
+      this.shared = createCache({ stores: [stores.stores[1]] });
       this.tiered = stores;
-      // While Redis was away, writes elsewhere went unseen: start local generations afresh.
-      redis.onAvailabilityChange(() => {
-        for (const family of FAMILIES) this.bumpLocal(family);
+      // Redis came or went: entries under this replica's own generations may predate writes made
+      // elsewhere meanwhile, so those generations start afresh; writes made here are shared now.
+      redis.onAvailabilityChange((up) => {
+        this.restartLocalGenerations();
+        if (up) void this.shareMissed();
       });
     }
   }
 
   /** A fresh entry for this upstream target, if any (the hit path; never calls PostHog). */
   async fresh(family: CacheFamily, target: string): Promise<CachedResponse | undefined> {
-    const entry = await this.get(await this.key(family, target));
+    const entry = await this.get(await this.slot(family, target));
     return entry && entry.freshUntil > Date.now() ? entry : undefined;
   }
 
@@ -80,11 +102,11 @@ export class ResponseCache {
     noCache: boolean,
     load: () => Promise<CachedResponse>,
   ): Promise<CacheOutcome> {
-    const key = await this.key(family, target);
-    const entry = noCache ? undefined : await this.get(key);
+    const slot = await this.slot(family, target);
+    const entry = noCache ? undefined : await this.get(slot);
     if (entry && entry.freshUntil > Date.now()) return { response: entry, cache: 'HIT' };
     try {
-      const response = await this.coalesce(key, ttlMs, load);
+      const response = await this.coalesce(slot, ttlMs, load);
       return { response, cache: noCache ? 'BYPASS' : 'MISS' };
     } catch (error) {
       if (entry && error instanceof UpstreamFailure) return { response: entry, cache: 'STALE' };
@@ -92,51 +114,72 @@ export class ResponseCache {
     }
   }
 
-  /** After a successful write: every cached read of the family is gone, on every replica. */
+  /**
+   * After a successful write: every cached read of the family is gone, on every replica. When
+   * Redis cannot be told now, this replica keeps to its own generation for the family (so it never
+   * serves an entry older than the write) and tells Redis as soon as it answers again.
+   */
   async invalidate(family: CacheFamily): Promise<void> {
     this.bumpLocal(family);
-    if (!this.redis.available) return;
-    try {
-      await this.redis.run((client) => client.incr(this.generationKey(family)));
-    } catch (error) {
-      this.logger.warn(
-        { family, err: String(error) },
-        'cache invalidation not shared: redis failed',
-      );
-    }
+    if (this.shared && !(await this.bumpShared(family))) this.unshared.add(family);
   }
 
-  private coalesce(key: string, ttlMs: number, load: () => Promise<CachedResponse>) {
-    let pending = this.inflight.get(key);
+  private coalesce(slot: Slot, ttlMs: number, load: () => Promise<CachedResponse>) {
+    let pending = this.inflight.get(slot.key);
     if (!pending) {
       pending = load()
         .then(async (response) => {
-          await this.set(key, response, ttlMs);
+          await this.set(slot, response, ttlMs);
           return response;
         })
-        .finally(() => this.inflight.delete(key));
-      this.inflight.set(key, pending);
+        .finally(() => this.inflight.delete(slot.key));
+      this.inflight.set(slot.key, pending);
     }
     return pending;
   }
 
-  private async key(family: CacheFamily, target: string): Promise<string> {
-    if (this.redis.available) {
-      try {
-        const generation = await this.redis.run((client) => client.get(this.generationKey(family)));
-        return `${this.redis.keyPrefix}cache:${family}:r${generation ?? 0}:${target}`;
-      } catch {
-        // fall through to this replica's own generation
+  private async slot(family: CacheFamily, target: string): Promise<Slot> {
+    if (this.shared && this.redis.available) {
+      if (this.unshared.size > 0) await this.shareMissed();
+      if (!this.unshared.has(family)) {
+        try {
+          const generation = await this.redis.run((client) =>
+            client.get(this.generationKey(family)),
+          );
+          this.sharedMode = true;
+          return {
+            key: `${this.redis.keyPrefix}cache:${family}:r${generation ?? 0}:${target}`,
+            shared: true,
+          };
+        } catch {
+          this.leaveSharedMode(); // Redis too slow: this replica's own generation instead
+        }
       }
     }
-    return `${this.redis.keyPrefix}cache:${family}:l${this.localGenerations.get(family) ?? 0}:${target}`;
+    const generation = this.localGenerations.get(family) ?? 0;
+    return {
+      key: `${this.redis.keyPrefix}cache:${family}:l${generation}:${target}`,
+      shared: false,
+    };
   }
 
-  private get(key: string): Promise<Entry | undefined> {
-    return this.onStores((cache) => cache.get<Entry>(key));
+  /** L1, then (shared slots) Redis within REDIS_TIMEOUT_MS; a Redis find is kept in L1 too. */
+  private async get(slot: Slot): Promise<Entry | undefined> {
+    const entry = await this.local.get<Entry>(slot.key);
+    if (entry || !slot.shared || !this.shared || !this.redis.available) return entry;
+    const shared = this.shared;
+    try {
+      const found = await this.redis.run(() => shared.get<Entry>(slot.key));
+      const keepMs = found ? found.freshUntil + this.staleMs - Date.now() : 0;
+      if (found && keepMs > 0) await this.local.set(slot.key, found, keepMs);
+      return found;
+    } catch {
+      return undefined; // Redis failed or was slow: a miss
+    }
   }
 
-  private async set(key: string, response: CachedResponse, ttlMs: number): Promise<void> {
+  /** L1 + Redis for shared slots (L1 alone when Redis fails or is slow), else L1. */
+  private async set(slot: Slot, response: CachedResponse, ttlMs: number): Promise<void> {
     const keepMs = ttlMs + this.staleMs;
     if (keepMs <= 0) return;
     const entry: Entry = {
@@ -144,19 +187,55 @@ export class ResponseCache {
       body: response.body,
       freshUntil: Date.now() + ttlMs,
     };
-    await this.onStores((cache) => cache.set(key, entry, keepMs));
-  }
-
-  /** L1+Redis while Redis answers (bounded by REDIS_TIMEOUT_MS), else L1 alone. */
-  private async onStores<T>(operation: (cache: Cache) => Promise<T>): Promise<T> {
-    if (this.tiered && this.redis.available) {
+    const tiered = this.tiered;
+    if (slot.shared && tiered && this.redis.available) {
       try {
-        return await this.redis.run(() => operation(this.tiered as Cache));
+        await this.redis.run(() => tiered.set(slot.key, entry, keepMs));
+        return;
       } catch {
-        // Redis failed or was slow: this replica's memory answers instead.
+        // Redis failed or was slow: this replica's memory keeps it.
       }
     }
-    return operation(this.local);
+    await this.local.set(slot.key, entry, keepMs);
+  }
+
+  private async bumpShared(family: CacheFamily): Promise<boolean> {
+    if (!this.redis.available) return false;
+    try {
+      await this.redis.run((client) => client.incr(this.generationKey(family)));
+      return true;
+    } catch (error) {
+      this.logger.warn(
+        { family, err: String(error) },
+        'cache invalidation not shared yet: redis failed; retried when it answers',
+      );
+      return false;
+    }
+  }
+
+  /** Bumps in Redis the generations of families written while it was away (one flush at a time). */
+  private shareMissed(): Promise<void> {
+    this.sharing ??= this.bumpUnshared().finally(() => {
+      this.sharing = undefined;
+    });
+    return this.sharing;
+  }
+
+  private async bumpUnshared(): Promise<void> {
+    for (const family of [...this.unshared]) {
+      if (!(await this.bumpShared(family))) return;
+      this.unshared.delete(family);
+    }
+  }
+
+  /** Redis too slow after answering: back to this replica's own generations, started afresh. */
+  private leaveSharedMode(): void {
+    if (this.sharedMode) this.restartLocalGenerations();
+  }
+
+  private restartLocalGenerations(): void {
+    this.sharedMode = false;
+    for (const family of FAMILIES) this.bumpLocal(family);
   }
 
   private bumpLocal(family: CacheFamily): void {

@@ -12,12 +12,14 @@ export interface UpstreamTarget {
 }
 
 const LIST_DEFAULTS: Record<string, string> = { limit: '100', offset: '0' };
+const DOT_OR_EMPTY = /^\.{0,2}$/;
 
 /**
  * Resolves a route's upstream path and query from its (validated) params and query. The host and
  * the path's shape come from configuration only: no caller value can choose where a request goes,
  * and every value placed in the path is percent-encoded as a single segment.
- * Returns undefined when a value is not a single scalar (only the hit path sees raw input).
+ * Returns undefined when a value is not a single scalar, or is a path segment ('', '.', '..') that
+ * URL parsing would resolve away (only the hit path sees raw input; validated ids never are).
  */
 export function resolveTarget(
   route: ProxyRoute,
@@ -41,6 +43,8 @@ export function resolveTarget(
   path = path.replace(/:(\w+)/g, (_, name: string) => {
     const value = params[name];
     if (typeof value !== 'string' && typeof value !== 'number') scalar = false;
+    // '', '.' and '..' would survive encoding and then be resolved away by URL parsing.
+    else if (DOT_OR_EMPTY.test(String(value))) scalar = false;
     return encodeURIComponent(String(value));
   });
 

@@ -101,7 +101,21 @@ export class RedisService implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.client?.isOpen) await this.client.close().catch(() => this.client?.destroy());
+    const client = this.client;
+    if (!client?.isOpen) return;
+    // close() waits for every pending reply: bounded, so a silent Redis cannot hold up shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      client.close().then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), Math.max(this.timeoutMs, 100));
+      }),
+    ]);
+    clearTimeout(timer);
+    if (!closed && client.isOpen) client.destroy();
   }
 
   private changed(up: boolean): void {
