@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Problem } from '../common/problem';
+import type { RequestContext } from '../common/request-context';
 import { type CallerConfig, CONFIG, type Config } from '../config/config';
 import { WindowCounters } from '../limits/window-counters';
 import { MetricsService } from '../metrics/metrics.service';
@@ -32,8 +33,18 @@ export class CallerAuth {
     return found;
   }
 
-  async admit(authorization: string | undefined, route: ProxyRoute): Promise<CallerConfig> {
+  /**
+   * The caller, once its token, scope and own limit allow this route; throws a Problem (401, 403,
+   * 429) otherwise. `ctx.caller` is set as soon as the token is known, so the access log names a
+   * caller refused for its scope or limit too.
+   */
+  async admit(
+    authorization: string | undefined,
+    route: ProxyRoute,
+    ctx?: RequestContext,
+  ): Promise<CallerConfig> {
     const caller = this.authenticate(authorization);
+    if (ctx && caller) ctx.caller = caller;
     if (!caller) {
       throw new Problem(
         401,

@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { RedisService } from '../redis/redis.service';
 
-/** "At most `limit` takes per fixed window of `windowMs`", counted under `name`. */
+/** "At most `limit` takes in any `windowMs`", counted under `name`. */
 export interface WindowLimit {
   name: string;
   limit: number;
@@ -12,74 +13,110 @@ export type TakeResult =
   | { allowed: true }
   | { allowed: false; retryAfterMs: number; refusedBy: string };
 
-// All-or-nothing across several windows: nothing is counted unless every window has room, so a
-// refused request never spends budget. Returns the 1-based index of the first full window, or 0.
+// A sliding-window log per limit (a sorted set of take times), the way PostHog's own throttles
+// (DRF's SimpleRateThrottle) count: "at most N in any window", not "N per clock minute", which
+// would let 2N through around a minute boundary. All-or-nothing across several limits: nothing is
+// counted unless every one has room, so a refused request never spends budget.
+// KEYS: one sorted set per limit. ARGV: now, member, limit_1..n, windowMs_1..n.
+// Returns {0, 0} when taken, else {index of the first full limit, ms until a slot frees}.
 const TAKE_SCRIPT = `
-for i = 1, #KEYS do
-  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[i]) then return i end
+local now = tonumber(ARGV[1])
+local n = #KEYS
+for i = 1, n do
+  local window = tonumber(ARGV[2 + n + i])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[2 + i]) then
+    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    return {i, tonumber(oldest[2]) + window - now}
+  end
 end
-for i = 1, #KEYS do
-  if redis.call('INCR', KEYS[i]) == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[#KEYS + i]) end
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], now, ARGV[2])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2 + n + i])
 end
-return 0`;
+return {0, 0}`;
+
+interface LocalLog {
+  windowMs: number;
+  /** Take times (ms epoch), oldest first. */
+  stamps: number[];
+}
 
 /**
- * Fixed-window counters shared by every replica through Redis (one atomic Lua call), or kept in
- * process memory when Redis is not configured or not answering. Serves both the per-caller limit
- * and the deployment-wide upstream budget.
+ * Sliding-window limits shared by every replica through Redis (one atomic Lua call), or kept in
+ * process memory when Redis is not configured or not answering (each replica then counts alone).
+ * Serves both the per-caller limit and the deployment-wide upstream budget.
  */
 @Injectable()
 export class WindowCounters {
-  private readonly local = new Map<string, { count: number; expiresAt: number }>();
+  private readonly local = new Map<string, LocalLog>();
   private lastSweep = 0;
+  private sequence = 0;
+  private readonly instance = randomBytes(6).toString('hex');
 
   constructor(private readonly redis: RedisService) {}
 
   async take(limits: WindowLimit[], now = Date.now()): Promise<TakeResult> {
-    const keys = limits.map((l) => `${l.name}:${Math.floor(now / l.windowMs)}`);
+    if (limits.length === 0) return { allowed: true };
     if (this.redis.available) {
       try {
-        const full = await this.redis.run((client) =>
+        const reply = await this.redis.run((client) =>
           client.eval(TAKE_SCRIPT, {
-            keys: keys.map((k) => `${this.redis.keyPrefix}rl:${k}`),
+            keys: limits.map((l) => `${this.redis.keyPrefix}rl:${l.name}`),
             arguments: [
+              String(now),
+              `${now}:${this.instance}:${this.sequence++}`,
               ...limits.map((l) => String(l.limit)),
               ...limits.map((l) => String(l.windowMs)),
             ],
           }),
         );
-        return this.result(limits, Number(full), now);
+        const [full, waitMs] = reply as [number, number];
+        return this.result(limits, Number(full), Number(waitMs));
       } catch {
         // Redis failed mid-request: count locally rather than refuse or fail the request.
       }
     }
-    return this.result(limits, this.takeLocal(limits, keys, now), now);
+    const [full, waitMs] = this.takeLocal(limits, now);
+    return this.result(limits, full, waitMs);
   }
 
-  private takeLocal(limits: WindowLimit[], keys: string[], now: number): number {
+  private takeLocal(limits: WindowLimit[], now: number): [number, number] {
     this.sweep(now);
-    for (let i = 0; i < keys.length; i++) {
-      const entry = this.local.get(keys[i]);
-      if (entry && entry.expiresAt > now && entry.count >= limits[i].limit) return i + 1;
-    }
-    keys.forEach((key, i) => {
-      const entry = this.local.get(key);
-      if (entry && entry.expiresAt > now) entry.count++;
-      else this.local.set(key, { count: 1, expiresAt: now + limits[i].windowMs });
+    const logs = limits.map((limit) => {
+      let log = this.local.get(limit.name);
+      if (!log || log.windowMs !== limit.windowMs) {
+        log = { windowMs: limit.windowMs, stamps: [] };
+        this.local.set(limit.name, log);
+      }
+      const expired = log.stamps.findIndex((t) => t > now - limit.windowMs);
+      log.stamps.splice(0, expired === -1 ? log.stamps.length : expired);
+      return log;
     });
-    return 0;
+    for (let i = 0; i < limits.length; i++) {
+      if (logs[i].stamps.length >= limits[i].limit) {
+        return [i + 1, logs[i].stamps[0] + limits[i].windowMs - now];
+      }
+    }
+    for (const log of logs) log.stamps.push(now);
+    return [0, 0];
   }
 
-  private result(limits: WindowLimit[], full: number, now: number): TakeResult {
+  private result(limits: WindowLimit[], full: number, waitMs: number): TakeResult {
     if (full === 0) return { allowed: true };
     const window = limits[full - 1];
-    const windowEnd = (Math.floor(now / window.windowMs) + 1) * window.windowMs;
-    return { allowed: false, retryAfterMs: windowEnd - now, refusedBy: window.name };
+    // Clocks of replicas differ a little: keep the wait within (0, window].
+    const retryAfterMs = Math.min(window.windowMs, Math.max(1, waitMs));
+    return { allowed: false, retryAfterMs, refusedBy: window.name };
   }
 
+  /** Drops logs with nothing left in their window, at most once a minute. */
   private sweep(now: number): void {
     if (now - this.lastSweep < 60_000) return;
     this.lastSweep = now;
-    for (const [key, entry] of this.local) if (entry.expiresAt <= now) this.local.delete(key);
+    for (const [name, log] of this.local) {
+      const newest = log.stamps[log.stamps.length - 1];
+      if (newest === undefined || newest <= now - log.windowMs) this.local.delete(name);
+    }
   }
 }

@@ -93,10 +93,17 @@ export class ProxyService {
   }
 }
 
-/** A route without a query DTO takes no query parameters: a typo must not pass silently. */
+/**
+ * A route takes only the query parameters its DTO declares (none without one): a typo must not pass
+ * silently. Names are read from the raw URL: Nest's ValidationPipe deletes `__proto__` and
+ * `constructor` from request.query in place, and class-transformer drops names like `toString`,
+ * so neither the DTO pipe nor request.query would report them.
+ */
 function refuseUndeclaredQuery(input: ProxyInput, request: FastifyRequest): void {
-  if (input.query) return;
-  const names = Object.keys((request.query as object) ?? {});
+  const declared = new Set(Object.keys(input.query ?? {}));
+  const start = request.url.indexOf('?');
+  const raw = start < 0 ? [] : new URLSearchParams(request.url.slice(start + 1)).keys();
+  const names = [...new Set(raw)].filter((name) => !declared.has(name));
   if (names.length === 0) return;
   throw Problem.badRequest(
     `Invalid request: ${names.join(', ')}.`,

@@ -1,5 +1,6 @@
+import type { Agent as HttpAgent } from 'node:http';
 import { HttpService } from '@nestjs/axios';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { AxiosError, AxiosResponse } from 'axios';
 import {
   BrokenCircuitError,
@@ -15,6 +16,7 @@ import { WindowCounters, type WindowLimit } from '../limits/window-counters';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ProxyRoute } from '../proxy/proxy-route';
+import { endUpstreamSpan, startUpstreamSpan } from '../tracing/tracing';
 import { problemFromUpstream, UpstreamFailure } from './upstream-errors';
 
 export interface UpstreamCall {
@@ -33,6 +35,10 @@ export interface UpstreamAnswer {
 }
 
 const RETRIABLE_STATUSES = new Set([502, 503, 504]);
+/** axios's idle timeout (ECONNABORTED / ETIMEDOUT) and our AbortSignal.timeout (ERR_CANCELED). */
+const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ERR_CANCELED']);
+/** A Retry-After beyond PostHog's longest window (one hour) is not believed. */
+const MAX_RETRY_AFTER_SECONDS = 3600;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2000;
 
@@ -45,11 +51,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * maps PostHog's errors to problems. Nothing else in the service talks to PostHog.
  */
 @Injectable()
-export class UpstreamClient {
+export class UpstreamClient implements OnApplicationShutdown {
   private readonly breaker: CircuitBreakerPolicy;
   private readonly authorization: string;
   /** After a PostHog 429, no call leaves this replica before this time (ms epoch). */
   private pausedUntil = 0;
+  /** When the breaker last opened (ms epoch). */
+  private openedAt = 0;
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -66,6 +74,9 @@ export class UpstreamClient {
         breaker: new ConsecutiveBreaker(config.upstream.breakerThreshold),
       },
     );
+    this.breaker.onBreak(() => {
+      this.openedAt = Date.now();
+    });
     this.breaker.onStateChange((state) => {
       const name =
         state === CircuitState.Closed
@@ -76,6 +87,13 @@ export class UpstreamClient {
       metrics.circuitState(name);
       if (name !== 'half_open') this.logger.warn({ circuit: name }, `upstream circuit ${name}`);
     });
+  }
+
+  /** After the server has drained: close the keep-alive sockets to PostHog. */
+  onApplicationShutdown(): void {
+    const { httpAgent, httpsAgent } = this.http.axiosRef.defaults;
+    (httpAgent as HttpAgent | undefined)?.destroy();
+    (httpsAgent as HttpAgent | undefined)?.destroy();
   }
 
   /** Resolves with a 2xx (or, for redirect routes, 3xx) answer; throws a Problem otherwise. */
@@ -89,17 +107,11 @@ export class UpstreamClient {
     let answer: UpstreamAnswer;
     for (let attempt = 0; ; attempt++) {
       try {
+        await this.admit(ctx);
         answer = await this.breaker.execute(() => this.attempt(call, route, ctx, deadline));
         break;
       } catch (error) {
-        const failure =
-          error instanceof BrokenCircuitError
-            ? new UpstreamFailure(
-                'circuit-open',
-                502,
-                'PostHog is failing; the circuit is open. Retry shortly.',
-              )
-            : error;
+        const failure = error instanceof BrokenCircuitError ? circuitOpen() : error;
         const retriable =
           call.method === 'GET' &&
           attempt < retries &&
@@ -124,12 +136,13 @@ export class UpstreamClient {
     return answer;
   }
 
-  private async attempt(
-    call: UpstreamCall,
-    route: ProxyRoute,
-    ctx: RequestContext,
-    deadline: number,
-  ): Promise<UpstreamAnswer> {
+  /**
+   * What may stop a call before it leaves, checked outside the breaker: a refusal here is no
+   * evidence about PostHog, and cockatiel would take it for a successful half-open trial and close
+   * the circuit. Order: PostHog's 429 pause, an open circuit still cooling down (so an outage does
+   * not spend budget), then the budget.
+   */
+  private async admit(ctx: RequestContext): Promise<void> {
     const now = Date.now();
     if (now < this.pausedUntil) {
       this.metrics.refused('upstream_429');
@@ -139,9 +152,28 @@ export class UpstreamClient {
         'throttled',
       );
     }
+    if (
+      this.breaker.state === CircuitState.Open &&
+      now - this.openedAt < this.config.upstream.breakerCooldownMs
+    ) {
+      throw circuitOpen();
+    }
     await this.spendBudget(ctx);
+  }
 
+  /** One HTTP exchange with PostHog, run inside the breaker. */
+  private async attempt(
+    call: UpstreamCall,
+    route: ProxyRoute,
+    ctx: RequestContext,
+    deadline: number,
+  ): Promise<UpstreamAnswer> {
+    const now = Date.now();
+    // Bounds the whole exchange: axios's `timeout` alone is a socket idle timeout, which an
+    // upstream that trickles its answer never trips.
+    const timeoutMs = Math.max(1, Math.min(this.config.upstream.timeoutMs, deadline - now));
     const started = process.hrtime.bigint();
+    const traceHeaders = startUpstreamSpan(ctx, call.method, route.upstream);
     let response: AxiosResponse<string>;
     try {
       response = await this.http.axiosRef.request<string>({
@@ -150,20 +182,21 @@ export class UpstreamClient {
         params: new URLSearchParams(call.query),
         data: call.body === undefined ? undefined : JSON.stringify(call.body),
         headers: {
+          ...traceHeaders,
           authorization: this.authorization,
           accept: 'application/json',
           'x-request-id': ctx.requestId,
           ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
-        timeout: Math.max(1, Math.min(this.config.upstream.timeoutMs, deadline - now)),
+        timeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
         maxRedirects: 0,
         responseType: 'text',
         transformResponse: (data) => data,
         validateStatus: () => true,
       });
     } catch (error) {
-      const timedOut =
-        (error as AxiosError).code === 'ECONNABORTED' || (error as AxiosError).code === 'ETIMEDOUT';
+      const timedOut = TIMEOUT_CODES.has((error as AxiosError).code ?? '');
       this.record(route, ctx, timedOut ? 'timeout' : 'network', started);
       throw timedOut
         ? new UpstreamFailure('timeout', 504, 'PostHog did not answer in time.')
@@ -228,16 +261,32 @@ export class UpstreamClient {
     started: bigint,
   ) {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    endUpstreamSpan(ctx, outcome);
     ctx.upstreamStatus = typeof outcome === 'number' ? outcome : undefined;
     ctx.upstreamMs = Math.round(ms * 100) / 100;
     this.metrics.upstreamCall(route.path, String(outcome), ms / 1000);
   }
 }
 
-/** Retry-After in seconds (delta-seconds or HTTP date); 1 s when absent or unreadable. */
-export function parseRetryAfter(value: unknown): number {
+const circuitOpen = () =>
+  new UpstreamFailure(
+    'circuit-open',
+    502,
+    'PostHog is failing; the circuit is open. Retry shortly.',
+  );
+
+/**
+ * Retry-After in seconds (delta-seconds or HTTP date), within 1..3600; 1 s when absent or
+ * unreadable.
+ */
+export function parseRetryAfter(value: unknown, now = Date.now()): number {
   if (typeof value !== 'string') return 1;
-  if (/^\d+$/.test(value.trim())) return Math.max(1, Number(value.trim()));
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? 1 : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+  const text = value.trim();
+  let seconds = 1;
+  if (/^\d+$/.test(text)) seconds = Number(text);
+  else if (/[a-z]/i.test(text)) {
+    const date = Date.parse(text);
+    if (!Number.isNaN(date)) seconds = Math.ceil((date - now) / 1000);
+  }
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, seconds));
 }

@@ -9,11 +9,14 @@ const AGENT_OPTIONS = { keepAlive: true, maxSockets: 128, maxFreeSockets: 32, ti
 
 @Module({
   imports: [
-    HttpModule.register({
-      httpAgent: new HttpAgent(AGENT_OPTIONS),
-      httpsAgent: new HttpsAgent(AGENT_OPTIONS),
-      maxRedirects: 0,
-      proxy: false,
+    // A factory, so each app gets agents of its own, which UpstreamClient closes on shutdown.
+    HttpModule.registerAsync({
+      useFactory: () => ({
+        httpAgent: new HttpAgent(AGENT_OPTIONS),
+        httpsAgent: new HttpsAgent(AGENT_OPTIONS),
+        maxRedirects: 0,
+        proxy: false,
+      }),
     }),
   ],
   providers: [UpstreamClient],
