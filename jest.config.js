@@ -25,14 +25,17 @@ module.exports = {
   testPathIgnorePatterns,
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json' }],
-    // content-disposition (under @fastify/static, which serves Swagger UI) ships ESM only: Node
-    // requires it natively, CommonJS jest needs it transpiled.
-    'node_modules/content-disposition/.+\\.js$': [
+    // content-disposition (under @fastify/static, which serves Swagger UI) ships ESM only, and
+    // the OTLP exporter loads node:http with import(): Node runs both natively, CommonJS jest
+    // needs them transpiled.
+    'node_modules/(content-disposition|@opentelemetry/otlp-exporter-base)/.+\\.js$': [
       'ts-jest',
       { tsconfig: { allowJs: true, module: 'commonjs', target: 'ES2022', isolatedModules: true } },
     ],
   },
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(content-disposition|@opentelemetry/otlp-exporter-base)/)',
+  ],
   moduleFileExtensions: ['ts', 'js', 'json'],
   testTimeout: 30000,
 };

@@ -16,6 +16,7 @@ import { setupDocs } from './docs/swagger';
 import { AppLogger } from './logging/app-logger';
 import { MetricsService } from './metrics/metrics.service';
 import { installEdge } from './proxy/edge';
+import { installTracing } from './tracing/tracing';
 
 const ONE_MIB = 1024 * 1024;
 const MAX_JSON_DEPTH = 32;
@@ -50,6 +51,7 @@ export async function createApp(
     cache: app.get(ResponseCache),
     metrics: app.get(MetricsService),
     logger,
+    tracing: await installTracing(fastify, config.otelEndpoint),
   });
   setupDocs(app);
   await app.init();

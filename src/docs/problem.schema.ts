@@ -1,52 +1,147 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiResponse } from '@nestjs/swagger';
+import { ApiExtension, ApiProperty, ApiResponse, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 import type { ProxyRoute } from '../proxy/proxy-route';
 
+@ApiSchema({ name: 'FieldError', description: 'One invalid field of the request.' })
 class FieldErrorSchema {
   @ApiProperty({ example: 'limit' }) field: string;
   @ApiProperty({ example: 'limit must not be greater than 100' }) message: string;
 }
 
 /** The RFC 9457 body of every error (application/problem+json). */
+@ApiSchema({ name: 'Problem', description: 'RFC 9457 problem details, the body of every error.' })
 export class ProblemSchema {
   @ApiProperty({ example: 'about:blank' }) type: string;
   @ApiProperty({ example: 'Bad Request' }) title: string;
-  @ApiProperty({ example: 400 }) status: number;
-  @ApiProperty({ example: 'Invalid query' }) detail: string;
-  @ApiProperty({ example: '4f1c2a9e-8d0b-4c51-9a43-0a4e5e0d7f11' }) request_id: string;
-  @ApiProperty({ type: [FieldErrorSchema] }) errors: FieldErrorSchema[];
+  @ApiProperty({ type: 'integer', example: 400 }) status: number;
+  @ApiProperty({ example: 'Invalid request: limit.' }) detail: string;
+  @ApiProperty({
+    example: '4f1c2a9e-8d0b-4c51-9a43-0a4e5e0d7f11',
+    description: 'The X-Request-Id of the request; quote it when asking about a failure.',
+  })
+  request_id: string;
+  @ApiProperty({
+    type: [FieldErrorSchema],
+    description: 'Each invalid field (400); empty for other errors.',
+  })
+  errors: FieldErrorSchema[];
 }
 
-const problem = (status: number, description: string) =>
+/** The shape of every list read, built from PostHog's {count, next, previous, results}. */
+@ApiSchema({ name: 'ListPage', description: 'One page of a list.' })
+export class ListPageSchema {
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: "PostHog's objects on this page, unchanged.",
+  })
+  items: object[];
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'Objects in the whole list.' })
+  total: number;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: 100, example: 100 }) limit: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 0 }) offset: number;
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    example: 100,
+    description: 'The offset of the next page; null on the last page.',
+  })
+  next_offset: number | null;
+}
+
+/** What a redirecting PostHog route answers instead of following the redirect. */
+@ApiSchema({ name: 'RedirectUrl', description: 'Where PostHog redirects; not followed.' })
+export class RedirectSchema {
+  @ApiProperty({ format: 'uri', example: 'https://slack.com/oauth/v2/authorize?client_id=...' })
+  redirect_url: string;
+}
+
+/** Every model the response decorators refer to by $ref (registered as extraModels). */
+export const RESPONSE_MODELS = [ProblemSchema, ListPageSchema, RedirectSchema];
+
+const string = { type: 'string' } as const;
+const REQUEST_ID_HEADER = {
+  'X-Request-Id': {
+    description: "The caller's sane X-Request-Id, else a new one; also sent to PostHog.",
+    schema: string,
+  },
+};
+const CACHE_HEADER = {
+  'X-Cache': {
+    description: 'How the cache served this read.',
+    schema: { type: 'string', enum: ['HIT', 'MISS', 'STALE', 'BYPASS'] },
+  },
+};
+
+const problem = (status: number, description: string, headers: object = {}) =>
   ApiResponse({
     status,
     description,
+    headers: { ...REQUEST_ID_HEADER, ...headers },
     content: {
-      'application/problem+json': { schema: { $ref: '#/components/schemas/ProblemSchema' } },
+      'application/problem+json': { schema: { $ref: getSchemaPath(ProblemSchema) } },
     },
   });
 
+function success(route: ProxyRoute): MethodDecorator {
+  const headers = { ...REQUEST_ID_HEADER, ...(route.method === 'GET' ? CACHE_HEADER : {}) };
+  if (route.method === 'DELETE') {
+    return ApiResponse({ status: 204, description: 'Deleted; no body.', headers });
+  }
+  const status = route.method === 'POST' && route.invalidates ? 201 : 200;
+  const [description, schema] =
+    route.answer === 'list'
+      ? [
+          'One page: {items, total, limit, offset, next_offset}.',
+          { $ref: getSchemaPath(ListPageSchema) },
+        ]
+      : route.answer === 'redirect'
+        ? ["PostHog's redirect target, not followed.", { $ref: getSchemaPath(RedirectSchema) }]
+        : [
+            "PostHog's JSON, unchanged.",
+            { type: 'object', additionalProperties: true, description: "PostHog's answer." },
+          ];
+  return ApiResponse({
+    status,
+    description,
+    headers,
+    content: { 'application/json': { schema } },
+  });
+}
+
+/**
+ * The responses of one proxied route: its success shape, and every problem+json error it can
+ * answer. The caller scope it needs is also stated as `x-required-scope` (OpenAPI 3.0 bearer
+ * security cannot carry scopes).
+ */
 export function ApiProblemResponses(route: ProxyRoute): MethodDecorator {
-  const success =
-    route.method === 'DELETE'
-      ? ApiResponse({ status: 204, description: 'Deleted.' })
-      : ApiResponse({
-          status: route.method === 'POST' ? 201 : 200,
-          description:
-            route.answer === 'list'
-              ? 'A page: {items, total, limit, offset, next_offset}.'
-              : route.answer === 'redirect'
-                ? 'The authorization URL: {redirect_url}.'
-                : "PostHog's JSON, unchanged.",
-        });
+  const hasBody = route.method === 'POST' || route.method === 'PATCH';
+  const organization = route.upstream.includes('{organization}');
   return applyDecorators(
-    success,
-    problem(400, 'Bad path id, query or body (errors[] names each field).'),
-    problem(401, 'No or unknown caller token.'),
-    problem(403, `Caller lacks scope ${route.scope}.`),
+    ApiExtension('x-required-scope', route.scope),
+    success(route),
+    problem(400, 'Bad path id, query or body (errors[] names each field), or PostHog refused it.'),
+    problem(401, 'No or unknown caller token.', {
+      'WWW-Authenticate': { description: 'Always `Bearer`.', schema: string },
+    }),
+    problem(403, `The caller lacks the ${route.scope} scope.`),
     problem(404, 'Not found upstream.'),
-    problem(429, 'Caller limit, upstream budget or PostHog throttling; see Retry-After.'),
-    problem(502, 'PostHog failed, is unreachable, refused the key, or the circuit is open.'),
+    ...(hasBody
+      ? [
+          problem(413, 'The body is larger than 1 MiB.'),
+          problem(415, 'A body that is not application/json.'),
+        ]
+      : []),
+    problem(429, 'Caller limit, upstream budget or PostHog throttling; see Retry-After.', {
+      'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } },
+    }),
+    problem(
+      502,
+      route.keyNeeds
+        ? `PostHog failed, is unreachable, the circuit is open, or PostHog refused the key (it needs ${route.keyNeeds}).`
+        : 'PostHog failed, is unreachable, the circuit is open, or PostHog refused the key.',
+    ),
+    ...(organization ? [problem(503, 'POSTHOG_ORGANIZATION_ID is not configured.')] : []),
     problem(504, 'PostHog did not answer in time.'),
   );
 }

@@ -62,15 +62,14 @@ export class MetricsService {
     help: 'Redis operations that failed or timed out (the request was served without Redis).',
     registers: [this.registry],
   });
-  private readonly redisUp = new Gauge({
-    name: 'bff_redis_up',
-    help: '1 when the configured Redis answers, 0 when it does not (absent when Redis is not configured).',
-    registers: [this.registry],
-  });
+  /** Registered on first report, so the series is absent when Redis is not configured. */
+  private redisUp?: Gauge;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     this.circuit.set(0);
+    // Every refusal series exists from the start, so rate() and alerts see a 0 before the first.
+    for (const limit of ['caller', 'budget', 'upstream_429']) this.refusals.labels(limit).inc(0);
   }
 
   request(method: string, route: string, status: number, seconds: number): void {
@@ -100,6 +99,11 @@ export class MetricsService {
   }
 
   redisAvailable(up: boolean): void {
+    this.redisUp ??= new Gauge({
+      name: 'bff_redis_up',
+      help: '1 when the configured Redis answers, 0 when it does not (absent when Redis is not configured).',
+      registers: [this.registry],
+    });
     this.redisUp.set(up ? 1 : 0);
   }
 }

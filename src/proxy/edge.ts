@@ -6,6 +6,7 @@ import { requestIdFrom, sendProblem } from '../common/request-context';
 import type { Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
+import type { Tracing } from '../tracing/tracing';
 import { sendAnswer, wantsNoCache } from './proxy.service';
 import { resolveTarget } from './upstream-target';
 
@@ -15,6 +16,8 @@ export interface EdgeDeps {
   cache: ResponseCache;
   metrics: MetricsService;
   logger: AppLogger;
+  /** Set only when OTEL_EXPORTER_OTLP_ENDPOINT is configured. */
+  tracing?: Tracing;
 }
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
@@ -36,10 +39,11 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
       startedAt: process.hrtime.bigint(),
     };
     reply.header('x-request-id', request.ctx.requestId);
+    deps.tracing?.startRequest(request);
     const route = request.routeOptions.config?.proxy;
     if (!route) return;
     try {
-      request.ctx.caller = await auth.admit(request.headers.authorization, route);
+      request.ctx.caller = await auth.admit(request.headers.authorization, route, request.ctx);
       if (hasBodyWithoutType(request)) {
         throw new Problem(415, 'A request body needs Content-Type: application/json.');
       }
@@ -72,6 +76,7 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
     const route = request.routeOptions.url ?? 'unmatched';
     const seconds = ctx ? Number(process.hrtime.bigint() - ctx.startedAt) / 1e9 : 0;
     metrics.request(request.method, route, reply.statusCode, seconds);
+    deps.tracing?.endRequest(request, reply.statusCode);
     if (ctx?.cache) metrics.cacheResult(route, ctx.cache);
     const line = {
       request_id: ctx?.requestId,

@@ -1,0 +1,347 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config';
+
+const HASH = createHash('sha256').update('a-caller-token').digest('hex');
+const CALLER = { id: 'billing', token_sha256: HASH, scopes: ['integration:read'] };
+const ORGANIZATION_ID = '0191F3A4-5B6C-7D8E-9F00-112233445566';
+
+/** The smallest valid environment: a key, a project and one caller. */
+function env(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    POSTHOG_API_KEY: 'phx_unit_test_key',
+    POSTHOG_PROJECT_ID: '42',
+    BFF_CLIENTS: JSON.stringify([CALLER]),
+    ...overrides,
+  };
+}
+
+/** The message of the ConfigError loading this environment throws (fails if it loads). */
+function failure(overrides: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env(overrides));
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(overrides)}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults when only the required variables are set', () => {
+    const config = loadConfig(env());
+    expect(config.port).toBe(3000);
+    expect(config.posthog).toEqual({
+      host: 'https://us.posthog.com',
+      apiKey: 'phx_unit_test_key',
+      projectId: '42',
+      environmentId: '42',
+      organizationId: undefined,
+    });
+    expect(config.redis).toBeUndefined();
+    expect(config.cache).toEqual({
+      ttlMs: 30_000,
+      staleMs: 300_000,
+      maxEntries: 10_000,
+      maxBytes: 64 * 1024 * 1024,
+    });
+    expect(config.upstream).toEqual({
+      timeoutMs: 10_000,
+      deadlineMs: 20_000,
+      retries: 2,
+      ratePerMinute: 480,
+      ratePerHour: 4800,
+      callerShare: 0.5,
+      breakerThreshold: 5,
+      breakerCooldownMs: 10_000,
+    });
+    expect(config.shutdown).toEqual({ drainMs: 5000, timeoutMs: 10_000 });
+    expect(config.logLevel).toBe('info');
+    expect(config.otelEndpoint).toBeUndefined();
+  });
+
+  it('reads every variable it is given', () => {
+    const config = loadConfig(
+      env({
+        PORT: '8080',
+        POSTHOG_HOST: 'https://eu.posthog.com',
+        POSTHOG_ENVIRONMENT_ID: '7',
+        POSTHOG_ORGANIZATION_ID: ORGANIZATION_ID,
+        REDIS_URL: 'redis://cache:6379/0',
+        REDIS_KEY_PREFIX: 'bff-a:',
+        REDIS_TIMEOUT_MS: '100',
+        CACHE_TTL_SECONDS: '5',
+        CACHE_STALE_SECONDS: '60',
+        CACHE_MAX_ENTRIES: '10',
+        CACHE_MAX_BYTES: '2048',
+        UPSTREAM_TIMEOUT_MS: '1500',
+        UPSTREAM_DEADLINE_MS: '4000',
+        UPSTREAM_RETRIES: '0',
+        UPSTREAM_RATE_LIMIT_PER_MINUTE: '60',
+        UPSTREAM_RATE_LIMIT_PER_HOUR: '600',
+        UPSTREAM_CALLER_SHARE: '1',
+        BREAKER_THRESHOLD: '3',
+        BREAKER_COOLDOWN_MS: '500',
+        SHUTDOWN_DRAIN_MS: '0',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+        LOG_LEVEL: 'warn',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      }),
+    );
+    expect(config.port).toBe(8080);
+    expect(config.posthog.host).toBe('https://eu.posthog.com');
+    expect(config.posthog.environmentId).toBe('7');
+    expect(config.posthog.organizationId).toBe(ORGANIZATION_ID.toLowerCase());
+    expect(config.redis).toEqual({
+      url: 'redis://cache:6379/0',
+      keyPrefix: 'bff-a:',
+      timeoutMs: 100,
+    });
+    expect(config.cache).toEqual({ ttlMs: 5000, staleMs: 60_000, maxEntries: 10, maxBytes: 2048 });
+    expect(config.upstream).toEqual({
+      timeoutMs: 1500,
+      deadlineMs: 4000,
+      retries: 0,
+      ratePerMinute: 60,
+      ratePerHour: 600,
+      callerShare: 1,
+      breakerThreshold: 3,
+      breakerCooldownMs: 500,
+    });
+    expect(config.shutdown).toEqual({ drainMs: 0, timeoutMs: 2000 });
+    expect(config.logLevel).toBe('warn');
+    expect(config.otelEndpoint).toBe('http://collector:4318');
+  });
+
+  it('defaults the upstream deadline to twice the per-attempt timeout', () => {
+    expect(loadConfig(env({ UPSTREAM_TIMEOUT_MS: '700' })).upstream.deadlineMs).toBe(1400);
+  });
+
+  it('uses the project id as environment id when POSTHOG_ENVIRONMENT_ID is unset or blank', () => {
+    expect(loadConfig(env({ POSTHOG_PROJECT_ID: '9' })).posthog.environmentId).toBe('9');
+    expect(
+      loadConfig(env({ POSTHOG_PROJECT_ID: '9', POSTHOG_ENVIRONMENT_ID: '  ' })).posthog
+        .environmentId,
+    ).toBe('9');
+  });
+
+  it.each([
+    ['https://eu.posthog.com/', 'https://eu.posthog.com'],
+    ['https://eu.posthog.com///', 'https://eu.posthog.com'],
+    ['http://posthog.internal:8000/', 'http://posthog.internal:8000'],
+    ['https://example.com/posthog/', 'https://example.com/posthog'],
+  ])('strips the trailing slash of POSTHOG_HOST %s', (raw, host) => {
+    expect(loadConfig(env({ POSTHOG_HOST: raw })).posthog.host).toBe(host);
+  });
+
+  it('trims surrounding whitespace of values', () => {
+    const config = loadConfig(env({ PORT: ' 8081 ', POSTHOG_PROJECT_ID: ' 5 ' }));
+    expect(config.port).toBe(8081);
+    expect(config.posthog.projectId).toBe('5');
+  });
+
+  describe('a missing or malformed variable is refused with a message naming it', () => {
+    it.each([
+      ['POSTHOG_API_KEY', undefined],
+      ['POSTHOG_API_KEY', ''],
+      ['POSTHOG_API_KEY', 'phx_with space'],
+      ['POSTHOG_PROJECT_ID', undefined],
+      ['POSTHOG_PROJECT_ID', '0'],
+      ['POSTHOG_PROJECT_ID', '-1'],
+      ['POSTHOG_PROJECT_ID', 'abc'],
+      ['POSTHOG_PROJECT_ID', '1.5'],
+      ['POSTHOG_ENVIRONMENT_ID', 'team-1'],
+      ['POSTHOG_ORGANIZATION_ID', 'not-a-uuid'],
+      ['POSTHOG_HOST', 'not a url'],
+      ['POSTHOG_HOST', 'ftp://posthog.example.com'],
+      ['POSTHOG_HOST', 'https://eu.posthog.com/?x=1'],
+      ['POSTHOG_HOST', 'https://user:pw@eu.posthog.com'],
+      ['PORT', 'eighty'],
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['REDIS_URL', 'http://cache:6379'],
+      ['REDIS_URL', 'not a url'],
+      ['CACHE_TTL_SECONDS', '1.5'],
+      ['CACHE_TTL_SECONDS', '100000'],
+      ['CACHE_STALE_SECONDS', 'x'],
+      ['CACHE_MAX_ENTRIES', '0'],
+      ['CACHE_MAX_BYTES', '100'],
+      ['UPSTREAM_TIMEOUT_MS', '0'],
+      ['UPSTREAM_TIMEOUT_MS', '10s'],
+      ['UPSTREAM_DEADLINE_MS', '0'],
+      ['UPSTREAM_RETRIES', '3'],
+      ['UPSTREAM_RATE_LIMIT_PER_MINUTE', '0'],
+      ['UPSTREAM_RATE_LIMIT_PER_HOUR', 'lots'],
+      ['UPSTREAM_CALLER_SHARE', '0'],
+      ['UPSTREAM_CALLER_SHARE', '1.5'],
+      ['UPSTREAM_CALLER_SHARE', 'half'],
+      ['BREAKER_THRESHOLD', '0'],
+      ['BREAKER_COOLDOWN_MS', '-5'],
+      ['SHUTDOWN_DRAIN_MS', '1e3'],
+      ['SHUTDOWN_TIMEOUT_MS', '999999'],
+      ['LOG_LEVEL', 'verbose'],
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
+      ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector:4317'],
+      ['BFF_CLIENTS', undefined],
+      ['BFF_CLIENTS', '[]'],
+    ])('%s=%j', (name, value) => {
+      const message = failure({ [name]: value });
+      expect(message).toContain(name);
+      expect(message).not.toMatch(/\n/);
+    });
+
+    it('validates REDIS_TIMEOUT_MS when REDIS_URL is set', () => {
+      const message = failure({ REDIS_URL: 'redis://cache:6379', REDIS_TIMEOUT_MS: '0' });
+      expect(message).toContain('REDIS_TIMEOUT_MS');
+    });
+
+    it('never repeats the value of POSTHOG_API_KEY in the message', () => {
+      const message = failure({ POSTHOG_API_KEY: 'phx_secret value' });
+      expect(message).toBe('POSTHOG_API_KEY must not contain whitespace');
+    });
+  });
+
+  describe('callers', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'bff-config-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    function clientsFile(content: string): string {
+      const path = join(dir, `clients-${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(path, content);
+      return path;
+    }
+
+    it('reads BFF_CLIENTS inline: id, token hash, scopes, optional limit', () => {
+      const callers = loadConfig(
+        env({
+          BFF_CLIENTS: JSON.stringify([
+            { ...CALLER, rate_limit_per_minute: 600 },
+            {
+              id: 'admin.svc:2',
+              token_sha256: HASH.replace('a', 'b').toUpperCase(),
+              scopes: ['organization:read', 'organization:write'],
+            },
+          ]),
+        }),
+      ).callers;
+      expect(callers).toHaveLength(2);
+      expect(callers[0].id).toBe('billing');
+      expect(callers[0].tokenSha256).toEqual(Buffer.from(HASH, 'hex'));
+      expect([...callers[0].scopes]).toEqual(['integration:read']);
+      expect(callers[0].rateLimitPerMinute).toBe(600);
+      expect(callers[1].rateLimitPerMinute).toBeUndefined();
+      expect([...callers[1].scopes]).toEqual(['organization:read', 'organization:write']);
+    });
+
+    it('reads BFF_CLIENTS_FILE from a file path', () => {
+      const path = clientsFile(JSON.stringify([{ ...CALLER, id: 'from-file' }]));
+      const callers = loadConfig(env({ BFF_CLIENTS: undefined, BFF_CLIENTS_FILE: path })).callers;
+      expect(callers.map((c) => c.id)).toEqual(['from-file']);
+    });
+
+    it('refuses both BFF_CLIENTS and BFF_CLIENTS_FILE at once', () => {
+      const path = clientsFile(JSON.stringify([CALLER]));
+      expect(failure({ BFF_CLIENTS_FILE: path })).toMatch(/BFF_CLIENTS and BFF_CLIENTS_FILE/);
+    });
+
+    it('refuses neither being set, naming both', () => {
+      const message = failure({ BFF_CLIENTS: undefined });
+      expect(message).toContain('BFF_CLIENTS');
+      expect(message).toContain('BFF_CLIENTS_FILE');
+    });
+
+    it('refuses an unreadable BFF_CLIENTS_FILE, naming it', () => {
+      const message = failure({
+        BFF_CLIENTS: undefined,
+        BFF_CLIENTS_FILE: join(dir, 'missing.json'),
+      });
+      expect(message).toContain('BFF_CLIENTS_FILE');
+    });
+
+    it('refuses bad JSON in BFF_CLIENTS', () => {
+      expect(failure({ BFF_CLIENTS: '[{"id": "billing",' })).toBe('BFF_CLIENTS is not valid JSON');
+    });
+
+    it('refuses bad JSON in BFF_CLIENTS_FILE', () => {
+      const path = clientsFile('not json');
+      expect(failure({ BFF_CLIENTS: undefined, BFF_CLIENTS_FILE: path })).toBe(
+        'BFF_CLIENTS_FILE is not valid JSON',
+      );
+    });
+
+    it.each([
+      ['a JSON object instead of an array', { id: 'x' }, /non-empty JSON array/],
+      ['an entry that is not an object', ['billing'], /\[0\] must be an object/],
+      [
+        'an unknown scope',
+        [{ ...CALLER, scopes: ['integration:admin'] }],
+        /unknown scope "integration:admin"/,
+      ],
+      ['no scopes', [{ ...CALLER, scopes: [] }], /\[0\]\.scopes must be a non-empty array/],
+      ['scopes that are not an array', [{ ...CALLER, scopes: 'integration:read' }], /scopes/],
+      [
+        'a duplicate id',
+        [CALLER, { ...CALLER, token_sha256: 'f'.repeat(64) }],
+        /\[1\]\.id "billing" is listed twice/,
+      ],
+      ['an id with spaces', [{ ...CALLER, id: 'bill ing' }], /\[0\]\.id must be/],
+      ['a missing id', [{ token_sha256: HASH, scopes: ['integration:read'] }], /\[0\]\.id must be/],
+      [
+        'a token hash too short',
+        [{ ...CALLER, token_sha256: HASH.slice(1) }],
+        /token_sha256 must be 64 hex/,
+      ],
+      [
+        'a token hash not hex',
+        [{ ...CALLER, token_sha256: 'z'.repeat(64) }],
+        /token_sha256 must be 64 hex/,
+      ],
+      [
+        'a plain token instead of a hash',
+        [{ ...CALLER, token_sha256: 'a-caller-token' }],
+        /token_sha256/,
+      ],
+      [
+        'a zero rate limit',
+        [{ ...CALLER, rate_limit_per_minute: 0 }],
+        /rate_limit_per_minute must be a positive integer/,
+      ],
+      [
+        'a fractional rate limit',
+        [{ ...CALLER, rate_limit_per_minute: 1.5 }],
+        /rate_limit_per_minute/,
+      ],
+      [
+        'a rate limit as a string',
+        [{ ...CALLER, rate_limit_per_minute: '600' }],
+        /rate_limit_per_minute/,
+      ],
+      ['an unknown field', [{ ...CALLER, token: 'a-caller-token' }], /unknown field: token/],
+    ])('refuses %s', (_, clients, pattern) => {
+      const message = failure({ BFF_CLIENTS: JSON.stringify(clients) });
+      expect(message).toContain('BFF_CLIENTS');
+      expect(message).toMatch(pattern);
+    });
+
+    it('names BFF_CLIENTS_FILE when the file holds the invalid caller', () => {
+      const path = clientsFile(JSON.stringify([{ ...CALLER, scopes: ['admin'] }]));
+      expect(failure({ BFF_CLIENTS: undefined, BFF_CLIENTS_FILE: path })).toBe(
+        'BFF_CLIENTS_FILE[0].scopes: unknown scope "admin"',
+      );
+    });
+
+    it('never repeats a plain token given in place of its hash', () => {
+      const message = failure({
+        BFF_CLIENTS: JSON.stringify([{ ...CALLER, token_sha256: 'super-secret-token' }]),
+      });
+      expect(message).not.toContain('super-secret-token');
+    });
+  });
+});
