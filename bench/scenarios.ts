@@ -1,0 +1,989 @@
+/**
+ * The five scenarios of issue 7. Each starts the processes it needs, measures the BFF and its
+ * baseline under the same load, records runs, figures (with ratios), goals and sanity checks,
+ * and stops its processes again.
+ */
+import { createReadStream } from 'node:fs';
+import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { FakePostHog } from '../test/fake-posthog/fake-posthog';
+import {
+  AUTH_HEADERS,
+  type LoadOptions,
+  type LoadResult,
+  runAutocannon,
+  runWrk,
+  SLOW_MS,
+  startCpuWatch,
+} from './load';
+import { startNginx } from './nginx';
+import {
+  memoryOf,
+  POSTHOG_KEY,
+  PROJECT_ID,
+  type Service,
+  startBff,
+  startFakePostHog,
+  startRawServer,
+  stopChild,
+} from './processes';
+import { addGoal, type Figure, type Results, ratio } from './report';
+
+export interface Settings {
+  seconds: number;
+  warmupSeconds: number;
+  stampedeSeconds: number;
+  memorySeconds: number;
+  /** Load generators of the hit scenario, the first one gives the headline figures. */
+  hitTools: Array<'wrk' | 'autocannon'>;
+  nginx: boolean;
+  cpuProfile: boolean;
+}
+
+/** What the hit scenario leaves for the stampede scenario to compare with (autocannon runs). */
+export interface HitReference {
+  bff?: LoadResult;
+  nginx?: LoadResult;
+}
+
+const CONNECTIONS = 50;
+/** Two of the six seeded integrations: a ~1.2 KB list answer (issue 7's figures used ~1.4 KB). */
+const HIT_PATH = '/v1/integrations?limit=2';
+const upstreamList = (limit: number, offset: number) =>
+  `/api/projects/${PROJECT_ID}/integrations/?limit=${limit}&offset=${offset}`;
+/** What the BFF calls upstream for HIT_PATH (its canonical query), and what nginx caches. */
+const HIT_UPSTREAM_PATH = upstreamList(2, 0);
+const UPSTREAM_HEADERS = { authorization: `Bearer ${POSTHOG_KEY}` };
+/** The issue's naive NestJS-on-Express + CacheInterceptor figure (not re-measured here). */
+const NAIVE_EXPRESS_RPS = 4800;
+
+// ---------------------------------------------------------------------------------------------
+// 1. hit
+
+export async function hitScenario(s: Settings, results: Results): Promise<HitReference> {
+  const scenario = 'hit';
+  const reference: HitReference = {};
+  const fake = await startFakePostHog('fake-0ms', 0);
+  try {
+    // The entry must stay fresh for the whole scenario: expiry is scenario 4's subject.
+    const bff = await startBff('bff-hit', {
+      upstream: fake.url,
+      env: { CACHE_TTL_SECONDS: '3600' },
+      cpuProfile: s.cpuProfile,
+    });
+    const first = await request(bff.url + HIT_PATH, AUTH_HEADERS);
+    const warm = await request(bff.url + HIT_PATH, AUTH_HEADERS);
+    check(
+      results,
+      scenario,
+      'BFF warm-up: 200 MISS, then 200 HIT',
+      first.status === 200 &&
+        first.headers['x-cache'] === 'MISS' &&
+        warm.headers['x-cache'] === 'HIT',
+      `${first.status} ${first.headers['x-cache']}, ${warm.status} ${warm.headers['x-cache']}; body ${warm.body.length} bytes`,
+    );
+    const body = warm.body;
+    results.notes.push(
+      `hit: GET ${HIT_PATH} answers ${body.length} bytes (the BFF's list shape); the raw Node baseline answers these exact bytes; nginx answers PostHog's own shape for ${HIT_UPSTREAM_PATH} (${(await request(fake.url + HIT_UPSTREAM_PATH, UPSTREAM_HEADERS)).body.length} bytes).`,
+    );
+    const before = await metrics(bff.url);
+    const bffRuns = await measureHit(s, results, 'BFF', bff, HIT_PATH, AUTH_HEADERS);
+    const after = await metrics(bff.url);
+    reference.bff = bffRuns.autocannon;
+    verifyBffHits(results, scenario, before, after, bffRuns);
+    await stopChild(bff.child);
+    await verifyAccessLog(results, scenario, bff.child.logFile, after, before);
+    if (s.cpuProfile)
+      results.notes.push(
+        'hit: the BFF ran with --cpu-prof (figures include the profiler overhead).',
+      );
+
+    const raw = await startRawServer('raw-node', body);
+    const rawRuns = await measureHit(s, results, 'raw Node http', raw, HIT_PATH, {});
+    await stopChild(raw.child);
+
+    let nginxRuns: Partial<Record<'wrk' | 'autocannon', LoadResult>> = {};
+    if (s.nginx) {
+      const nginx = await startNginx('nginx-hit', { upstream: fake.url, validSeconds: 30 });
+      await request(nginx.url + HIT_UPSTREAM_PATH);
+      const nginxWarm = await request(nginx.url + HIT_UPSTREAM_PATH);
+      check(
+        results,
+        scenario,
+        'nginx warm-up: 200 HIT',
+        nginxWarm.headers['x-cache'] === 'HIT',
+        `${nginxWarm.status} ${nginxWarm.headers['x-cache']}`,
+      );
+      nginxRuns = await measureHit(s, results, 'nginx proxy_cache', nginx, HIT_UPSTREAM_PATH, {});
+      reference.nginx = nginxRuns.autocannon;
+      const ac = nginxRuns.autocannon;
+      if (ac) {
+        const served = (ac.xCache?.HIT ?? 0) + (ac.xCache?.UPDATING ?? 0);
+        check(
+          results,
+          scenario,
+          'nginx (autocannon): every answer 200 and X-Cache HIT (or UPDATING)',
+          ac.non2xx === 0 && served === ac.requests,
+          `${served} of ${ac.requests}: ${JSON.stringify(ac.xCache)}`,
+        );
+      }
+      await stopChild(nginx.child);
+    }
+
+    for (const tool of s.hitTools) {
+      const b = bffRuns[tool];
+      if (!b) continue;
+      const against = (name: string, runs: Partial<Record<string, LoadResult>>) => {
+        const base = runs[tool];
+        for (const [metric, unit, key] of [
+          ['req/s', 'req/s', 'rps'],
+          ['p50', 'ms', 'p50'],
+          ['p99', 'ms', 'p99'],
+        ] as const) {
+          figure(results, {
+            scenario,
+            name: `BFF ${metric} (${tool})`,
+            value: b[key],
+            unit,
+            baseline: `${name} ${metric}`,
+            baselineValue: base?.[key] ?? null,
+            ratio: ratio(b[key], base?.[key]),
+          });
+        }
+      };
+      if (s.nginx) against('nginx', nginxRuns);
+      against('raw Node', rawRuns);
+    }
+
+    const tool = s.hitTools[0];
+    const b = bffRuns[tool];
+    const n = nginxRuns[tool];
+    addGoal(
+      results,
+      {
+        goal: 'Cache-hit throughput ≥ 0.5× nginx proxy_cache (auth, scope, validation, metrics, logging on)',
+        measured:
+          n && b
+            ? `${fmt(b.rps, 0)} vs ${fmt(n.rps, 0)} req/s = ${fmt(b.rps / n.rps, 2)}× (${tool} -c ${CONNECTIONS})`
+            : 'nginx not run',
+        met: n && b ? b.rps / n.rps >= 0.5 : null,
+      },
+      [b, n],
+    );
+    addGoal(
+      results,
+      {
+        goal: `Cache-hit throughput ≥ 3× the naive Express figure (${NAIVE_EXPRESS_RPS} req/s, issue 7's figure, not re-measured)`,
+        measured: b
+          ? `${fmt(b.rps, 0)} req/s = ${fmt(b.rps / NAIVE_EXPRESS_RPS, 2)}× (${tool})`
+          : '—',
+        met: b ? b.rps >= 3 * NAIVE_EXPRESS_RPS : null,
+      },
+      [b],
+    );
+  } finally {
+    await stopChild(fake.child);
+  }
+  return reference;
+}
+
+/** Warm-up (autocannon, not recorded), then one measured run per tool. */
+async function measureHit(
+  s: Settings,
+  results: Results,
+  target: string,
+  service: Service,
+  path: string,
+  headers: Record<string, string>,
+): Promise<Partial<Record<'wrk' | 'autocannon', LoadResult>>> {
+  const options: LoadOptions = {
+    url: service.url,
+    path,
+    connections: CONNECTIONS,
+    seconds: s.seconds,
+    headers,
+    serverPid: service.child.pid,
+  };
+  if (s.warmupSeconds > 0) await runAutocannon({ ...options, seconds: s.warmupSeconds });
+  const runs: Partial<Record<'wrk' | 'autocannon', LoadResult>> = {};
+  for (const tool of s.hitTools) {
+    const run = tool === 'wrk' ? await runWrk({ ...options, path }) : await runAutocannon(options);
+    runs[tool] = run;
+    results.runs.push({ scenario: 'hit', target, ...run });
+    check(
+      results,
+      'hit',
+      `${target} (${tool}): no non-2xx, no errors`,
+      run.non2xx === 0 && run.errors === 0,
+      `${run.non2xx} non-2xx, ${run.errors} errors`,
+    );
+    if (tool === 'autocannon' && (run.clientCpu ?? 0) > 0.9) {
+      results.notes.push(
+        `hit: autocannon used ${fmt((run.clientCpu ?? 0) * 100, 0)} % of its core against ${target}: the load generator, not the server, may be the limit of that figure.`,
+      );
+    }
+  }
+  return runs;
+}
+
+function verifyBffHits(
+  results: Results,
+  scenario: string,
+  before: MetricLine[],
+  after: MetricLine[],
+  runs: Partial<Record<'wrk' | 'autocannon', LoadResult>>,
+): void {
+  const delta = (name: string, match: (labels: Record<string, string>) => boolean) =>
+    sum(after, name, match) - sum(before, name, match);
+  const route = (l: Record<string, string>) => l.route === '/v1/integrations';
+  const ok200 = delta('bff_http_requests_total', (l) => route(l) && l.status === '200');
+  const not200 = delta('bff_http_requests_total', (l) => route(l) && l.status !== '200');
+  const hits = delta('bff_cache_results_total', (l) => route(l) && l.result === 'HIT');
+  const notHits = delta('bff_cache_results_total', (l) => route(l) && l.result !== 'HIT');
+  const counted = Object.values(runs).reduce((total, run) => total + (run?.requests ?? 0), 0);
+  check(
+    results,
+    scenario,
+    'BFF (its /metrics, warm-up and every tool): every answer 200 and HIT',
+    not200 === 0 && notHits === 0 && hits === ok200 && ok200 >= counted,
+    `${ok200} answered 200, ${not200} other; ${hits} HIT, ${notHits} other; load generators counted ${counted} in measured runs`,
+  );
+  const ac = runs.autocannon;
+  if (ac) {
+    check(
+      results,
+      scenario,
+      'BFF (autocannon, per response): X-Cache HIT',
+      ac.xCache?.HIT === ac.requests,
+      `${ac.xCache?.HIT ?? 0} HIT of ${ac.requests}: ${JSON.stringify(ac.xCache)}`,
+    );
+  }
+}
+
+/** Logging really was on: one access line per answered request (counted once the BFF exited). */
+async function verifyAccessLog(
+  results: Results,
+  scenario: string,
+  logFile: string,
+  after: MetricLine[],
+  before: MetricLine[],
+): Promise<void> {
+  const answered =
+    sum(after, 'bff_http_requests_total', (l) => l.route === '/v1/integrations') -
+    sum(before, 'bff_http_requests_total', (l) => l.route === '/v1/integrations');
+  let lines = 0;
+  const reader = createInterface({ input: createReadStream(logFile) });
+  for await (const line of reader) {
+    if (line.includes('"msg":"request"') && line.includes('"route":"/v1/integrations"')) lines++;
+  }
+  check(
+    results,
+    scenario,
+    'BFF access log (LOG_LEVEL=info, into a file): one line per request',
+    lines >= answered,
+    `${lines} access lines for /v1/integrations, ${answered} requests in the measured window`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. miss
+
+export async function missScenario(s: Settings, results: Results): Promise<void> {
+  const scenario = 'miss';
+  const connections = 10;
+  const fake = await startFakePostHog('fake-20ms', 20);
+  try {
+    const bff = await startBff('bff-miss', { upstream: fake.url });
+    // Distinct keys for concurrent requests (a counter shared by all connections), so no two
+    // in-flight requests coalesce: each one pays the full miss path.
+    let n = 0;
+    const nextLimit = () => 10 + (n++ % 91);
+    const bffLoad: LoadOptions = {
+      url: bff.url,
+      path: () => `/v1/integrations?limit=${nextLimit()}`,
+      connections,
+      seconds: s.seconds,
+      headers: { ...AUTH_HEADERS, 'cache-control': 'no-cache' },
+      serverPid: bff.child.pid,
+      helperPids: [fake.child.pid],
+    };
+    const directLoad: LoadOptions = {
+      url: fake.url,
+      path: () => upstreamList(nextLimit(), 0),
+      connections,
+      seconds: s.seconds,
+      headers: UPSTREAM_HEADERS,
+      serverPid: fake.child.pid,
+    };
+    if (s.warmupSeconds > 0) {
+      await runAutocannon({ ...directLoad, seconds: s.warmupSeconds });
+      await runAutocannon({ ...bffLoad, seconds: s.warmupSeconds });
+    }
+    const direct = await runAutocannon(directLoad);
+    results.runs.push({ scenario, target: 'fake PostHog (20 ms) directly', ...direct });
+    const viaBff = await runAutocannon(bffLoad);
+    results.runs.push({ scenario, target: 'BFF, Cache-Control: no-cache', ...viaBff });
+    check(
+      results,
+      scenario,
+      'every answer 200; BFF answers X-Cache BYPASS (no-cache)',
+      direct.non2xx + viaBff.non2xx + direct.errors + viaBff.errors === 0 &&
+        viaBff.xCache?.BYPASS === viaBff.requests,
+      `direct ${direct.non2xx} non-2xx; BFF ${viaBff.non2xx} non-2xx, ${JSON.stringify(viaBff.xCache)}`,
+    );
+    for (const key of ['p50', 'p99'] as const) {
+      figure(results, {
+        scenario,
+        name: `BFF miss ${key}`,
+        value: viaBff[key],
+        unit: 'ms',
+        baseline: `20 ms upstream direct ${key}`,
+        baselineValue: direct[key],
+        ratio: ratio(viaBff[key], direct[key]),
+      });
+      figure(results, {
+        scenario,
+        name: `added ${key} (BFF − direct)`,
+        value: viaBff[key] - direct[key],
+        unit: 'ms',
+      });
+    }
+    const added = viaBff.p50 - direct.p50;
+    addGoal(
+      results,
+      {
+        goal: 'Cache-miss added latency p50 ≤ 0.5 ms over calling the 20 ms upstream directly',
+        measured: `+${fmt(added, 3)} ms (${fmt(viaBff.p50, 3)} vs ${fmt(direct.p50, 3)} ms, autocannon -c ${connections}, no-cache)`,
+        met: added <= 0.5,
+      },
+      [direct, viaBff],
+    );
+    results.notes.push(
+      `miss: Cache-Control: no-cache forces the full miss path (auth, validation, cache write, upstream call); each request uses a distinct limit (10..100) so concurrent requests never share an upstream call. The fake PostHog runs as its own process with FAKE_POSTHOG_DELAY_MS=20.`,
+    );
+    await stopChild(bff.child);
+  } finally {
+    await stopChild(fake.child);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. coalescing
+
+export async function coalescingScenario(s: Settings, results: Results): Promise<void> {
+  const scenario = 'coalescing';
+  const rounds = 5;
+  const waiters = 50;
+  // In this process, so the upstream calls can be counted (fake.requests).
+  const fake = new FakePostHog({ apiKey: POSTHOG_KEY, delayMs: 20 });
+  await fake.start();
+  try {
+    const upstreamMs = await directLatency(fake.url + upstreamList(100, 0));
+    const targets: Array<{
+      name: string;
+      start: () => Promise<Service>;
+      path: (r: number) => string;
+      headers: Record<string, string>;
+      probe: string;
+    }> = [
+      {
+        name: 'BFF',
+        start: () => startBff('bff-coalescing', { upstream: fake.url }),
+        path: (r) => `/v1/integrations?offset=${r}`,
+        headers: AUTH_HEADERS,
+        probe: '/health/live',
+      },
+    ];
+    if (s.nginx) {
+      targets.push({
+        name: 'nginx proxy_cache_lock',
+        start: () => startNginx('nginx-coalescing', { upstream: fake.url, validSeconds: 30 }),
+        path: (r) => upstreamList(100, r),
+        headers: {},
+        probe: '/_health',
+      });
+    }
+    const summaries: Record<string, { maxCalls: number; maxMs: number; run: LoadResult }> = {};
+    for (const target of targets) {
+      const service = await target.start();
+      const agent = new Agent({ keepAlive: true, maxSockets: waiters });
+      await Promise.all(
+        Array.from({ length: waiters }, () => request(service.url + target.probe, {}, agent)),
+      ); // opens the connections
+      const burst = (key: number) =>
+        Promise.all(
+          Array.from({ length: waiters }, () =>
+            request(service.url + target.path(key), target.headers, agent),
+          ),
+        );
+      // Two unmeasured bursts on keys of their own first: a fresh process runs this code cold.
+      for (let warm = 0; warm < 2; warm++) await burst(rounds + warm);
+      const calls: number[] = [];
+      const slowest: number[] = [];
+      const latencies: number[] = [];
+      const caches: Record<string, number> = {};
+      let bad = 0;
+      const cpu = startCpuWatch({ serverPid: service.child.pid });
+      for (let round = 0; round < rounds; round++) {
+        fake.clearRequests();
+        const answers = await burst(round);
+        calls.push(fake.requestsTo('/integrations/').length);
+        slowest.push(Math.max(...answers.map((a) => a.ms)));
+        for (const answer of answers) {
+          latencies.push(answer.ms);
+          if (answer.status !== 200) bad++;
+          const cache = String(answer.headers['x-cache']);
+          caches[cache] = (caches[cache] ?? 0) + 1;
+        }
+      }
+      const usage = cpu.stop();
+      agent.destroy();
+      await stopChild(service.child);
+      latencies.sort((a, b) => a - b);
+      const maxMs = latencies[latencies.length - 1];
+      const maxCalls = Math.max(...calls);
+      const run = { ...burstRun(latencies, caches, bad), ...cpuFields(usage) };
+      summaries[target.name] = { maxCalls, maxMs, run };
+      check(
+        results,
+        scenario,
+        `${target.name}: every waiter answered 200`,
+        bad === 0,
+        `${bad} not 200; X-Cache ${JSON.stringify(caches)}`,
+      );
+      results.runs.push({ scenario, target: target.name, ...run });
+      figure(results, {
+        scenario,
+        name: `${target.name}: upstream calls per round of ${waiters} (rounds: ${calls.join(', ')})`,
+        value: maxCalls,
+        unit: 'calls',
+        baseline: 'ideal',
+        baselineValue: 1,
+        ratio: maxCalls,
+      });
+      figure(results, {
+        scenario,
+        name: `${target.name}: slowest waiter (per round: ${slowest.map((ms) => fmt(ms, 1)).join(', ')})`,
+        value: maxMs,
+        unit: 'ms',
+        baseline: 'upstream latency',
+        baselineValue: upstreamMs,
+        ratio: ratio(maxMs, upstreamMs),
+      });
+    }
+    // The runs table shows the waiters' latency distribution; "tool" there means plain node:http.
+    results.notes.push(
+      `coalescing: ${rounds} rounds of ${waiters} concurrent identical GETs on pre-opened keep-alive connections (node:http, not autocannon: the runs table rows are these ${rounds * waiters} waiters), a fresh key per round (offset = round) after 2 unmeasured warm-up bursts on other keys, fake PostHog in the runner process with a 20 ms delay (measured direct latency ${fmt(upstreamMs, 2)} ms).`,
+    );
+    const bff = summaries.BFF;
+    const nginx = summaries['nginx proxy_cache_lock'];
+    if (bff && nginx)
+      figure(results, {
+        scenario,
+        name: 'BFF slowest waiter',
+        value: bff.maxMs,
+        unit: 'ms',
+        baseline: 'nginx slowest waiter',
+        baselineValue: nginx.maxMs,
+        ratio: ratio(bff.maxMs, nginx.maxMs),
+      });
+    addGoal(
+      results,
+      {
+        goal: '50 concurrent cold identical GETs → 1 upstream call, every waiter within upstream latency + 5 ms',
+        measured: `${bff.maxCalls} call(s) per round at most; slowest waiter ${fmt(bff.maxMs, 2)} ms vs ${fmt(upstreamMs + 5, 2)} ms allowed${nginx ? ` (nginx: ${nginx.maxCalls} call(s), slowest ${fmt(nginx.maxMs, 1)} ms)` : ''}`,
+        met: bff.maxCalls === 1 && bff.maxMs <= upstreamMs + 5,
+      },
+      [bff.run],
+    );
+  } finally {
+    await fake.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. expiry stampede
+
+export async function stampedeScenario(
+  s: Settings,
+  results: Results,
+  hit: HitReference,
+): Promise<void> {
+  const scenario = 'stampede';
+  const rounds = 3;
+  const fake = new FakePostHog({ apiKey: POSTHOG_KEY, delayMs: SLOW_MS });
+  const arrivals = recordArrivals(fake, '/integrations/');
+  await fake.start();
+  try {
+    const targets: Array<{
+      name: string;
+      start: () => Promise<Service>;
+      path: string;
+      headers: Record<string, string>;
+      probe: string;
+      hit?: LoadResult;
+    }> = [
+      {
+        name: 'BFF (CACHE_TTL_SECONDS=1)',
+        start: () =>
+          startBff('bff-stampede', { upstream: fake.url, env: { CACHE_TTL_SECONDS: '1' } }),
+        path: HIT_PATH,
+        headers: AUTH_HEADERS,
+        probe: '/health/live',
+        hit: hit.bff,
+      },
+    ];
+    if (s.nginx)
+      targets.push({
+        name: 'nginx (valid 1s, use_stale updating, background_update)',
+        start: () => startNginx('nginx-stampede', { upstream: fake.url, validSeconds: 1 }),
+        path: HIT_UPSTREAM_PATH,
+        headers: {},
+        probe: '/_health',
+        hit: hit.nginx,
+      });
+    const verdicts: Array<{
+      calls: number;
+      expiries: number;
+      bursts: Bursts;
+      run: LoadResult;
+      burstsRun: LoadResult;
+    }> = [];
+    for (const target of targets) {
+      const service = await target.start();
+      await request(service.url + target.path, target.headers);
+      if (s.warmupSeconds > 0)
+        await runAutocannon({
+          url: service.url,
+          path: target.path,
+          headers: target.headers,
+          connections: CONNECTIONS,
+          seconds: s.warmupSeconds,
+        });
+
+      // Steady load across several expiries.
+      arrivals.length = 0;
+      const started = performance.now();
+      const run = await runAutocannon({
+        url: service.url,
+        path: target.path,
+        headers: target.headers,
+        connections: CONNECTIONS,
+        seconds: s.stampedeSeconds,
+        serverPid: service.child.pid,
+      });
+      const perSecond = Array.from({ length: Math.ceil(run.seconds) }, () => 0);
+      for (const t of arrivals) {
+        const second = Math.floor((t - started) / 1000);
+        if (second >= 0 && second < perSecond.length) perSecond[second]++;
+      }
+      const calls = perSecond.reduce((a, b) => a + b, 0);
+      const expiries = Math.ceil(run.seconds); // 1 s freshness: at most one expiry a second
+
+      // The moment of expiry, isolated: 50 callers on a fresh entry, then 50 on the expired one.
+      const bursts = await expiryBursts(service, target, arrivals, rounds);
+      await stopChild(service.child);
+      const burstsRun = {
+        ...burstRun(bursts.expired, bursts.expiredCache, bursts.bad),
+        ...cpuFields(bursts.usage),
+      };
+      verdicts.push({ calls, expiries, bursts, run, burstsRun });
+
+      results.runs.push({ scenario, target: target.name, ...run });
+      results.runs.push({
+        scenario,
+        target: `${target.name}: ${CONNECTIONS} callers on an expired entry × ${rounds}`,
+        ...burstsRun,
+      });
+      check(
+        results,
+        scenario,
+        `${target.name}: every answer 2xx, no errors`,
+        run.non2xx + run.errors + bursts.bad === 0,
+        `${run.non2xx} non-2xx, ${run.errors} errors under load, ${bursts.bad} in the bursts; X-Cache ${JSON.stringify(run.xCache)}`,
+      );
+      figure(results, {
+        scenario,
+        name: `${target.name}: upstream calls under load (per second: ${perSecond.join(', ')})`,
+        value: calls,
+        unit: 'calls',
+        baseline: 'expiries (≤ 1 a second)',
+        baselineValue: expiries,
+        ratio: ratio(calls, expiries),
+      });
+      for (const [label, key] of [
+        ['p99', 'p99'],
+        ['p99.9', 'p999'],
+        ['max', 'max'],
+      ] as const) {
+        figure(results, {
+          scenario,
+          name: `${target.name}: ${label} under load across expiries`,
+          value: run[key],
+          unit: 'ms',
+          baseline: `its hit-scenario ${label} (autocannon -c ${CONNECTIONS})`,
+          baselineValue: target.hit?.[key] ?? null,
+          ratio: ratio(run[key], target.hit?.[key]),
+        });
+      }
+      figure(results, {
+        scenario,
+        name: `${target.name}: upstream calls per burst of ${CONNECTIONS} on an expired entry (${bursts.calls.join(', ')})`,
+        value: Math.max(...bursts.calls),
+        unit: 'calls',
+        baseline: 'ideal',
+        baselineValue: 1,
+        ratio: Math.max(...bursts.calls),
+      });
+      figure(results, {
+        scenario,
+        name: `${target.name}: median caller, burst on an expired entry (X-Cache ${JSON.stringify(bursts.expiredCache)})`,
+        value: bursts.expiredP50,
+        unit: 'ms',
+        baseline: 'same burst on a fresh entry',
+        baselineValue: bursts.freshP50,
+        ratio: ratio(bursts.expiredP50, bursts.freshP50),
+      });
+    }
+    results.notes.push(
+      `stampede: (1) autocannon -c ${CONNECTIONS} for ${s.stampedeSeconds} s on one key with 1 s freshness (after a ${s.warmupSeconds} s warm-up): upstream calls by their arrival time at the fake, p99/p99.9/max against the same target's hit run. About ${CONNECTIONS} callers meet each expiry, a small share of all requests, so percentiles barely show it; hence (2): ${rounds} rounds of ${CONNECTIONS} concurrent callers (pre-opened keep-alive connections) on the fresh entry, then, once it has expired, on the expired one; "spike" = median latency of the expired burst − that of the fresh burst (a caller held by the refresh waits the upstream's ${SLOW_MS} ms). Goal met when upstream calls ≤ expiries + 1 under load, 1 call per burst, and the spike < ${SLOW_MS / 2} ms. Fake PostHog in the runner process, ${SLOW_MS} ms delay.`,
+    );
+    const [bff] = verdicts;
+    const spike = bff.bursts.expiredP50 - bff.bursts.freshP50;
+    addGoal(
+      results,
+      {
+        goal: 'At expiry under load → 1 upstream refresh per expiry (stale-while-revalidate), no latency spike',
+        measured: `${bff.calls} upstream calls under load over ≤ ${bff.expiries} expiries; ${CONNECTIONS} callers on an expired entry: ${Math.max(...bff.bursts.calls)} call(s) per burst, median ${fmt(bff.bursts.expiredP50, 2)} ms vs ${fmt(bff.bursts.freshP50, 2)} ms on a fresh entry (spike ${fmt(spike, 2)} ms), X-Cache ${JSON.stringify(bff.bursts.expiredCache)}`,
+        met:
+          bff.calls <= bff.expiries + 1 &&
+          Math.max(...bff.bursts.calls) === 1 &&
+          spike < SLOW_MS / 2,
+      },
+      [bff.run, bff.burstsRun],
+    );
+  } finally {
+    await fake.stop();
+  }
+}
+
+interface Bursts {
+  calls: number[];
+  fresh: number[];
+  expired: number[];
+  freshP50: number;
+  expiredP50: number;
+  expiredCache: Record<string, number>;
+  bad: number;
+  usage: CpuUsage;
+}
+
+/** Rounds of: a burst on the fresh entry, wait for its expiry, a burst on the expired entry. */
+async function expiryBursts(
+  service: Service,
+  target: { path: string; headers: Record<string, string>; probe: string },
+  arrivals: number[],
+  rounds: number,
+): Promise<Bursts> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const burst = () =>
+    Promise.all(
+      Array.from({ length: CONNECTIONS }, () =>
+        request(service.url + target.path, target.headers, agent),
+      ),
+    );
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, () => request(service.url + target.probe, {}, agent)),
+  );
+  const result: Bursts = {
+    calls: [],
+    fresh: [],
+    expired: [],
+    freshP50: 0,
+    expiredP50: 0,
+    expiredCache: {},
+    bad: 0,
+    usage: { client: 0, server: undefined, other: undefined },
+  };
+  const cpu = startCpuWatch({ serverPid: service.child.pid });
+  for (let round = 0; round < rounds; round++) {
+    // A fresh entry: one request that refreshes it if needed, then a burst within its second.
+    await request(service.url + target.path, target.headers, agent);
+    await sleep(50);
+    for (const answer of await burst()) result.fresh.push(answer.ms);
+    // 1 s freshness: expired now, and nobody has asked since. (nginx counts validity in whole
+    // seconds: an entry valid 1s can live up to 2 s.)
+    await sleep(2100);
+    arrivals.length = 0;
+    const answers = await burst();
+    await sleep(SLOW_MS * 3); // a background refresh arrives at the fake too
+    result.calls.push(arrivals.length);
+    for (const answer of answers) {
+      result.expired.push(answer.ms);
+      if (answer.status !== 200) result.bad++;
+      const cache = String(answer.headers['x-cache']);
+      result.expiredCache[cache] = (result.expiredCache[cache] ?? 0) + 1;
+    }
+  }
+  result.usage = cpu.stop();
+  agent.destroy();
+  result.freshP50 = median(result.fresh);
+  result.expiredP50 = median(result.expired);
+  return result;
+}
+
+type CpuUsage = ReturnType<ReturnType<typeof startCpuWatch>['stop']>;
+
+function cpuFields(usage: CpuUsage): Pick<LoadResult, 'clientCpu' | 'serverCpu' | 'otherCpu'> {
+  return { clientCpu: usage.client, serverCpu: usage.server, otherCpu: usage.other };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Latencies of hand-sent callers as a runs-table row ("node:http"). */
+function burstRun(latencies: number[], xCache: Record<string, number>, bad: number): LoadResult {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * q) - 1)];
+  return {
+    tool: 'node:http',
+    connections: CONNECTIONS,
+    seconds: 0,
+    requests: sorted.length,
+    rps: Number.NaN,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    p999: at(0.999),
+    max: sorted[sorted.length - 1],
+    slow: sorted.filter((ms) => ms >= SLOW_MS).length,
+    non2xx: bad,
+    errors: 0,
+    xCache,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. memory
+
+export async function memoryScenario(s: Settings, results: Results): Promise<void> {
+  const scenario = 'memory';
+  const keys = 10_000;
+  const limit = 3;
+  // In this process: 10 003 integrations (the 6 seeded ones repeated with new ids), so every
+  // key `limit=3&offset=0..9999` is a distinct, full page of ~1.4-1.7 KB.
+  const fake = new FakePostHog({ apiKey: POSTHOG_KEY, delayMs: 0 });
+  const seeds = fake.data.integrations;
+  fake.data.integrations = Array.from({ length: keys + limit }, (_, i) => ({
+    ...seeds[i % seeds.length],
+    id: i + 1,
+  }));
+  await fake.start();
+  try {
+    // A TTL longer than the pass: every key stays cached, so a second upstream call for a key
+    // can only mean it was evicted.
+    const ttl = { CACHE_TTL_SECONDS: '3600' };
+    const passes: Array<{ name: string; env: Record<string, string> }> = [
+      { name: 'default bounds (CACHE_MAX_ENTRIES 10000, CACHE_MAX_BYTES 64 MiB)', env: ttl },
+      { name: 'CACHE_MAX_ENTRIES=1000', env: { ...ttl, CACHE_MAX_ENTRIES: '1000' } },
+    ];
+    const found: Array<{
+      rss: number;
+      calls: number;
+      distinct: number;
+      requests: number;
+      run: LoadResult;
+    }> = [];
+    for (const [i, pass] of passes.entries()) {
+      const bff = await startBff(`bff-memory-${i + 1}`, { upstream: fake.url, env: pass.env });
+      fake.clearRequests();
+      const sample = await request(
+        `${bff.url}/v1/integrations?limit=${limit}&offset=${keys - 1}`,
+        AUTH_HEADERS,
+      );
+      const idle = memoryOf(bff.child.pid);
+      let n = 0;
+      const run = await runAutocannon({
+        url: bff.url,
+        path: () => `/v1/integrations?limit=${limit}&offset=${n++ % keys}`,
+        headers: AUTH_HEADERS,
+        connections: CONNECTIONS,
+        seconds: s.memorySeconds,
+        serverPid: bff.child.pid,
+      });
+      const after = memoryOf(bff.child.pid);
+      await stopChild(bff.child);
+      const calls = fake.requestsTo('/integrations/').length;
+      const distinct = Math.min(n, keys);
+      results.runs.push({ scenario, target: `BFF, ${pass.name}`, ...run });
+      check(
+        results,
+        scenario,
+        `${pass.name}: every answer 2xx, no errors`,
+        run.non2xx + run.errors === 0,
+        `${run.non2xx} non-2xx, ${run.errors} errors; X-Cache ${JSON.stringify(run.xCache)}; a page is ${sample.body.length} bytes`,
+      );
+      found.push({ rss: after?.rssMb ?? Number.NaN, calls, distinct, requests: n, run });
+      figure(results, {
+        scenario,
+        name: `${pass.name}: RSS idle (after 1 request)`,
+        value: idle?.rssMb ?? null,
+        unit: 'MB',
+      });
+      figure(results, {
+        scenario,
+        name: `${pass.name}: RSS after ${s.memorySeconds} s, ${n} requests over ${distinct} keys (peak ${fmt(after?.peakMb, 1)} MB)`,
+        value: after?.rssMb ?? null,
+        unit: 'MB',
+        baseline: 'goal',
+        baselineValue: 150,
+        ratio: ratio(after?.rssMb, 150),
+      });
+      figure(results, {
+        scenario,
+        name: `${pass.name}: upstream calls for the distinct keys requested`,
+        value: calls,
+        unit: 'calls',
+        baseline: 'distinct keys',
+        baselineValue: distinct,
+        ratio: ratio(calls, distinct),
+      });
+    }
+    const [full, small] = found;
+    results.notes.push(
+      `memory: RSS is VmRSS (peak: VmHWM) of the BFF process from /proc/<pid>/status, read right after the load; keys /v1/integrations?limit=${limit}&offset=0..${keys - 1} requested round-robin by autocannon -c ${CONNECTIONS} (pages of ${limit} integrations, 1.4-1.7 KB answers), CACHE_TTL_SECONDS=3600 so nothing expires; fake PostHog in the runner process (no delay). BENCH_MEMORY_SECONDS=${s.memorySeconds} per pass; issue 7's figure is after 60 s (BENCH_MEMORY_SECONDS=60).`,
+    );
+    const allCached = full.distinct === keys;
+    addGoal(
+      results,
+      {
+        goal: 'RSS ≤ 150 MB after load over 10 000 distinct cached keys',
+        measured: `${fmt(full.rss, 1)} MB after ${s.memorySeconds} s (issue: 60 s), ${full.distinct} keys cached${allCached ? '' : ' (not all 10 000 reached: more BENCH_MEMORY_SECONDS needed)'}`,
+        met: full.rss > 150 ? false : allCached ? true : null,
+      },
+      [full.run],
+    );
+    const cycled = small.requests > keys;
+    addGoal(
+      results,
+      {
+        goal: 'The cache has a size bound with LRU eviction (memory cannot grow without limit)',
+        measured: `default bound: ${full.calls} upstream calls for ${full.distinct} keys (kept); CACHE_MAX_ENTRIES=1000: ${small.calls} calls for ${small.distinct} keys over ${small.requests} requests (evicted keys fetched again); RSS ${fmt(small.rss, 1)} vs ${fmt(full.rss, 1)} MB`,
+        met: cycled ? full.calls === full.distinct && small.calls > small.distinct : null,
+      },
+      [full.run, small.run],
+    );
+  } finally {
+    await fake.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  ms: number;
+}
+
+/** One GET with node:http: exact bytes and latency (from the call to the last byte). */
+function request(
+  url: string,
+  headers: Record<string, string> = {},
+  agent?: Agent,
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = httpRequest(url, { headers, agent, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks),
+          ms: performance.now() - started,
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Median of 5 sequential calls on one keep-alive connection (after one to open it). */
+async function directLatency(url: string): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  await request(url, UPSTREAM_HEADERS, agent);
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) times.push((await request(url, UPSTREAM_HEADERS, agent)).ms);
+  agent.destroy();
+  return times.sort((a, b) => a - b)[2];
+}
+
+/** Arrival time (performance.now()) of every request the in-process fake records on `path`. */
+function recordArrivals(fake: FakePostHog, pathIncludes: string): number[] {
+  const times: number[] = [];
+  const push = fake.requests.push.bind(fake.requests);
+  fake.requests.push = (...items) => {
+    for (const item of items) if (item.path.includes(pathIncludes)) times.push(performance.now());
+    return push(...items);
+  };
+  return times;
+}
+
+interface MetricLine {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+async function metrics(url: string): Promise<MetricLine[]> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const lines: MetricLine[] = [];
+  for (const line of text.split('\n')) {
+    const found = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!found) continue;
+    const labels: Record<string, string> = {};
+    for (const pair of (found[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) labels[pair[1]] = pair[2];
+    lines.push({ name: found[1], labels, value: Number(found[3]) });
+  }
+  return lines;
+}
+
+function sum(
+  lines: MetricLine[],
+  name: string,
+  match: (labels: Record<string, string>) => boolean,
+): number {
+  return lines
+    .filter((l) => l.name === name && match(l.labels))
+    .reduce((total, l) => total + l.value, 0);
+}
+
+function check(
+  results: Results,
+  scenario: string,
+  name: string,
+  ok: boolean,
+  detail: string,
+): void {
+  results.checks.push({ scenario, check: name, ok, detail });
+}
+
+function figure(results: Results, f: Figure): void {
+  results.figures.push(f);
+}
+
+export function fmt(value: number | undefined | null, digits: number): string {
+  return value == null || Number.isNaN(value) ? '—' : value.toFixed(digits);
+}
