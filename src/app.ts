@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
-import pino, { type DestinationStream } from 'pino';
+import { type DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { CallerAuth } from './auth/caller-auth';
 import { ResponseCache } from './cache/response-cache';
@@ -13,9 +13,10 @@ import { ProblemFilter } from './common/problem.filter';
 import { validationPipe } from './common/validation';
 import type { Config } from './config/config';
 import { setupDocs } from './docs/swagger';
-import { AppLogger } from './logging/app-logger';
+import { AppLogger, batchedStdout } from './logging/app-logger';
 import { MetricsService } from './metrics/metrics.service';
-import { installEdge } from './proxy/edge';
+import { AccessLog, installEdge } from './proxy/edge';
+import { HitPath } from './proxy/hit-path';
 import { installTracing } from './tracing/tracing';
 
 const ONE_MIB = 1024 * 1024;
@@ -24,7 +25,7 @@ const MAX_JSON_DEPTH = 32;
 /** Builds the whole service (not listening yet); main.ts and the e2e tests both start it so. */
 export async function createApp(
   config: Config,
-  logDestination: DestinationStream = pino.destination({ sync: false }),
+  logDestination: DestinationStream = batchedStdout(),
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: ONE_MIB,
@@ -45,14 +46,19 @@ export async function createApp(
 
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   installJsonParser(fastify);
-  installEdge(fastify, {
-    config,
-    auth: app.get(CallerAuth),
-    cache: app.get(ResponseCache),
-    metrics: app.get(MetricsService),
-    logger,
-    tracing: await installTracing(fastify, config.otelEndpoint),
-  });
+  const tracing = await installTracing(fastify, config.otelEndpoint);
+  const access = new AccessLog(app.get(MetricsService), logger);
+  installEdge(fastify, { auth: app.get(CallerAuth), access, tracing });
+  // With tracing on, every request goes through the traced pipeline instead.
+  const hitPath = tracing
+    ? undefined
+    : new HitPath(config, app.get(CallerAuth), app.get(ResponseCache), access);
+  if (hitPath) {
+    fastify.addHook('onRoute', (route) => {
+      if (route.config?.proxy) hitPath.register(route.config.proxy);
+    });
+    hitPath.installOn(fastify.server);
+  }
   setupDocs(app);
   await app.init();
   return app;

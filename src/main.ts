@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config/config';
 import { Lifecycle } from './health/lifecycle';
-import { AppLogger } from './logging/app-logger';
+import { AppLogger, batchedStdout } from './logging/app-logger';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -13,7 +13,8 @@ async function main(): Promise<void> {
     process.stderr.write(`configuration error: ${error.message}\n`);
     process.exit(2);
   }
-  const app = await createApp(config);
+  const stdout = batchedStdout();
+  const app = await createApp(config, stdout);
   await app.listen({ port: config.port, host: '0.0.0.0' });
   const logger = app.get(AppLogger);
   logger.info({ port: config.port, redis: Boolean(config.redis) }, 'listening');
@@ -34,7 +35,11 @@ async function main(): Promise<void> {
     await app.close();
     clearTimeout(force);
     logger.info({}, 'stopped');
-    logger.pino.flush();
+    // The log is written in batches: the last lines must reach stdout before the process ends.
+    await new Promise<void>((resolve) => {
+      stdout.flush(() => resolve());
+      setTimeout(resolve, 1000).unref();
+    });
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

@@ -7,14 +7,14 @@ import { CONFIG, type Config } from '../config/config';
 import { RedisService } from '../redis/redis.service';
 import { ResponseCache } from './response-cache';
 
-type Stored = { value: { body: string } };
+type Stored = { value: { body: Buffer } };
 
 /** An LRU bounded by entry count and by bytes, in the Map-like shape Keyv expects. */
 function boundedMemoryStore(maxEntries: number, maxBytes: number) {
   const lru = new LRUCache<string, Stored>({
     max: maxEntries,
     maxSize: maxBytes,
-    sizeCalculation: (item) => item.value.body.length * 2 + 128,
+    sizeCalculation: (item) => item.value.body.length + 128,
   });
   return {
     get: (key: string) => lru.get(key),

@@ -18,9 +18,47 @@ export function scrubbingDestination(
       let out = line;
       for (const secret of literal)
         if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
-      for (const pattern of CREDENTIAL_PATTERNS) out = out.replace(pattern, '[REDACTED]');
+      // Cheap prefilter: most lines hold neither shape, and skip the regex scans.
+      if (out.includes('phx_') || /bearer/i.test(out)) {
+        for (const pattern of CREDENTIAL_PATTERNS) out = out.replace(pattern, '[REDACTED]');
+      }
       destination.write(out);
     },
+    flush: (done?: () => void) => {
+      const flushable = destination as { flush?: (done?: () => void) => void };
+      if (flushable.flush) flushable.flush(done);
+      else done?.();
+    },
+  } as DestinationStream;
+}
+
+/**
+ * Standard output, written in batches of at least 8 KiB and at least every 500 ms: one write
+ * per log line cost a cache hit more than the rest of its work (measured: hit throughput nearly
+ * halved). main.ts flushes it on shutdown.
+ */
+export function batchedStdout(): pino.DestinationStream & { flush(done?: () => void): void } {
+  const stdout = pino.destination({ sync: false, minLength: 8 * 1024 });
+  setInterval(() => stdout.flush(), 500).unref();
+  return stdout;
+}
+
+const SERVICE = 'posthog-bff';
+
+/** The fields of an access-log line (strings and numbers only). */
+export type AccessFields = Record<string, string | number | undefined>;
+
+/** pino's ISO timestamp, formatted at most once per millisecond (it was 3% of a cache hit). */
+function isoTimeOncePerMillisecond(): () => string {
+  let last = 0;
+  let formatted = '';
+  return () => {
+    const now = Date.now();
+    if (now !== last) {
+      last = now;
+      formatted = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return formatted;
   };
 }
 
@@ -31,24 +69,44 @@ export function scrubbingDestination(
 @Injectable()
 export class AppLogger implements LoggerService {
   readonly pino: Logger;
+  private readonly destination: DestinationStream;
+  private readonly accessLevel: number;
+  private readonly time = isoTimeOncePerMillisecond();
 
   constructor(
     @Inject(CONFIG) config: Config,
     @Inject(LOG_DESTINATION) destination: DestinationStream,
   ) {
+    this.destination = scrubbingDestination(destination, [config.posthog.apiKey]);
     this.pino = pino(
       {
         level: config.logLevel,
-        base: { service: 'posthog-bff' },
-        timestamp: pino.stdTimeFunctions.isoTime,
+        base: { service: SERVICE },
+        timestamp: this.time,
         formatters: { level: (label) => ({ level: label }) },
         redact: {
           paths: ['authorization', '*.authorization', 'headers', '*.headers', 'apiKey', '*.apiKey'],
           censor: '[REDACTED]',
         },
       },
-      scrubbingDestination(destination, [config.posthog.apiKey]),
+      this.destination,
     );
+    this.accessLevel = this.pino.levels.values[config.logLevel] ?? Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * One access-log line, in the same JSON shape pino writes, serialised by hand: its fields are
+   * fixed and flat, and pino's generic path (redaction, serializers) was the largest cost of a
+   * cache hit after the socket write. Still goes through the scrubbing destination.
+   */
+  access(level: 'info' | 'debug', fields: AccessFields): void {
+    if (this.pino.levels.values[level] < this.accessLevel) return;
+    let line = `{"level":"${level}"${this.time()},"service":"${SERVICE}"`;
+    for (const [name, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      line += `,"${name}":${typeof value === 'string' ? JSON.stringify(value) : value}`;
+    }
+    this.destination.write(`${line},"msg":"request"}\n`);
   }
 
   // Our own calls pass (fields, message); NestJS's pass (message, context): both are accepted.

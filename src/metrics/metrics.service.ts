@@ -72,13 +72,40 @@ export class MetricsService {
     for (const limit of ['caller', 'budget', 'upstream_429']) this.refusals.labels(limit).inc(0);
   }
 
+  /**
+   * Label children of the per-request series, looked up once per label set: prom-client hashes
+   * the labels on every labels() call, a measurable share of a cache hit. Route templates and
+   * statuses are bounded, so this map is too.
+   */
+  private readonly perRequest = new Map<
+    string,
+    { count: { inc(): void }; duration: { observe(v: number): void } }
+  >();
+
   request(method: string, route: string, status: number, seconds: number): void {
-    this.httpRequests.labels(method, route, String(status)).inc();
-    this.httpDuration.labels(method, route).observe(seconds);
+    const key = `${method} ${route} ${status}`;
+    let series = this.perRequest.get(key);
+    if (!series) {
+      series = {
+        count: this.httpRequests.labels(method, route, String(status)),
+        duration: this.httpDuration.labels(method, route),
+      };
+      this.perRequest.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
   }
 
+  private readonly cacheChildren = new Map<string, { inc(): void }>();
+
   cacheResult(route: string, result: CacheResult): void {
-    this.cacheResults.labels(route, result).inc();
+    const key = `${route} ${result}`;
+    let child = this.cacheChildren.get(key);
+    if (!child) {
+      child = this.cacheResults.labels(route, result);
+      this.cacheChildren.set(key, child);
+    }
+    child.inc();
   }
 
   upstreamCall(route: string, outcome: string, seconds: number): void {

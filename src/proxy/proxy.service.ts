@@ -18,6 +18,7 @@ export interface ProxyInput {
 }
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+const EMPTY = Buffer.alloc(0);
 
 /** Sends a finished answer; /v1 GETs also say how the cache served them. */
 export function sendAnswer(
@@ -31,7 +32,7 @@ export function sendAnswer(
     reply.header('x-cache', cache);
   }
   reply.code(response.status);
-  if (response.body) reply.header('content-type', JSON_CONTENT_TYPE).send(response.body);
+  if (response.body.length > 0) reply.header('content-type', JSON_CONTENT_TYPE).send(response.body);
   else reply.send();
 }
 
@@ -117,16 +118,16 @@ function shape(route: ProxyRoute, target: UpstreamTarget, answer: UpstreamAnswer
     const location = answer.headers.location;
     if (!location)
       throw new UpstreamFailure('server', 502, 'PostHog did not answer a redirect location.');
-    return { status: 200, body: JSON.stringify({ redirect_url: location }) };
+    return { status: 200, body: Buffer.from(JSON.stringify({ redirect_url: location })) };
   }
-  if (answer.status === 204 || answer.body === '') return { status: answer.status, body: '' };
+  if (answer.status === 204 || answer.body === '') return { status: answer.status, body: EMPTY };
   if (route.answer === 'list') {
     const query = Object.fromEntries(target.query);
     const page = toListPage(answer.body, Number(query.limit), Number(query.offset));
-    return { status: answer.status, body: JSON.stringify(page) };
+    return { status: answer.status, body: Buffer.from(JSON.stringify(page)) };
   }
   if (!/json/i.test(answer.headers['content-type'] ?? '')) {
     throw new UpstreamFailure('server', 502, 'PostHog answered something other than JSON.');
   }
-  return { status: answer.status, body: answer.body };
+  return { status: answer.status, body: Buffer.from(answer.body) };
 }

@@ -14,6 +14,34 @@ export interface UpstreamTarget {
 const LIST_DEFAULTS: Record<string, string> = { limit: '100', offset: '0' };
 const DOT_OR_EMPTY = /^\.{0,2}$/;
 
+// The configured part of each route's path, resolved once per configuration (hit-path cost).
+const configuredPaths = new WeakMap<Config['posthog'], Map<ProxyRoute, string>>();
+
+function configuredPath(route: ProxyRoute, posthog: Config['posthog']): string {
+  let paths = configuredPaths.get(posthog);
+  if (!paths) {
+    paths = new Map();
+    configuredPaths.set(posthog, paths);
+  }
+  let path = paths.get(route);
+  if (path === undefined) {
+    path = route.upstream
+      .replace('{project}', posthog.projectId)
+      .replace('{environment}', posthog.environmentId);
+    if (path.includes('{organization}')) {
+      if (!posthog.organizationId) {
+        throw new Problem(
+          503,
+          'Organization routes are disabled: POSTHOG_ORGANIZATION_ID is not configured.',
+        );
+      }
+      path = path.replace('{organization}', posthog.organizationId);
+    }
+    paths.set(route, path);
+  }
+  return path;
+}
+
 /**
  * Resolves a route's upstream path and query from its (validated) params and query. The host and
  * the path's shape come from configuration only: no caller value can choose where a request goes,
@@ -27,18 +55,7 @@ export function resolveTarget(
   params: Record<string, unknown> = {},
   query: Record<string, unknown> = {},
 ): UpstreamTarget | undefined {
-  let path = route.upstream
-    .replace('{project}', posthog.projectId)
-    .replace('{environment}', posthog.environmentId);
-  if (path.includes('{organization}')) {
-    if (!posthog.organizationId) {
-      throw new Problem(
-        503,
-        'Organization routes are disabled: POSTHOG_ORGANIZATION_ID is not configured.',
-      );
-    }
-    path = path.replace('{organization}', posthog.organizationId);
-  }
+  let path = configuredPath(route, posthog);
   let scalar = true;
   path = path.replace(/:(\w+)/g, (_, name: string) => {
     const value = params[name];
