@@ -215,6 +215,35 @@ describe('freshness and stale-if-error', () => {
     expect(calls(s, '/api/projects/1/integrations/1/')).toHaveLength(2);
   });
 
+  it('refreshes a hot entry in its last tenth of freshness: one background call, no MISS at expiry', async () => {
+    const s = await start({ CACHE_TTL_SECONDS: '1' });
+    const path = '/api/projects/1/integrations/1/';
+    expectCache(await s.client.get('/v1/integrations/1'), 200, 'MISS');
+    s.fake.data.integrations[0].display_name = 'Refreshed ahead';
+
+    // Within freshness but past 90% of it: served from the entry (old data), refreshed behind.
+    await new Promise((resolve) => setTimeout(resolve, 930));
+    const late = await s.client.get('/v1/integrations/1');
+    expectCache(late, 200, 'HIT');
+    expect(late.json.display_name).not.toBe('Refreshed ahead');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls(s, path)).toHaveLength(2);
+
+    // Past the first entry's expiry: the refreshed entry answers, no caller waits on PostHog.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const after = await s.client.get('/v1/integrations/1');
+    expectCache(after, 200, 'HIT');
+    expect(after.json.display_name).toBe('Refreshed ahead');
+    expect(calls(s, path)).toHaveLength(2);
+  });
+
+  it('does not refresh an entry hit early in its freshness', async () => {
+    const s = await start({ CACHE_TTL_SECONDS: '1' });
+    expectCache(await s.client.get('/v1/integrations/1'), 200, 'MISS');
+    expectCache(await s.client.get('/v1/integrations/1'), 200, 'HIT');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(calls(s, '/api/projects/1/integrations/1/')).toHaveLength(1);
+  });
   // CACHE_TTL_SECONDS=0: every entry is past freshness at once but within CACHE_STALE_SECONDS.
   const STALE_ENV = { CACHE_TTL_SECONDS: '0', UPSTREAM_TIMEOUT_MS: '300' };
 

@@ -19,7 +19,19 @@ export interface CachedResponse {
 
 interface Entry extends CachedResponse {
   freshUntil: number;
+  ttlMs: number;
+  /** How to fetch this entry again (L1 only: functions are not serialised to Redis). */
+  refresh?: Loader;
 }
+
+type Loader = () => Promise<CachedResponse>;
+
+/**
+ * A hit in the last tenth of an entry's freshness refreshes it in the background (one call,
+ * coalesced), so a hot entry is renewed before it expires: no stampede and no caller waiting at
+ * expiry, and what is served is still within CACHE_TTL_SECONDS. Idle entries simply expire.
+ */
+const REFRESH_AHEAD_FRACTION = 0.1;
 
 export interface CacheOutcome {
   response: CachedResponse;
@@ -89,8 +101,11 @@ export class ResponseCache {
 
   /** A fresh entry for this upstream target, if any (the hit path; never calls PostHog). */
   async fresh(family: CacheFamily, target: string): Promise<CachedResponse | undefined> {
-    const entry = await this.get(await this.slot(family, target));
-    return entry && entry.freshUntil > Date.now() ? entry : undefined;
+    const slot = await this.slot(family, target);
+    const entry = await this.get(slot);
+    if (!entry || entry.freshUntil <= Date.now()) return undefined;
+    this.refreshAhead(slot, entry);
+    return entry;
   }
 
   /**
@@ -103,13 +118,17 @@ export class ResponseCache {
     target: string,
     ttlMs: number,
     noCache: boolean,
-    load: () => Promise<CachedResponse>,
+    load: Loader,
+    refresh?: Loader,
   ): Promise<CacheOutcome> {
     const slot = await this.slot(family, target);
     const entry = noCache ? undefined : await this.get(slot);
-    if (entry && entry.freshUntil > Date.now()) return { response: entry, cache: 'HIT' };
+    if (entry && entry.freshUntil > Date.now()) {
+      this.refreshAhead(slot, entry);
+      return { response: entry, cache: 'HIT' };
+    }
     try {
-      const response = await this.coalesce(slot, ttlMs, load);
+      const response = await this.coalesce(slot, ttlMs, load, refresh);
       return { response, cache: noCache ? 'BYPASS' : 'MISS' };
     } catch (error) {
       if (entry && error instanceof UpstreamFailure) return { response: entry, cache: 'STALE' };
@@ -127,12 +146,19 @@ export class ResponseCache {
     if (this.shared && !(await this.bumpShared(family))) this.unshared.add(family);
   }
 
-  private coalesce(slot: Slot, ttlMs: number, load: () => Promise<CachedResponse>) {
+  private refreshAhead(slot: Slot, entry: Entry): void {
+    const remaining = entry.freshUntil - Date.now();
+    if (!entry.refresh || remaining > entry.ttlMs * REFRESH_AHEAD_FRACTION) return;
+    if (this.inflight.has(slot.key)) return;
+    this.coalesce(slot, entry.ttlMs, entry.refresh, entry.refresh).catch(() => undefined);
+  }
+
+  private coalesce(slot: Slot, ttlMs: number, load: Loader, refresh?: Loader) {
     let pending = this.inflight.get(slot.key);
     if (!pending) {
       pending = load()
         .then(async (response) => {
-          await this.set(slot, response, ttlMs);
+          await this.set(slot, response, ttlMs, refresh);
           return response;
         })
         .finally(() => this.inflight.delete(slot.key));
@@ -182,13 +208,20 @@ export class ResponseCache {
   }
 
   /** L1 + Redis for shared slots (L1 alone when Redis fails or is slow), else L1. */
-  private async set(slot: Slot, response: CachedResponse, ttlMs: number): Promise<void> {
+  private async set(
+    slot: Slot,
+    response: CachedResponse,
+    ttlMs: number,
+    refresh?: Loader,
+  ): Promise<void> {
     const keepMs = ttlMs + this.staleMs;
     if (keepMs <= 0) return;
     const entry: Entry = {
       status: response.status,
       body: response.body,
       freshUntil: Date.now() + ttlMs,
+      ttlMs,
+      refresh,
     };
     const tiered = this.tiered;
     if (slot.shared && tiered && this.redis.available) {

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type CachedResponse, ResponseCache } from '../cache/response-cache';
 import { toListPage } from '../common/pagination';
 import { Problem } from '../common/problem';
-import type { CacheResult } from '../common/request-context';
+import type { CacheResult, RequestContext } from '../common/request-context';
 import { CONFIG, type Config } from '../config/config';
 import { type UpstreamAnswer, UpstreamClient } from '../upstream/upstream.client';
 import { UpstreamFailure } from '../upstream/upstream-errors';
@@ -66,15 +66,10 @@ export class ProxyService {
       input.params as Record<string, unknown>,
       input.query as Record<string, unknown>,
     ) as UpstreamTarget; // validated input is always scalar
-    const load = async (): Promise<CachedResponse> => {
-      const call = {
-        method: route.method,
-        path: target.path,
-        query: target.query,
-        body: input.body,
-      };
-      return shape(route, target, await this.upstream.request(call, route, request.ctx));
-    };
+    const call = { method: route.method, path: target.path, query: target.query, body: input.body };
+    const loadFor = (ctx: RequestContext) => async (): Promise<CachedResponse> =>
+      shape(route, target, await this.upstream.request(call, route, ctx));
+    const load = loadFor(request.ctx);
 
     if (!route.cache) {
       const response = await load();
@@ -89,6 +84,13 @@ export class ProxyService {
       ttlMs,
       wantsNoCache(request),
       load,
+      // Kept with the entry to refresh it ahead of expiry: detached from this request (its own
+      // request id, the same caller's budget share), holding no request or reply object.
+      loadFor({
+        requestId: `refresh-${request.ctx.requestId}`,
+        startedAt: process.hrtime.bigint(),
+        caller: request.ctx.caller,
+      }),
     );
     sendAnswer(request, reply, outcome.response, outcome.cache);
   }
