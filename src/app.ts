@@ -58,6 +58,10 @@ export async function createApp(
       if (route.config?.proxy) hitPath.register(route.config.proxy);
     });
     hitPath.installOn(fastify.server);
+    fastify.addHook('preClose', (done) => {
+      hitPath.stop();
+      done();
+    });
   }
   setupDocs(app);
   await app.init();
@@ -72,10 +76,12 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Socket
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const problem = new Problem(status, 'The HTTP request is malformed.');
-  const body = JSON.stringify(problemBody(problem, randomUUID()));
+  const requestId = randomUUID();
+  const body = JSON.stringify(problemBody(problem, requestId));
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `X-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
   );
 }
 

@@ -33,7 +33,7 @@ const DESCRIPTION = [
   '',
   "Lists answer `{items, total, limit, offset, next_offset}`; other reads answer PostHog's JSON",
   'unchanged; DELETE answers 204. Every error is RFC 9457 `application/problem+json` with the',
-  'request id. Every answer carries `X-Request-Id`; every GET answers `X-Cache: HIT|MISS|STALE|BYPASS`.',
+  'request id. Every answer carries `X-Request-Id`; every successful GET answers `X-Cache: HIT|MISS|STALE|BYPASS`.',
   'Unknown query parameters and body fields are refused with 400.',
 ].join('\n');
 

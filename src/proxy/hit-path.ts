@@ -30,6 +30,8 @@ const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
  */
 export class HitPath {
   private readonly routes: CachedRoute[] = [];
+  /** Once the server starts closing, Fastify answers everything (503 on kept-alive sockets). */
+  private closing = false;
 
   constructor(
     private readonly config: Config,
@@ -55,6 +57,10 @@ export class HitPath {
     });
   }
 
+  stop(): void {
+    this.closing = true;
+  }
+
   /** Puts this path in front of the server's request handler (Fastify's). */
   installOn(server: Server): void {
     const handlers = server.listeners('request') as Array<
@@ -75,7 +81,7 @@ export class HitPath {
 
   /** True when a fresh cached answer was sent; false leaves the request untouched. */
   async serve(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    if (req.method !== 'GET' || this.routes.length === 0) return false;
+    if (req.method !== 'GET' || this.closing || this.routes.length === 0) return false;
     const startedAt = process.hrtime.bigint();
     const url = req.url ?? '';
     const mark = url.indexOf('?');
