@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { requestIdFrom } from '../src/common/request-context';
 import type { ProxyRoute } from '../src/proxy/proxy-route';
 import type { FakeMode } from './fake-posthog/fake-posthog';
+import { expectProblemStatus } from './support/expectations';
 import {
   type Answer,
   CALLERS,
@@ -145,15 +146,10 @@ const SAMPLES: Record<string, Sample> = {
   },
 };
 
+/** A problem+json answer with this status that has a title and a detail. */
 function expectProblem(answer: Answer, status: number): void {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({
-    status,
-    title: expect.any(String),
-    detail: expect.any(String),
-    request_id: answer.headers.get('x-request-id'),
-  });
+  expectProblemStatus(answer, status);
+  expect(answer.json).toMatchObject({ title: expect.any(String), detail: expect.any(String) });
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -4,6 +4,7 @@
  * scope before cache, coalescing and the LRU bound.
  */
 import type { RecordedRequest } from './fake-posthog/fake-posthog';
+import { expectProblemStatus } from './support/expectations';
 import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
 
 const ORG_INTEGRATION = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
@@ -40,10 +41,9 @@ function expectCache(answer: Answer, status: number, cache: string | null): void
   });
 }
 
+/** A problem+json answer with this status that the cache had no part in: no X-Cache header. */
 function expectProblem(answer: Answer, status: number): void {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({ status, request_id: answer.headers.get('x-request-id') });
+  expectProblemStatus(answer, status);
   expect(answer.headers.get('x-cache')).toBeNull();
 }
 

@@ -3,56 +3,15 @@
 // body passed as validated (account_id sent as accountId), PostHog's helper JSON answered
 // unchanged, the authorize redirect answered as {redirect_url} without being followed, and every
 // bad input of API.md's body/query table answered 400 before any upstream call.
-import { ResponseCache } from '../src/cache/response-cache';
-import type { RecordedRequest } from './fake-posthog/fake-posthog';
 import { HELPER_DATA } from './fake-posthog/seed';
-import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
+import { expectProblem, onlyUpstreamCall, useStack } from './support/expectations';
+import { POSTHOG_KEY, startStack } from './support/stack';
 
 const ENV = '/api/environments/1/integrations';
 
-let stack: Stack;
+const stack = useStack('integrations');
 
-beforeAll(async () => {
-  stack = await startStack();
-});
-
-afterAll(async () => {
-  await stack.close();
-});
-
-beforeEach(async () => {
-  stack.fake.reset();
-  await stack.app.get(ResponseCache).invalidate('integrations');
-});
-
-/** The one request PostHog received for `answer`, with the BFF's credential and request id. */
-function onlyUpstreamCall(answer: Answer): RecordedRequest {
-  expect(stack.fake.requests).toHaveLength(1);
-  const [call] = stack.fake.requests;
-  expect(call.headers.authorization).toBe(`Bearer ${POSTHOG_KEY}`);
-  expect(call.headers['x-request-id']).toBe(answer.headers.get('x-request-id'));
-  for (const caller of Object.values(CALLERS)) {
-    expect(JSON.stringify(call.headers)).not.toContain(caller.token);
-  }
-  return call;
-}
-
-function expectProblem(answer: Answer, status: number, fields: string[] = []): void {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({
-    type: expect.any(String),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    request_id: answer.headers.get('x-request-id'),
-    errors: expect.any(Array),
-  });
-  const named = answer.json.errors.map((e: { field: string }) => e.field);
-  for (const field of fields) expect(named).toContain(field);
-}
-
-const post = (path: string, body: unknown) => stack.client.call('POST', path, { body });
+const post = (path: string, body: unknown) => stack().client.call('POST', path, { body });
 
 describe('per-integration helper reads', () => {
   it.each([
@@ -75,19 +34,19 @@ describe('per-integration helper reads', () => {
   ])(
     'GET /v1/integrations/:id/%s answers PostHog’s JSON unchanged from the environment route',
     async (route, id, upstream, expected) => {
-      const answer = await stack.client.get(`/v1/integrations/${id}/${route}`);
+      const answer = await stack().client.get(`/v1/integrations/${id}/${route}`);
 
       expect(answer.status).toBe(200);
       expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
       expect(answer.headers.get('x-cache')).toBe('MISS');
       expect(answer.json).toEqual(expected);
-      const call = onlyUpstreamCall(answer);
+      const call = onlyUpstreamCall(stack(), answer);
       expect(call).toMatchObject({ method: 'GET', path: `${ENV}/${id}/${upstream}/`, query: {} });
     },
   );
 
   it('GET .../linkedin-ads/conversion-rules sends ?account_id to PostHog as accountId', async () => {
-    const answer = await stack.client.get(
+    const answer = await stack().client.get(
       '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=508001234',
     );
 
@@ -98,22 +57,22 @@ describe('per-integration helper reads', () => {
         (rule) => rule.account === 508001234,
       ),
     });
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call.path).toBe(`${ENV}/4/linkedin_ads_conversion_rules/`);
     expect(call.query).toEqual({ accountId: '508001234' });
   });
 
   it('caches helper reads per query: another account_id is a separate MISS, the same one a HIT', async () => {
     const path = '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=';
-    await stack.client.get(`${path}508001234`);
+    await stack().client.get(`${path}508001234`);
 
-    const other = await stack.client.get(`${path}508005678`);
-    const same = await stack.client.get(`${path}508001234`);
+    const other = await stack().client.get(`${path}508005678`);
+    const same = await stack().client.get(`${path}508001234`);
 
     expect(other.headers.get('x-cache')).toBe('MISS');
     expect(other.json.conversionRules).toHaveLength(1);
     expect(same.headers.get('x-cache')).toBe('HIT');
-    expect(stack.fake.requests).toHaveLength(2);
+    expect(stack().fake.requests).toHaveLength(2);
   });
 
   it.each([
@@ -125,12 +84,12 @@ describe('per-integration helper reads', () => {
   ])(
     'conversion-rules with %s is 400 naming %s, before any upstream call',
     async (_, query, field) => {
-      const answer = await stack.client.get(
+      const answer = await stack().client.get(
         `/v1/integrations/4/linkedin-ads/conversion-rules${query}`,
       );
 
       expectProblem(answer, 400, [field]);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 
@@ -143,32 +102,32 @@ describe('per-integration helper reads', () => {
     'GET /v1/integrations/:id/%s refuses malformed ids with 400, before any upstream call',
     async (route) => {
       for (const id of ['abc', '0', '-1', '1e3', '9'.repeat(10_000)]) {
-        const answer = await stack.client.get(`/v1/integrations/${id}/${route}`);
+        const answer = await stack().client.get(`/v1/integrations/${id}/${route}`);
         expectProblem(answer, 400, ['id']);
       }
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 
   it.each([['linear/teams'], ['linkedin-ads/accounts'], ['twilio/phone-numbers']])(
     'GET /v1/integrations/:id/%s takes no query parameters (400)',
     async (route) => {
-      const answer = await stack.client.get(`/v1/integrations/3/${route}?refresh=true`);
+      const answer = await stack().client.get(`/v1/integrations/3/${route}?refresh=true`);
 
       expectProblem(answer, 400, ['refresh']);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 
   it('answers 404 for the helper of an integration PostHog does not know', async () => {
-    const answer = await stack.client.get('/v1/integrations/999/linear/teams');
+    const answer = await stack().client.get('/v1/integrations/999/linear/teams');
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(answer).path).toBe(`${ENV}/999/linear_teams/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ENV}/999/linear_teams/`);
   });
 
   it("answers PostHog's 400 (helper on an integration of another kind) as 400 with its detail", async () => {
-    const answer = await stack.client.get('/v1/integrations/5/linkedin-ads/accounts');
+    const answer = await stack().client.get('/v1/integrations/5/linkedin-ads/accounts');
 
     expectProblem(answer, 400);
     expect(answer.json.detail).toBe('Integration 5 is not a linkedin-ads integration.');
@@ -178,7 +137,7 @@ describe('per-integration helper reads', () => {
 
 describe('GET /v1/integrations/authorize', () => {
   it('answers {redirect_url} from PostHog’s 302 Location without following it', async () => {
-    const answer = await stack.client.get(
+    const answer = await stack().client.get(
       '/v1/integrations/authorize?kind=slack&next=/project/1/settings',
     );
 
@@ -189,19 +148,19 @@ describe('GET /v1/integrations/authorize', () => {
     expect(answer.json.redirect_url).toMatch(
       /^https:\/\/slack\.example\.com\/oauth\/authorize\?state=[0-9a-f]{16}&next=%2Fproject%2F1%2Fsettings$/,
     );
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${ENV}/authorize/` });
     expect(call.query).toEqual({ kind: 'slack', next: '/project/1/settings' });
   });
 
   it('sends only kind when next is absent, and never caches (each call reaches PostHog)', async () => {
-    const first = await stack.client.get('/v1/integrations/authorize?kind=hubspot');
-    const second = await stack.client.get('/v1/integrations/authorize?kind=hubspot');
+    const first = await stack().client.get('/v1/integrations/authorize?kind=hubspot');
+    const second = await stack().client.get('/v1/integrations/authorize?kind=hubspot');
 
     expect(first.status).toBe(200);
     expect(second.headers.get('x-cache')).toBe('BYPASS');
     expect(second.json.redirect_url).not.toBe(first.json.redirect_url); // a fresh OAuth state
-    expect(stack.fake.requests.map((r) => r.query)).toEqual([
+    expect(stack().fake.requests.map((r) => r.query)).toEqual([
       { kind: 'hubspot' },
       { kind: 'hubspot' },
     ]);
@@ -219,10 +178,10 @@ describe('GET /v1/integrations/authorize', () => {
     ['next repeated', 'kind=slack&next=/a&next=/b', 'next'],
     ['an unknown parameter', 'kind=slack&redirect_uri=/x', 'redirect_uri'],
   ])('refuses %s with 400 naming %s, before any upstream call', async (_, query, field) => {
-    const answer = await stack.client.get(`/v1/integrations/authorize?${query}`);
+    const answer = await stack().client.get(`/v1/integrations/authorize?${query}`);
 
     expectProblem(answer, 400, [field]);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
@@ -240,7 +199,7 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
       url: expect.stringMatching(/^https:\/\/domainconnect\.example\.com\/.+\/services\/email\//),
       provider_name: 'Cloudflare',
     });
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'POST', path: `${ENV}/domain-connect/apply-url/` });
     expect(call.body).toEqual(body);
   });
@@ -257,7 +216,7 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.json.url).toContain('redirect_uri=https%3A%2F%2Fapp.example.com');
-    expect(onlyUpstreamCall(answer).body).toEqual(body);
+    expect(onlyUpstreamCall(stack(), answer).body).toEqual(body);
   });
 
   it.each([
@@ -293,14 +252,14 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
       const answer = await post(path, body);
 
       expectProblem(answer, 400, [field]);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 });
 
 describe('GET /v1/integrations/domain-connect/check', () => {
   it('sends ?domain to the environment route, answers PostHog’s JSON and never caches', async () => {
-    const answer = await stack.client.get(
+    const answer = await stack().client.get(
       '/v1/integrations/domain-connect/check?domain=mail.example.co.uk',
     );
 
@@ -311,15 +270,15 @@ describe('GET /v1/integrations/domain-connect/check', () => {
       provider_name: 'Cloudflare',
       provider_id: 'cloudflare.com',
     });
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${ENV}/domain-connect/check/` });
     expect(call.query).toEqual({ domain: 'mail.example.co.uk' });
 
-    const again = await stack.client.get(
+    const again = await stack().client.get(
       '/v1/integrations/domain-connect/check?domain=mail.example.co.uk',
     );
     expect(again.headers.get('x-cache')).toBe('BYPASS');
-    expect(stack.fake.requests).toHaveLength(2);
+    expect(stack().fake.requests).toHaveLength(2);
   });
 
   it.each([
@@ -334,19 +293,19 @@ describe('GET /v1/integrations/domain-connect/check', () => {
     ['a domain over 253 characters', `?domain=${`${'a'.repeat(60)}.`.repeat(5)}com`],
     ['a repeated domain', '?domain=a.com&domain=b.com'],
   ])('refuses %s with 400 naming domain, before any upstream call', async (_, query) => {
-    const answer = await stack.client.get(`/v1/integrations/domain-connect/check${query}`);
+    const answer = await stack().client.get(`/v1/integrations/domain-connect/check${query}`);
 
     expectProblem(answer, 400, ['domain']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('refuses an unknown query parameter with 400', async () => {
-    const answer = await stack.client.get(
+    const answer = await stack().client.get(
       '/v1/integrations/domain-connect/check?domain=example.com&context=email',
     );
 
     expectProblem(answer, 400, ['context']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
@@ -361,23 +320,23 @@ describe('POST /v1/integrations/github/link-existing', () => {
     expect(answer.status).toBe(201);
     expect(answer.json).toMatchObject({ id: 7, kind: 'github' });
     expect(answer.json.config.installation_id).toBe('61234567');
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'POST', path: `${ENV}/github/link_existing/` });
     expect(call.body).toEqual(body);
   });
 
   it('reads an empty body as {} (all fields are optional)', async () => {
-    const answer = await stack.client.call('POST', path);
+    const answer = await stack().client.call('POST', path);
 
     expect(answer.status).toBe(201);
-    expect(onlyUpstreamCall(answer).body).toEqual({});
+    expect(onlyUpstreamCall(stack(), answer).body).toEqual({});
   });
 
   it('invalidates cached integration reads', async () => {
-    expect((await stack.client.get('/v1/integrations')).json.total).toBe(6);
+    expect((await stack().client.get('/v1/integrations')).json.total).toBe(6);
 
     await post(path, {});
-    const after = await stack.client.get('/v1/integrations');
+    const after = await stack().client.get('/v1/integrations');
 
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.json.total).toBe(7);
@@ -396,7 +355,7 @@ describe('POST /v1/integrations/github/link-existing', () => {
       const answer = await post(path, body);
 
       expectProblem(answer, 400, [field]);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 });
@@ -417,19 +376,19 @@ describe('POST /v1/integrations/github/oauth-authorize', () => {
     expect(answer.json).toEqual({
       url: expect.stringMatching(/^https:\/\/github\.com\/login\/oauth\/authorize\?client_id=/),
     });
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'POST', path: `${ENV}/github/oauth_authorize/` });
     expect(call.body).toEqual(body);
   });
 
   it('reads an empty body as {} (all fields are optional)', async () => {
-    const answer = await stack.client.call('POST', path, {
+    const answer = await stack().client.call('POST', path, {
       rawBody: '',
       headers: { 'content-type': 'application/json' },
     });
 
     expect(answer.status).toBe(200);
-    expect(onlyUpstreamCall(answer).body).toEqual({});
+    expect(onlyUpstreamCall(stack(), answer).body).toEqual({});
   });
 
   it.each([
@@ -446,7 +405,7 @@ describe('POST /v1/integrations/github/oauth-authorize', () => {
       const answer = await post(path, body);
 
       expectProblem(answer, 400, [field]);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 });
@@ -466,15 +425,15 @@ describe('PostHog refusing the configured key on helper routes (403)', () => {
   ])(
     '%s %s answers 502 saying the key must be an unscoped personal API key',
     async (method, path, body) => {
-      stack.fake.setMode({ kind: 'status', status: 403, count: 1 });
+      stack().fake.setMode({ kind: 'status', status: 403, count: 1 });
 
-      const answer = await stack.client.call(method, path, { body });
+      const answer = await stack().client.call(method, path, { body });
 
       expectProblem(answer, 502);
       expect(answer.json.detail).toContain('unscoped personal API key');
       expect(answer.text).not.toContain(POSTHOG_KEY);
-      expect(stack.fake.requests).toHaveLength(1);
-      const refusal = stack.logs.find(
+      expect(stack().fake.requests).toHaveLength(1);
+      const refusal = stack().logs.find(
         (line) => line.includes('"level":"error"') && line.includes(answer.json.request_id),
       );
       expect(refusal).toContain('POSTHOG_API_KEY');

@@ -2,113 +2,74 @@
 // what PostHog received (method, canonical /api/projects/:project_id path, query, body, the
 // injected key) and what the caller got (status, shape, X-Cache, problem+json), plus every
 // bad-input case of API.md answered 400 before any upstream call.
-import { ResponseCache } from '../src/cache/response-cache';
-import type { RecordedRequest } from './fake-posthog/fake-posthog';
 import { HELPER_DATA } from './fake-posthog/seed';
-import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
+import { expectProblem, LIST_KEYS, onlyUpstreamCall, useStack } from './support/expectations';
+import { POSTHOG_KEY } from './support/stack';
 
 const BASE = '/api/projects/1/integrations';
-const LIST_KEYS = ['items', 'limit', 'next_offset', 'offset', 'total'];
 
-let stack: Stack;
-
-beforeAll(async () => {
-  stack = await startStack();
-});
-
-afterAll(async () => {
-  await stack.close();
-});
-
-beforeEach(async () => {
-  stack.fake.reset();
-  // Each test starts from the seed data, so no cached answer from an earlier test may survive.
-  await stack.app.get(ResponseCache).invalidate('integrations');
-});
-
-/** The one request PostHog received for `answer`, with the BFF's credential and request id. */
-function onlyUpstreamCall(answer: Answer): RecordedRequest {
-  expect(stack.fake.requests).toHaveLength(1);
-  const [call] = stack.fake.requests;
-  expect(call.headers.authorization).toBe(`Bearer ${POSTHOG_KEY}`);
-  expect(call.headers['x-request-id']).toBe(answer.headers.get('x-request-id'));
-  for (const caller of Object.values(CALLERS)) {
-    expect(JSON.stringify(call.headers)).not.toContain(caller.token);
-  }
-  return call;
-}
-
-function expectProblem(answer: Answer, status: number, fields: string[] = []): void {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({
-    type: expect.any(String),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    request_id: answer.headers.get('x-request-id'),
-    errors: expect.any(Array),
-  });
-  const named = answer.json.errors.map((e: { field: string }) => e.field);
-  for (const field of fields) expect(named).toContain(field);
-}
+const stack = useStack('integrations');
 
 /** What the fake answers for the seed integration `id`, i.e. what the BFF must pass unchanged. */
 function seedIntegration(id: number) {
-  return stack.fake.data.integrations.find((i) => i.id === id);
+  return stack().fake.data.integrations.find((i) => i.id === id);
 }
 
 describe('GET /v1/integrations', () => {
   it('lists from /api/projects/:project_id/integrations/ with the default page and the list shape', async () => {
-    const answer = await stack.client.get('/v1/integrations');
+    const answer = await stack().client.get('/v1/integrations');
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(Object.keys(answer.json).sort()).toEqual(LIST_KEYS);
     expect(answer.json).toMatchObject({ total: 6, limit: 100, offset: 0, next_offset: null });
-    expect(answer.json.items).toEqual(stack.fake.data.integrations);
-    const call = onlyUpstreamCall(answer);
+    expect(answer.json.items).toEqual(stack().fake.data.integrations);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${BASE}/`, rawBody: '' });
     expect(call.query).toEqual({ limit: '100', offset: '0' });
   });
 
   it('serves the same read from the cache (HIT) without calling PostHog again', async () => {
-    await stack.client.get('/v1/integrations?limit=3');
-    stack.fake.clearRequests();
+    await stack().client.get('/v1/integrations?limit=3');
+    stack().fake.clearRequests();
 
-    const again = await stack.client.get('/v1/integrations?limit=3');
+    const again = await stack().client.get('/v1/integrations?limit=3');
 
     expect(again.status).toBe(200);
     expect(again.headers.get('x-cache')).toBe('HIT');
     expect(again.json.items.map((i: { id: number }) => i.id)).toEqual([1, 2, 3]);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('computes next_offset = offset + limit while PostHog has a next page', async () => {
-    const answer = await stack.client.get('/v1/integrations?limit=2');
+    const answer = await stack().client.get('/v1/integrations?limit=2');
 
     expect(answer.status).toBe(200);
     expect(answer.json).toMatchObject({ total: 6, limit: 2, offset: 0, next_offset: 2 });
     expect(answer.json.items.map((i: { id: number }) => i.id)).toEqual([1, 2]);
-    expect(onlyUpstreamCall(answer).query).toEqual({ limit: '2', offset: '0' });
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({ limit: '2', offset: '0' });
   });
 
   it('answers next_offset null on the last page', async () => {
-    const answer = await stack.client.get('/v1/integrations?limit=2&offset=4');
+    const answer = await stack().client.get('/v1/integrations?limit=2&offset=4');
 
     expect(answer.json).toMatchObject({ total: 6, limit: 2, offset: 4, next_offset: null });
     expect(answer.json.items.map((i: { id: number }) => i.id)).toEqual([5, 6]);
-    expect(onlyUpstreamCall(answer).query).toEqual({ limit: '2', offset: '4' });
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({ limit: '2', offset: '4' });
   });
 
   it('passes the kind filter to PostHog', async () => {
-    const answer = await stack.client.get('/v1/integrations?kind=linear');
+    const answer = await stack().client.get('/v1/integrations?kind=linear');
 
     expect(answer.status).toBe(200);
     expect(answer.json.items.map((i: { kind: string }) => i.kind)).toEqual(['linear']);
     expect(answer.json.total).toBe(1);
-    expect(onlyUpstreamCall(answer).query).toEqual({ kind: 'linear', limit: '100', offset: '0' });
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({
+      kind: 'linear',
+      limit: '100',
+      offset: '0',
+    });
   });
 
   it.each([
@@ -129,10 +90,10 @@ describe('GET /v1/integrations', () => {
     ['knd=slack', 'knd'],
     ['page=2', 'page'],
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
-    const answer = await stack.client.get(`/v1/integrations?${query}`);
+    const answer = await stack().client.get(`/v1/integrations?${query}`);
 
     expectProblem(answer, 400, [field]);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
@@ -140,25 +101,25 @@ describe('POST /v1/integrations', () => {
   it('creates through POST /api/projects/:project_id/integrations/ with the body as sent (201)', async () => {
     const body = { kind: 'slack', config: { team: { id: 'T9', name: 'New' }, scopes: ['a', 'b'] } };
 
-    const answer = await stack.client.call('POST', '/v1/integrations', { body });
+    const answer = await stack().client.call('POST', '/v1/integrations', { body });
 
     expect(answer.status).toBe(201);
     expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
     expect(answer.headers.get('x-cache')).toBeNull();
     expect(answer.json).toMatchObject({ id: 7, kind: 'slack', config: body.config });
     expect(answer.json).toEqual(seedIntegration(7));
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'POST', path: `${BASE}/`, query: {} });
     expect(call.body).toEqual(body);
     expect(call.headers['content-type']).toMatch(/^application\/json/);
   });
 
   it('invalidates cached integration reads, so the next list shows the new integration', async () => {
-    expect((await stack.client.get('/v1/integrations')).json.total).toBe(6);
-    expect((await stack.client.get('/v1/integrations')).headers.get('x-cache')).toBe('HIT');
+    expect((await stack().client.get('/v1/integrations')).json.total).toBe(6);
+    expect((await stack().client.get('/v1/integrations')).headers.get('x-cache')).toBe('HIT');
 
-    await stack.client.call('POST', '/v1/integrations', { body: { kind: 'email', config: {} } });
-    const after = await stack.client.get('/v1/integrations');
+    await stack().client.call('POST', '/v1/integrations', { body: { kind: 'email', config: {} } });
+    const after = await stack().client.get('/v1/integrations');
 
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.json.total).toBe(7);
@@ -179,58 +140,58 @@ describe('POST /v1/integrations', () => {
   ])(
     'refuses a body with %s: 400 naming the field, before any upstream call',
     async (_, body, field) => {
-      const answer = await stack.client.call('POST', '/v1/integrations', { body });
+      const answer = await stack().client.call('POST', '/v1/integrations', { body });
 
       expectProblem(answer, 400, [field]);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 
   it('refuses a body that is not JSON with 400 and no upstream call', async () => {
-    const answer = await stack.client.call('POST', '/v1/integrations', {
+    const answer = await stack().client.call('POST', '/v1/integrations', {
       rawBody: '{"kind": "slack",',
       headers: { 'content-type': 'application/json' },
     });
 
     expectProblem(answer, 400);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('refuses another content type with 415 and no upstream call', async () => {
-    const answer = await stack.client.call('POST', '/v1/integrations', {
+    const answer = await stack().client.call('POST', '/v1/integrations', {
       rawBody: '{"kind":"slack","config":{}}',
       headers: { 'content-type': 'application/xml' },
     });
 
     expectProblem(answer, 415);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
 describe('GET /v1/integrations/:id', () => {
   it('answers PostHog’s object unchanged from /api/projects/:project_id/integrations/:id/', async () => {
-    const answer = await stack.client.get('/v1/integrations/3');
+    const answer = await stack().client.get('/v1/integrations/3');
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(answer.json).toEqual(seedIntegration(3));
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${BASE}/3/`, query: {} });
   });
 
   it('answers 404 problem+json when PostHog does not know the id', async () => {
-    const answer = await stack.client.get('/v1/integrations/999');
+    const answer = await stack().client.get('/v1/integrations/999');
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(answer).path).toBe(`${BASE}/999/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${BASE}/999/`);
   });
 
   it('does not cache a 404: asking again calls PostHog again', async () => {
-    await stack.client.get('/v1/integrations/998');
-    const again = await stack.client.get('/v1/integrations/998');
+    await stack().client.get('/v1/integrations/998');
+    const again = await stack().client.get('/v1/integrations/998');
 
     expectProblem(again, 404);
-    expect(stack.fake.requestsTo(`${BASE}/998/`)).toHaveLength(2);
+    expect(stack().fake.requestsTo(`${BASE}/998/`)).toHaveLength(2);
   });
 
   it.each([
@@ -244,46 +205,49 @@ describe('GET /v1/integrations/:id', () => {
     ['of 10,000 digits', '9'.repeat(10_000)],
     ['" " (a space)', '%20'],
   ])('refuses the id %s with 400 naming id, before any upstream call', async (_, id) => {
-    const answer = await stack.client.get(`/v1/integrations/${id}`);
+    const answer = await stack().client.get(`/v1/integrations/${id}`);
 
     expectProblem(answer, 400, ['id']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('refuses any query parameter (the route takes none) with 400', async () => {
-    const answer = await stack.client.get('/v1/integrations/1?expand=config');
+    const answer = await stack().client.get('/v1/integrations/1?expand=config');
 
     expectProblem(answer, 400, ['expand']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
 describe('DELETE /v1/integrations/:id', () => {
   it('deletes through DELETE /api/projects/:project_id/integrations/:id/ and answers 204 with no body', async () => {
-    const answer = await stack.client.call('DELETE', '/v1/integrations/2');
+    const answer = await stack().client.call('DELETE', '/v1/integrations/2');
 
     expect(answer.status).toBe(204);
     expect(answer.text).toBe('');
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'DELETE', path: `${BASE}/2/`, query: {}, rawBody: '' });
     expect(seedIntegration(2)).toBeUndefined();
   });
 
   it('invalidates the cached read of the deleted integration', async () => {
-    await stack.client.get('/v1/integrations/2');
-    expect((await stack.client.get('/v1/integrations/2')).headers.get('x-cache')).toBe('HIT');
+    await stack().client.get('/v1/integrations/2');
+    expect((await stack().client.get('/v1/integrations/2')).headers.get('x-cache')).toBe('HIT');
 
-    await stack.client.call('DELETE', '/v1/integrations/2');
-    const after = await stack.client.get('/v1/integrations/2');
+    await stack().client.call('DELETE', '/v1/integrations/2');
+    const after = await stack().client.get('/v1/integrations/2');
 
     expectProblem(after, 404);
   });
 
   it('answers 404 when PostHog does not know the id', async () => {
-    const answer = await stack.client.call('DELETE', '/v1/integrations/999');
+    const answer = await stack().client.call('DELETE', '/v1/integrations/999');
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(answer)).toMatchObject({ method: 'DELETE', path: `${BASE}/999/` });
+    expect(onlyUpstreamCall(stack(), answer)).toMatchObject({
+      method: 'DELETE',
+      path: `${BASE}/999/`,
+    });
   });
 
   it.each([
@@ -293,10 +257,10 @@ describe('DELETE /v1/integrations/:id', () => {
     ['1e3', '1e3'],
     ['of 10,000 digits', '9'.repeat(10_000)],
   ])('refuses the id %s with 400 naming id, before any upstream call', async (_, id) => {
-    const answer = await stack.client.call('DELETE', `/v1/integrations/${id}`);
+    const answer = await stack().client.call('DELETE', `/v1/integrations/${id}`);
 
     expectProblem(answer, 400, ['id']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
@@ -313,22 +277,22 @@ describe.each([
   const path = `/v1/integrations/6/anthropic/${route}`;
 
   it(`answers PostHog's cursor page unchanged from .../integrations/:id/${upstream}/`, async () => {
-    const answer = await stack.client.get(path);
+    const answer = await stack().client.get(path);
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(answer.json).toEqual({ [key]: data, next_cursor: null, has_more: false });
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${BASE}/6/${upstream}/`, query: {} });
   });
 
   it('passes limit and after through to PostHog', async () => {
-    const answer = await stack.client.get(`${path}?limit=1&after=${data[0].id}`);
+    const answer = await stack().client.get(`${path}?limit=1&after=${data[0].id}`);
 
     expect(answer.status).toBe(200);
     expect(answer.json[key]).toEqual([data[1]]);
     expect(answer.json.has_more).toBe(data.length > 2);
-    expect(onlyUpstreamCall(answer).query).toEqual({ limit: '1', after: data[0].id });
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({ limit: '1', after: data[0].id });
   });
 
   it.each([
@@ -341,32 +305,32 @@ describe.each([
     ['cursor=abc', 'cursor'],
     ['offset=1', 'offset'],
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
-    const answer = await stack.client.get(`${path}?${query}`);
+    const answer = await stack().client.get(`${path}?${query}`);
 
     expectProblem(answer, 400, [field]);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('refuses a malformed integration id with 400 and no upstream call', async () => {
-    const answer = await stack.client.get(`/v1/integrations/abc/anthropic/${route}`);
+    const answer = await stack().client.get(`/v1/integrations/abc/anthropic/${route}`);
 
     expectProblem(answer, 400, ['id']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
 describe('upstream errors on project integration routes', () => {
   it("carries PostHog's 400 detail and attr into errors[] (unknown cursor)", async () => {
-    const answer = await stack.client.get('/v1/integrations/6/anthropic/agents?after=agent_nope');
+    const answer = await stack().client.get('/v1/integrations/6/anthropic/agents?after=agent_nope');
 
     expectProblem(answer, 400, ['after']);
     expect(answer.json.detail).toBe('Invalid cursor.');
     expect(answer.json.errors).toEqual([{ field: 'after', message: 'Invalid cursor.' }]);
-    expect(onlyUpstreamCall(answer).query).toEqual({ after: 'agent_nope' });
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({ after: 'agent_nope' });
   });
 
   it("answers PostHog's 400 without attr as 400 with its detail (helper on the wrong kind)", async () => {
-    const answer = await stack.client.get('/v1/integrations/1/anthropic/vaults');
+    const answer = await stack().client.get('/v1/integrations/1/anthropic/vaults');
 
     expectProblem(answer, 400);
     expect(answer.json.detail).toBe('Integration 1 is not a anthropic integration.');
@@ -374,24 +338,24 @@ describe('upstream errors on project integration routes', () => {
   });
 
   it('never caches a PostHog 400: the same read calls PostHog again', async () => {
-    await stack.client.get('/v1/integrations/2/anthropic/environments');
-    const again = await stack.client.get('/v1/integrations/2/anthropic/environments');
+    await stack().client.get('/v1/integrations/2/anthropic/environments');
+    const again = await stack().client.get('/v1/integrations/2/anthropic/environments');
 
     expectProblem(again, 400);
-    expect(stack.fake.requests).toHaveLength(2);
+    expect(stack().fake.requests).toHaveLength(2);
   });
 
   it('answers 404 for the helper of an unknown integration', async () => {
-    const answer = await stack.client.get('/v1/integrations/404/anthropic/agents');
+    const answer = await stack().client.get('/v1/integrations/404/anthropic/agents');
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(answer).path).toBe(`${BASE}/404/anthropic_managed_agents/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${BASE}/404/anthropic_managed_agents/`);
   });
 
   it('answers 502 naming the missing scope when PostHog refuses the key (403)', async () => {
-    stack.fake.setMode({ kind: 'status', status: 403, count: 1 });
+    stack().fake.setMode({ kind: 'status', status: 403, count: 1 });
 
-    const answer = await stack.client.get('/v1/integrations/1');
+    const answer = await stack().client.get('/v1/integrations/1');
 
     expectProblem(answer, 502);
     expect(answer.json.detail).toContain('integration:read');

@@ -1,60 +1,18 @@
 // Organization integration routes (API.md route table, rows 17-20) against the simulated PostHog:
 // /api/organizations/:organization_id/integrations/..., UUID ids, list shape, 204 on delete, the
 // environment-mapping body, and what happens when POSTHOG_ORGANIZATION_ID is not configured.
-import { ResponseCache } from '../src/cache/response-cache';
-import type { RecordedRequest } from './fake-posthog/fake-posthog';
 import { DEFAULT_ORGANIZATION_ID } from './fake-posthog/seed';
-import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
+import { expectProblem, LIST_KEYS, onlyUpstreamCall, useStack } from './support/expectations';
+import { type Stack, startStack } from './support/stack';
 
 const ORG = `/api/organizations/${DEFAULT_ORGANIZATION_ID}/integrations`;
 const VERCEL = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
 const OTHER = '6f1c2d3e-4a5b-4c6d-8e7f-901234567890';
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
-const LIST_KEYS = ['items', 'limit', 'next_offset', 'offset', 'total'];
 
-let stack: Stack;
+const stack = useStack('organization-integrations');
 
-beforeAll(async () => {
-  stack = await startStack();
-});
-
-afterAll(async () => {
-  await stack.close();
-});
-
-beforeEach(async () => {
-  stack.fake.reset();
-  await stack.app.get(ResponseCache).invalidate('organization-integrations');
-});
-
-/** The one request PostHog received for `answer`, with the BFF's credential and request id. */
-function onlyUpstreamCall(answer: Answer): RecordedRequest {
-  expect(stack.fake.requests).toHaveLength(1);
-  const [call] = stack.fake.requests;
-  expect(call.headers.authorization).toBe(`Bearer ${POSTHOG_KEY}`);
-  expect(call.headers['x-request-id']).toBe(answer.headers.get('x-request-id'));
-  for (const caller of Object.values(CALLERS)) {
-    expect(JSON.stringify(call.headers)).not.toContain(caller.token);
-  }
-  return call;
-}
-
-function expectProblem(answer: Answer, status: number, fields: string[] = []): void {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({
-    type: expect.any(String),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    request_id: answer.headers.get('x-request-id'),
-    errors: expect.any(Array),
-  });
-  const named = answer.json.errors.map((e: { field: string }) => e.field);
-  for (const field of fields) expect(named).toContain(field);
-}
-
-const seeded = (id: string) => stack.fake.data.organizationIntegrations.find((i) => i.id === id);
+const seeded = (id: string) => stack().fake.data.organizationIntegrations.find((i) => i.id === id);
 
 const BAD_UUIDS: Array<[string, string]> = [
   ['abc', 'abc'],
@@ -69,38 +27,38 @@ const BAD_UUIDS: Array<[string, string]> = [
 
 describe('GET /v1/organization/integrations', () => {
   it('lists from /api/organizations/:organization_id/integrations/ in the list shape', async () => {
-    const answer = await stack.client.get('/v1/organization/integrations');
+    const answer = await stack().client.get('/v1/organization/integrations');
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(Object.keys(answer.json).sort()).toEqual(LIST_KEYS);
     expect(answer.json).toMatchObject({ total: 2, limit: 100, offset: 0, next_offset: null });
-    expect(answer.json.items).toEqual(stack.fake.data.organizationIntegrations);
-    const call = onlyUpstreamCall(answer);
+    expect(answer.json.items).toEqual(stack().fake.data.organizationIntegrations);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${ORG}/` });
     expect(call.query).toEqual({ limit: '100', offset: '0' });
   });
 
   it('computes next_offset from PostHog’s next link, and null on the last page', async () => {
-    const first = await stack.client.get('/v1/organization/integrations?limit=1');
-    const last = await stack.client.get('/v1/organization/integrations?limit=1&offset=1');
+    const first = await stack().client.get('/v1/organization/integrations?limit=1');
+    const last = await stack().client.get('/v1/organization/integrations?limit=1&offset=1');
 
     expect(first.json).toMatchObject({ total: 2, limit: 1, offset: 0, next_offset: 1 });
     expect(first.json.items.map((i: { id: string }) => i.id)).toEqual([VERCEL]);
     expect(last.json).toMatchObject({ total: 2, limit: 1, offset: 1, next_offset: null });
     expect(last.json.items.map((i: { id: string }) => i.id)).toEqual([OTHER]);
-    expect(stack.fake.requests.map((r) => r.query)).toEqual([
+    expect(stack().fake.requests.map((r) => r.query)).toEqual([
       { limit: '1', offset: '0' },
       { limit: '1', offset: '1' },
     ]);
   });
 
   it('answers a repeated read from the cache (HIT)', async () => {
-    await stack.client.get('/v1/organization/integrations');
-    const again = await stack.client.get('/v1/organization/integrations');
+    await stack().client.get('/v1/organization/integrations');
+    const again = await stack().client.get('/v1/organization/integrations');
 
     expect(again.headers.get('x-cache')).toBe('HIT');
-    expect(stack.fake.requests).toHaveLength(1);
+    expect(stack().fake.requests).toHaveLength(1);
   });
 
   it.each([
@@ -113,92 +71,92 @@ describe('GET /v1/organization/integrations', () => {
     ['kind=vercel', 'kind'],
     ['search=acme', 'search'],
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
-    const answer = await stack.client.get(`/v1/organization/integrations?${query}`);
+    const answer = await stack().client.get(`/v1/organization/integrations?${query}`);
 
     expectProblem(answer, 400, [field]);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
 describe('GET /v1/organization/integrations/:id', () => {
   it('answers PostHog’s object unchanged from .../integrations/:id/', async () => {
-    const answer = await stack.client.get(`/v1/organization/integrations/${VERCEL}`);
+    const answer = await stack().client.get(`/v1/organization/integrations/${VERCEL}`);
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(answer.json).toEqual(seeded(VERCEL));
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${ORG}/${VERCEL}/`, query: {} });
   });
 
   it('sends an upper-case UUID to PostHog in its canonical lower-case form', async () => {
-    const answer = await stack.client.get(`/v1/organization/integrations/${OTHER.toUpperCase()}`);
+    const answer = await stack().client.get(`/v1/organization/integrations/${OTHER.toUpperCase()}`);
 
     expect(answer.status).toBe(200);
     expect(answer.json.id).toBe(OTHER);
-    expect(onlyUpstreamCall(answer).path).toBe(`${ORG}/${OTHER}/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ORG}/${OTHER}/`);
   });
 
   it('answers 404 problem+json for an id PostHog does not know', async () => {
-    const answer = await stack.client.get(`/v1/organization/integrations/${UNKNOWN}`);
+    const answer = await stack().client.get(`/v1/organization/integrations/${UNKNOWN}`);
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(answer).path).toBe(`${ORG}/${UNKNOWN}/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ORG}/${UNKNOWN}/`);
   });
 
   it.each(BAD_UUIDS)(
     'refuses the id %s with 400 naming id, before any upstream call',
     async (_, id) => {
-      const answer = await stack.client.get(`/v1/organization/integrations/${id}`);
+      const answer = await stack().client.get(`/v1/organization/integrations/${id}`);
 
       expectProblem(answer, 400, ['id']);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 
   it('refuses any query parameter (the route takes none) with 400', async () => {
-    const answer = await stack.client.get(`/v1/organization/integrations/${VERCEL}?expand=1`);
+    const answer = await stack().client.get(`/v1/organization/integrations/${VERCEL}?expand=1`);
 
     expectProblem(answer, 400, ['expand']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
 describe('DELETE /v1/organization/integrations/:id', () => {
   it('deletes through .../integrations/:id/ and answers 204 with no body', async () => {
-    const answer = await stack.client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
+    const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
 
     expect(answer.status).toBe(204);
     expect(answer.text).toBe('');
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'DELETE', path: `${ORG}/${OTHER}/`, rawBody: '' });
     expect(seeded(OTHER)).toBeUndefined();
   });
 
   it('invalidates cached organization integration reads', async () => {
-    await stack.client.get('/v1/organization/integrations');
+    await stack().client.get('/v1/organization/integrations');
 
-    await stack.client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
-    const after = await stack.client.get('/v1/organization/integrations');
+    await stack().client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
+    const after = await stack().client.get('/v1/organization/integrations');
 
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.json.total).toBe(1);
   });
 
   it('answers 404 for an id PostHog does not know', async () => {
-    const answer = await stack.client.call('DELETE', `/v1/organization/integrations/${UNKNOWN}`);
+    const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${UNKNOWN}`);
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(answer)).toMatchObject({ method: 'DELETE' });
+    expect(onlyUpstreamCall(stack(), answer)).toMatchObject({ method: 'DELETE' });
   });
 
   it.each(BAD_UUIDS)(
     'refuses the id %s with 400 naming id, before any upstream call',
     async (_, id) => {
-      const answer = await stack.client.call('DELETE', `/v1/organization/integrations/${id}`);
+      const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${id}`);
 
       expectProblem(answer, 400, ['id']);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 });
@@ -206,7 +164,7 @@ describe('DELETE /v1/organization/integrations/:id', () => {
 describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
   const path = `/v1/organization/integrations/${VERCEL}/environment-mapping`;
   const patch = (body: unknown, id = VERCEL) =>
-    stack.client.call('PATCH', `/v1/organization/integrations/${id}/environment-mapping`, {
+    stack().client.call('PATCH', `/v1/organization/integrations/${id}/environment-mapping`, {
       body,
     });
 
@@ -218,7 +176,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     expect(answer.status).toBe(200);
     expect(answer.json.config.environment_mapping).toEqual(body);
     expect(answer.json).toEqual(seeded(VERCEL));
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'PATCH', path: `${ORG}/${VERCEL}/environment-mapping/` });
     expect(call.body).toEqual(body);
   });
@@ -229,14 +187,14 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     const answer = await patch(body);
 
     expect(answer.status).toBe(200);
-    expect(onlyUpstreamCall(answer).body).toEqual(body);
+    expect(onlyUpstreamCall(stack(), answer).body).toEqual(body);
   });
 
   it('invalidates the cached read of the integration', async () => {
-    await stack.client.get(`/v1/organization/integrations/${VERCEL}`);
+    await stack().client.get(`/v1/organization/integrations/${VERCEL}`);
 
     await patch({ production: 9 });
-    const after = await stack.client.get(`/v1/organization/integrations/${VERCEL}`);
+    const after = await stack().client.get(`/v1/organization/integrations/${VERCEL}`);
 
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.json.config.environment_mapping.production).toBe(9);
@@ -246,7 +204,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     const answer = await patch({ production: 2 }, UNKNOWN);
 
     expectProblem(answer, 404);
-    expect(stack.fake.requests).toHaveLength(1);
+    expect(stack().fake.requests).toHaveLength(1);
   });
 
   it.each([
@@ -266,18 +224,18 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
       const answer = await patch(body);
 
       expectProblem(answer, 400, [field]);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 
   it('refuses a body that is not JSON with 400 and no upstream call', async () => {
-    const answer = await stack.client.call('PATCH', path, {
+    const answer = await stack().client.call('PATCH', path, {
       rawBody: '{production: 2}',
       headers: { 'content-type': 'application/json' },
     });
 
     expectProblem(answer, 400);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it.each(BAD_UUIDS)(
@@ -286,7 +244,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
       const answer = await patch({ production: 2 }, id);
 
       expectProblem(answer, 400, ['id']);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 });

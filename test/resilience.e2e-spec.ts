@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { FakePostHog } from './fake-posthog/fake-posthog';
+import { expectProblemStatus } from './support/expectations';
 import {
   type Answer,
   type AppInstance,
@@ -19,9 +20,7 @@ const ONE = '/api/projects/1/integrations/1/';
 
 /** A problem+json answer with the given status whose request_id is the response's X-Request-Id. */
 function expectProblem(answer: Answer, status: number) {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({ status, request_id: answer.headers.get('x-request-id') });
+  expectProblemStatus(answer, status);
   expect(typeof answer.json.detail).toBe('string');
 }
 

@@ -1,61 +1,19 @@
 // Role external reference routes (API.md route table, rows 21-24) against the simulated PostHog:
 // /api/organizations/:organization_id/role_external_references/..., list filters passed through,
 // create body as sent, 204 on delete, lookup with its one-of rule checked before any upstream call.
-import { ResponseCache } from '../src/cache/response-cache';
-import type { RecordedRequest } from './fake-posthog/fake-posthog';
 import { DEFAULT_ORGANIZATION_ID } from './fake-posthog/seed';
-import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
+import { expectProblem, LIST_KEYS, onlyUpstreamCall, useStack } from './support/expectations';
+import type { Answer } from './support/stack';
 
 const REFS = `/api/organizations/${DEFAULT_ORGANIZATION_ID}/role_external_references`;
 const PLATFORM = '8d2e4c6a-1b3f-4e5d-9a7c-0f1e2d3c4b5a';
 const DATA_TEAM = '1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 const PLATFORM_ROLE = '543e2fa5-dae3-497f-aa96-e06da8fcb379';
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
-const LIST_KEYS = ['items', 'limit', 'next_offset', 'offset', 'total'];
 
-let stack: Stack;
+const stack = useStack('role-external-references');
 
-beforeAll(async () => {
-  stack = await startStack();
-});
-
-afterAll(async () => {
-  await stack.close();
-});
-
-beforeEach(async () => {
-  stack.fake.reset();
-  await stack.app.get(ResponseCache).invalidate('role-external-references');
-});
-
-/** The one request PostHog received for `answer`, with the BFF's credential and request id. */
-function onlyUpstreamCall(answer: Answer): RecordedRequest {
-  expect(stack.fake.requests).toHaveLength(1);
-  const [call] = stack.fake.requests;
-  expect(call.headers.authorization).toBe(`Bearer ${POSTHOG_KEY}`);
-  expect(call.headers['x-request-id']).toBe(answer.headers.get('x-request-id'));
-  for (const caller of Object.values(CALLERS)) {
-    expect(JSON.stringify(call.headers)).not.toContain(caller.token);
-  }
-  return call;
-}
-
-function expectProblem(answer: Answer, status: number, fields: string[] = []): void {
-  expect(answer.status).toBe(status);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({
-    type: expect.any(String),
-    title: expect.any(String),
-    status,
-    detail: expect.any(String),
-    request_id: answer.headers.get('x-request-id'),
-    errors: expect.any(Array),
-  });
-  const named = answer.json.errors.map((e: { field: string }) => e.field);
-  for (const field of fields) expect(named).toContain(field);
-}
-
-const seeded = (id: string) => stack.fake.data.roleExternalReferences.find((r) => r.id === id);
+const seeded = (id: string) => stack().fake.data.roleExternalReferences.find((r) => r.id === id);
 const ids = (answer: Answer) => answer.json.items.map((r: { id: string }) => r.id);
 
 const VALID_BODY = {
@@ -69,26 +27,26 @@ const VALID_BODY = {
 
 describe('GET /v1/role-external-references', () => {
   it('lists from /api/organizations/:organization_id/role_external_references/ in the list shape', async () => {
-    const answer = await stack.client.get('/v1/role-external-references');
+    const answer = await stack().client.get('/v1/role-external-references');
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(Object.keys(answer.json).sort()).toEqual(LIST_KEYS);
     expect(answer.json).toMatchObject({ total: 2, limit: 100, offset: 0, next_offset: null });
-    expect(answer.json.items).toEqual(stack.fake.data.roleExternalReferences);
-    const call = onlyUpstreamCall(answer);
+    expect(answer.json.items).toEqual(stack().fake.data.roleExternalReferences);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${REFS}/` });
     expect(call.query).toEqual({ limit: '100', offset: '0' });
   });
 
   it('passes provider, provider_organization_id and role_id through to PostHog', async () => {
-    const answer = await stack.client.get(
+    const answer = await stack().client.get(
       `/v1/role-external-references?provider=github&provider_organization_id=acme-inc&role_id=${PLATFORM_ROLE}`,
     );
 
     expect(answer.status).toBe(200);
     expect(ids(answer)).toEqual([PLATFORM]);
-    expect(onlyUpstreamCall(answer).query).toEqual({
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({
       limit: '100',
       offset: '0',
       provider: 'github',
@@ -98,15 +56,15 @@ describe('GET /v1/role-external-references', () => {
   });
 
   it('answers an empty page when a filter matches nothing', async () => {
-    const answer = await stack.client.get('/v1/role-external-references?provider=okta');
+    const answer = await stack().client.get('/v1/role-external-references?provider=okta');
 
     expect(answer.json).toEqual({ items: [], total: 0, limit: 100, offset: 0, next_offset: null });
-    expect(onlyUpstreamCall(answer).query).toMatchObject({ provider: 'okta' });
+    expect(onlyUpstreamCall(stack(), answer).query).toMatchObject({ provider: 'okta' });
   });
 
   it('pages with next_offset = offset + limit, null on the last page', async () => {
-    const first = await stack.client.get('/v1/role-external-references?limit=1');
-    const last = await stack.client.get('/v1/role-external-references?limit=1&offset=1');
+    const first = await stack().client.get('/v1/role-external-references?limit=1');
+    const last = await stack().client.get('/v1/role-external-references?limit=1&offset=1');
 
     expect(first.json).toMatchObject({ limit: 1, offset: 0, next_offset: 1 });
     expect(ids(first)).toEqual([PLATFORM]);
@@ -127,23 +85,23 @@ describe('GET /v1/role-external-references', () => {
     ['provider_role_id=4411001', 'provider_role_id'],
     ['role=abc', 'role'],
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
-    const answer = await stack.client.get(`/v1/role-external-references?${query}`);
+    const answer = await stack().client.get(`/v1/role-external-references?${query}`);
 
     expectProblem(answer, 400, [field]);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
 describe('POST /v1/role-external-references', () => {
   it('creates through POST .../role_external_references/ with the body as sent (201)', async () => {
-    const answer = await stack.client.call('POST', '/v1/role-external-references', {
+    const answer = await stack().client.call('POST', '/v1/role-external-references', {
       body: VALID_BODY,
     });
 
     expect(answer.status).toBe(201);
     expect(answer.json).toMatchObject(VALID_BODY);
     expect(answer.json).toEqual(seeded(answer.json.id));
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'POST', path: `${REFS}/`, query: {} });
     expect(call.body).toEqual(VALID_BODY);
   });
@@ -152,25 +110,25 @@ describe('POST /v1/role-external-references', () => {
     const withNull = { ...VALID_BODY, provider_role_slug: null };
     const { provider_role_slug: _, ...without } = VALID_BODY;
 
-    const first = await stack.client.call('POST', '/v1/role-external-references', {
+    const first = await stack().client.call('POST', '/v1/role-external-references', {
       body: withNull,
     });
-    const second = await stack.client.call('POST', '/v1/role-external-references', {
+    const second = await stack().client.call('POST', '/v1/role-external-references', {
       body: without,
     });
 
     expect([first.status, second.status]).toEqual([201, 201]);
-    expect(stack.fake.requests.map((r) => r.body)).toEqual([withNull, without]);
+    expect(stack().fake.requests.map((r) => r.body)).toEqual([withNull, without]);
   });
 
   it('invalidates cached reference reads (list and lookup)', async () => {
     const lookup = `/v1/role-external-references/lookup?provider=github&provider_organization_id=acme-inc&provider_role_id=${VALID_BODY.provider_role_id}`;
-    expect((await stack.client.get('/v1/role-external-references')).json.total).toBe(2);
-    expect((await stack.client.get(lookup)).json).toEqual({ reference: null });
+    expect((await stack().client.get('/v1/role-external-references')).json.total).toBe(2);
+    expect((await stack().client.get(lookup)).json).toEqual({ reference: null });
 
-    await stack.client.call('POST', '/v1/role-external-references', { body: VALID_BODY });
-    const list = await stack.client.get('/v1/role-external-references');
-    const found = await stack.client.get(lookup);
+    await stack().client.call('POST', '/v1/role-external-references', { body: VALID_BODY });
+    const list = await stack().client.get('/v1/role-external-references');
+    const found = await stack().client.get(lookup);
 
     expect(list.headers.get('x-cache')).toBe('MISS');
     expect(list.json.total).toBe(3);
@@ -203,52 +161,52 @@ describe('POST /v1/role-external-references', () => {
   ])(
     'refuses a body with %s: 400 naming the field, before any upstream call',
     async (_, body, field) => {
-      const answer = await stack.client.call('POST', '/v1/role-external-references', { body });
+      const answer = await stack().client.call('POST', '/v1/role-external-references', { body });
 
       expectProblem(answer, 400, [field]);
-      expect(stack.fake.requests).toHaveLength(0);
+      expect(stack().fake.requests).toHaveLength(0);
     },
   );
 
   it("carries PostHog's own 400 detail into the answer", async () => {
-    stack.fake.setMode({ kind: 'status', status: 400, count: 1 });
+    stack().fake.setMode({ kind: 'status', status: 400, count: 1 });
 
-    const answer = await stack.client.call('POST', '/v1/role-external-references', {
+    const answer = await stack().client.call('POST', '/v1/role-external-references', {
       body: VALID_BODY,
     });
 
     expectProblem(answer, 400);
     expect(answer.json.detail).toBe('Invalid input.');
-    expect(stack.fake.requests).toHaveLength(1);
+    expect(stack().fake.requests).toHaveLength(1);
   });
 });
 
 describe('DELETE /v1/role-external-references/:id', () => {
   it('deletes through DELETE .../role_external_references/:id/ and answers 204 with no body', async () => {
-    const answer = await stack.client.call('DELETE', `/v1/role-external-references/${DATA_TEAM}`);
+    const answer = await stack().client.call('DELETE', `/v1/role-external-references/${DATA_TEAM}`);
 
     expect(answer.status).toBe(204);
     expect(answer.text).toBe('');
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'DELETE', path: `${REFS}/${DATA_TEAM}/`, rawBody: '' });
     expect(seeded(DATA_TEAM)).toBeUndefined();
   });
 
   it('invalidates cached reference reads', async () => {
-    await stack.client.get('/v1/role-external-references');
+    await stack().client.get('/v1/role-external-references');
 
-    await stack.client.call('DELETE', `/v1/role-external-references/${DATA_TEAM}`);
-    const after = await stack.client.get('/v1/role-external-references');
+    await stack().client.call('DELETE', `/v1/role-external-references/${DATA_TEAM}`);
+    const after = await stack().client.get('/v1/role-external-references');
 
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(ids(after)).toEqual([PLATFORM]);
   });
 
   it('answers 404 for an id PostHog does not know', async () => {
-    const answer = await stack.client.call('DELETE', `/v1/role-external-references/${UNKNOWN}`);
+    const answer = await stack().client.call('DELETE', `/v1/role-external-references/${UNKNOWN}`);
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(answer).path).toBe(`${REFS}/${UNKNOWN}/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${REFS}/${UNKNOWN}/`);
   });
 
   it.each([
@@ -257,16 +215,16 @@ describe('DELETE /v1/role-external-references/:id', () => {
     ['a UUID one digit short', PLATFORM.slice(0, -1)],
     ['of 10,000 characters', 'f'.repeat(10_000)],
   ])('refuses the id %s with 400 naming id, before any upstream call', async (_, id) => {
-    const answer = await stack.client.call('DELETE', `/v1/role-external-references/${id}`);
+    const answer = await stack().client.call('DELETE', `/v1/role-external-references/${id}`);
 
     expectProblem(answer, 400, ['id']);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });
 
 describe('GET /v1/role-external-references/lookup', () => {
   const lookup = (query: string) =>
-    stack.client.get(`/v1/role-external-references/lookup?${query}`);
+    stack().client.get(`/v1/role-external-references/lookup?${query}`);
 
   it('looks up by provider_role_id and answers PostHog’s {reference} unchanged', async () => {
     const answer = await lookup(
@@ -276,7 +234,7 @@ describe('GET /v1/role-external-references/lookup', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(answer.json).toEqual({ reference: seeded(DATA_TEAM) });
-    const call = onlyUpstreamCall(answer);
+    const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${REFS}/lookup/` });
     expect(call.query).toEqual({
       provider: 'github',
@@ -291,7 +249,7 @@ describe('GET /v1/role-external-references/lookup', () => {
     );
 
     expect(answer.json).toEqual({ reference: seeded(PLATFORM) });
-    expect(onlyUpstreamCall(answer).query).toEqual({
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({
       provider: 'github',
       provider_organization_id: 'acme-inc',
       provider_role_slug: 'platform-team',
@@ -304,7 +262,7 @@ describe('GET /v1/role-external-references/lookup', () => {
     );
 
     expect(answer.json.reference.id).toBe(PLATFORM);
-    expect(onlyUpstreamCall(answer).query).toMatchObject({
+    expect(onlyUpstreamCall(stack(), answer).query).toMatchObject({
       provider_role_id: '4411001',
       provider_role_slug: 'platform-team',
     });
@@ -356,6 +314,6 @@ describe('GET /v1/role-external-references/lookup', () => {
     const answer = await lookup(query);
 
     expectProblem(answer, 400, fields);
-    expect(stack.fake.requests).toHaveLength(0);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 });

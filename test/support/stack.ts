@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app';
+import { SCOPES } from '../../src/auth/scopes';
 import { loadConfig } from '../../src/config/config';
 import { FakePostHog, type FakePostHogOptions } from '../fake-posthog/fake-posthog';
 
@@ -13,14 +14,7 @@ const sha256 = (token: string) => createHash('sha256').update(token).digest('hex
 export const CALLERS = {
   admin: {
     token: 'caller-admin-token-7a1f09c3e5b2',
-    scopes: [
-      'integration:read',
-      'integration:write',
-      'organization_integration:read',
-      'organization_integration:write',
-      'organization:read',
-      'organization:write',
-    ],
+    scopes: SCOPES,
   },
   reader: {
     token: 'caller-reader-token-33d0e8b41c6f',
