@@ -1,6 +1,6 @@
 import { applyDecorators, Delete, Get, Patch, Post } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation } from '@nestjs/swagger';
 import type { Scope } from '../auth/scopes';
 import { ApiProblemResponses } from '../docs/problem.schema';
 
@@ -51,7 +51,6 @@ export function ProxyEndpoint(route: ProxyRoute): MethodDecorator {
   return applyDecorators(
     METHODS[route.method](route.path),
     RouteConfig({ proxy: route }),
-    ApiTags(route.path.split('/')[2]),
     ApiBearerAuth(),
     ApiOperation({
       summary: route.summary,
