@@ -50,18 +50,8 @@ export async function createApp(
   const access = new AccessLog(app.get(MetricsService), logger);
   installEdge(fastify, { auth: app.get(CallerAuth), access, tracing });
   // With tracing on, every request goes through the traced pipeline instead.
-  const hitPath = tracing
-    ? undefined
-    : new HitPath(config, app.get(CallerAuth), app.get(ResponseCache), access);
-  if (hitPath) {
-    fastify.addHook('onRoute', (route) => {
-      if (route.config?.proxy) hitPath.register(route.config.proxy);
-    });
-    hitPath.installOn(fastify.server);
-    fastify.addHook('preClose', (done) => {
-      hitPath.stop();
-      done();
-    });
+  if (!tracing) {
+    new HitPath(config, app.get(CallerAuth), app.get(ResponseCache), access).installOn(fastify);
   }
   setupDocs(app);
   await app.init();

@@ -1,4 +1,5 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
 import { CallerAuth } from '../auth/caller-auth';
 import { ResponseCache } from '../cache/response-cache';
 import { requestIdFrom } from '../common/request-context';
@@ -48,7 +49,7 @@ export class HitPath {
   ) {}
 
   /** Learns a route as it is registered (cached GETs only). */
-  register(route: ProxyRoute): void {
+  private register(route: ProxyRoute): void {
     if (route.method !== 'GET' || !route.cache) return;
     const params: string[] = [];
     const source = route.path
@@ -64,12 +65,19 @@ export class HitPath {
     });
   }
 
-  stop(): void {
-    this.closing = true;
-  }
-
-  /** Puts this path in front of the server's request handler (Fastify's). */
-  installOn(server: Server): void {
+  /**
+   * Puts this path in front of Fastify's request handler: it learns the cached routes as Fastify
+   * registers them, and steps aside once the server starts closing.
+   */
+  installOn(fastify: FastifyInstance): void {
+    fastify.addHook('onRoute', (route) => {
+      if (route.config?.proxy) this.register(route.config.proxy);
+    });
+    fastify.addHook('preClose', (done) => {
+      this.closing = true;
+      done();
+    });
+    const server = fastify.server;
     const handlers = server.listeners('request') as Array<
       (req: IncomingMessage, res: ServerResponse) => void
     >;
