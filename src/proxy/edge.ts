@@ -22,14 +22,8 @@ export class AccessLog {
     private readonly logger: AppLogger,
   ) {}
 
-  record(
-    method: string,
-    route: string,
-    status: number,
-    startedAt: bigint | undefined,
-    ctx: RequestContext | undefined,
-  ): void {
-    const seconds = startedAt === undefined ? 0 : Number(process.hrtime.bigint() - startedAt) / 1e9;
+  record(method: string, route: string, status: number, ctx: RequestContext | undefined): void {
+    const seconds = ctx ? Number(process.hrtime.bigint() - ctx.startedAt) / 1e9 : 0;
     this.metrics.request(method, route, status, seconds);
     if (ctx?.cache) this.metrics.cacheResult(route, ctx.cache);
     const line = {
@@ -79,7 +73,7 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     deps.tracing?.endRequest(request, reply.statusCode);
     const route = request.routeOptions.url ?? 'unmatched';
-    access.record(request.method, route, reply.statusCode, request.ctx?.startedAt, request.ctx);
+    access.record(request.method, route, reply.statusCode, request.ctx);
     done();
   });
 }

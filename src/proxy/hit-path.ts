@@ -5,7 +5,7 @@ import { ResponseCache } from '../cache/response-cache';
 import { requestIdFrom } from '../common/request-context';
 import type { Config } from '../config/config';
 import type { AccessLog } from './edge';
-import { JSON_CONTENT_TYPE } from './proxy.service';
+import { JSON_CONTENT_TYPE, wantsNoCache } from './proxy.service';
 import type { ProxyRoute } from './proxy-route';
 import { resolveTarget } from './upstream-target';
 
@@ -20,7 +20,6 @@ interface HitTarget {
   cacheKey: string;
 }
 
-const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
 const MAX_REMEMBERED_URLS = 10_000;
 
 /**
@@ -100,8 +99,7 @@ export class HitPath {
     const startedAt = process.hrtime.bigint();
     const target = this.targetOf(req.url ?? '');
     if (!target) return false;
-    const cacheControl = req.headers['cache-control'];
-    if (cacheControl !== undefined && NO_CACHE.test(cacheControl)) return false;
+    if (wantsNoCache(req.headers['cache-control'])) return false;
     const caller = this.auth.authenticate(req.headers.authorization);
     if (!caller?.scopes.has(target.route.scope) || caller.rateLimitPerMinute !== undefined) {
       return false;
@@ -117,7 +115,7 @@ export class HitPath {
       'x-request-id': requestId,
     });
     res.end(hit.body);
-    this.access.record('GET', target.route.path, hit.status, startedAt, {
+    this.access.record('GET', target.route.path, hit.status, {
       requestId,
       startedAt,
       caller,

@@ -20,8 +20,15 @@ export interface ProxyInput {
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 const EMPTY = Buffer.alloc(0);
 
+const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
+
+/** Whether a Cache-Control header asks not to be served stored data. */
+export function wantsNoCache(cacheControl: string | string[] | undefined): boolean {
+  return typeof cacheControl === 'string' && NO_CACHE.test(cacheControl);
+}
+
 /** Sends a finished answer; /v1 GETs also say how the cache served them. */
-export function sendAnswer(
+function sendAnswer(
   request: FastifyRequest,
   reply: FastifyReply,
   response: CachedResponse,
@@ -34,11 +41,6 @@ export function sendAnswer(
   reply.code(response.status);
   if (response.body.length > 0) reply.header('content-type', JSON_CONTENT_TYPE).send(response.body);
   else reply.send();
-}
-
-export function wantsNoCache(request: FastifyRequest): boolean {
-  const header = request.headers['cache-control'];
-  return typeof header === 'string' && /(^|,)\s*no-cache\s*(,|$)/i.test(header);
 }
 
 /**
@@ -82,7 +84,7 @@ export class ProxyService {
       route.cache,
       target.cacheKey,
       ttlMs,
-      wantsNoCache(request),
+      wantsNoCache(request.headers['cache-control']),
       load,
       // Kept with the entry to refresh it ahead of expiry: detached from this request (its own
       // request id, the same caller's budget share), holding no request or reply object.
