@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { requestIdFrom } from '../src/common/request-context';
-import type { ProxyRoute } from '../src/proxy/proxy-route';
+import type { ProxyRoute } from '../src/routes/route';
 import type { FakeMode } from './fake-posthog/fake-posthog';
 import { expectProblemStatus } from './support/expectations';
 import {

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3 } from 'openapi-types';
 import { OPENAPI_FILE, renderOpenApi } from '../src/docs/write-openapi';
-import type { ProxyRoute } from '../src/proxy/proxy-route';
+import type { ProxyRoute } from '../src/routes/route';
 import { type Stack, startStack } from './support/stack';
 
 const SRC = resolve(__dirname, '../src');

@@ -5,7 +5,7 @@ import type { RequestContext } from '../common/request-context';
 import { type CallerConfig, CONFIG, type Config } from '../config/config';
 import { WindowCounters } from '../limits/window-counters';
 import { MetricsService } from '../metrics/metrics.service';
-import type { ProxyRoute } from '../proxy/proxy-route';
+import type { ProxyRoute } from '../routes/route';
 
 const BEARER = /^Bearer ([^\s]{1,4096})$/i;
 const MAX_VERIFIED = 10_000;

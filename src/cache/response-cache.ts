@@ -4,8 +4,8 @@ import { type Cache, createCache } from 'cache-manager';
 import type { CacheResult } from '../common/request-context';
 import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
-import type { CacheFamily } from '../proxy/proxy-route';
 import { RedisService } from '../redis/redis.service';
+import type { CacheFamily } from '../routes/route';
 import { UpstreamFailure } from '../upstream/upstream-errors';
 
 /**

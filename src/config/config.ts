@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SCOPES, type Scope } from '../auth/scopes';
+import { SCOPES, type Scope } from '../routes/scopes';
 
 /** A caller allowed in, as configured in BFF_CLIENTS. Only the token's sha256 is kept. */
 export interface CallerConfig {

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtension, ApiProperty, ApiResponse, ApiSchema, getSchemaPath } from '@nestjs/swagger';
-import type { ProxyRoute } from '../proxy/proxy-route';
+import type { ProxyRoute } from '../routes/route';
 
 @ApiSchema({ name: 'FieldError', description: 'One invalid field of the request.' })
 class FieldErrorSchema {

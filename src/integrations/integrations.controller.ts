@@ -1,7 +1,8 @@
 import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyService } from '../proxy/proxy.service';
-import { ProxyEndpoint } from '../proxy/proxy-route';
+import { ProxyEndpoint } from '../proxy/proxy-endpoint';
+import { INTEGRATION_ROUTES as R } from '../routes/integrations.routes';
 import {
   ApplyUrlBody,
   AuthorizeQuery,
@@ -14,7 +15,6 @@ import {
   ListIntegrationsQuery,
   OAuthAuthorizeBody,
 } from './dto/integration.dto';
-import { INTEGRATION_ROUTES as R } from './integrations.routes';
 
 @Controller()
 export class IntegrationsController {

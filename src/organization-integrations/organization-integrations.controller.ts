@@ -1,13 +1,13 @@
 import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyService } from '../proxy/proxy.service';
-import { ProxyEndpoint } from '../proxy/proxy-route';
+import { ProxyEndpoint } from '../proxy/proxy-endpoint';
+import { ORGANIZATION_INTEGRATION_ROUTES as R } from '../routes/organization-integrations.routes';
 import {
   EnvironmentMappingBody,
   OrganizationIntegrationIdParams,
   PageQuery,
 } from './dto/organization-integration.dto';
-import { ORGANIZATION_INTEGRATION_ROUTES as R } from './organization-integrations.routes';
 
 @Controller()
 export class OrganizationIntegrationsController {

@@ -4,9 +4,9 @@ import { CallerAuth } from '../auth/caller-auth';
 import { ResponseCache } from '../cache/response-cache';
 import { requestIdFrom } from '../common/request-context';
 import type { Config } from '../config/config';
+import type { ProxyRoute } from '../routes/route';
 import type { AccessLog } from './edge';
 import { JSON_CONTENT_TYPE, wantsNoCache } from './proxy.service';
-import type { ProxyRoute } from './proxy-route';
 import { resolveTarget } from './upstream-target';
 
 interface CachedRoute {

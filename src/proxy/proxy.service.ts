@@ -5,9 +5,9 @@ import { toListPage } from '../common/pagination';
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
 import { CONFIG, type Config } from '../config/config';
+import type { ProxyRoute } from '../routes/route';
 import { type UpstreamAnswer, UpstreamClient } from '../upstream/upstream.client';
 import { UpstreamFailure } from '../upstream/upstream-errors';
-import type { ProxyRoute } from './proxy-route';
 import { resolveTarget, type UpstreamTarget } from './upstream-target';
 
 /** A route's validated input, as its controller received it from the DTO pipes. */

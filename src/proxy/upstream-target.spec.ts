@@ -1,8 +1,8 @@
 import { Problem } from '../common/problem';
 import type { Config } from '../config/config';
-import { INTEGRATION_ROUTES } from '../integrations/integrations.routes';
-import { ORGANIZATION_INTEGRATION_ROUTES } from '../organization-integrations/organization-integrations.routes';
-import { ROLE_REFERENCE_ROUTES } from '../role-external-references/role-external-references.routes';
+import { INTEGRATION_ROUTES } from '../routes/integrations.routes';
+import { ORGANIZATION_INTEGRATION_ROUTES } from '../routes/organization-integrations.routes';
+import { ROLE_REFERENCE_ROUTES } from '../routes/role-external-references.routes';
 import { resolveTarget } from './upstream-target';
 
 const ORG = '0191f3a4-5b6c-7d8e-9f00-112233445566';

@@ -1,6 +1,6 @@
 import { Problem } from '../common/problem';
 import type { Config } from '../config/config';
-import type { ProxyRoute } from './proxy-route';
+import type { ProxyRoute } from '../routes/route';
 
 /** Where one request goes upstream, and the cache key that identifies its answer. */
 export interface UpstreamTarget {

@@ -1,14 +1,14 @@
 import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProxyService } from '../proxy/proxy.service';
-import { ProxyEndpoint } from '../proxy/proxy-route';
+import { ProxyEndpoint } from '../proxy/proxy-endpoint';
+import { ROLE_REFERENCE_ROUTES as R } from '../routes/role-external-references.routes';
 import {
   CreateRoleReferenceBody,
   ListRoleReferencesQuery,
   LookupRoleReferenceQuery,
   RoleReferenceIdParams,
 } from './dto/role-external-reference.dto';
-import { ROLE_REFERENCE_ROUTES as R } from './role-external-references.routes';
 
 @Controller()
 export class RoleExternalReferencesController {

@@ -1,5 +1,5 @@
 import { Problem } from '../common/problem';
-import type { ProxyRoute } from '../proxy/proxy-route';
+import type { ProxyRoute } from '../routes/route';
 import { problemFromUpstream, UpstreamFailure } from './upstream-errors';
 
 const KEY = 'phx_unit_test_key_0123456789abcdef';

@@ -1,5 +1,5 @@
 import { Problem } from '../common/problem';
-import type { ProxyRoute } from '../proxy/proxy-route';
+import type { ProxyRoute } from '../routes/route';
 
 /**
  * Why PostHog could not give an answer, when that is not the caller's fault. All of these may be

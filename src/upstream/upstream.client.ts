@@ -15,7 +15,7 @@ import { CONFIG, type Config } from '../config/config';
 import { WindowCounters, type WindowLimit } from '../limits/window-counters';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
-import type { ProxyRoute } from '../proxy/proxy-route';
+import type { ProxyRoute } from '../routes/route';
 import { endUpstreamSpan, startUpstreamSpan } from '../tracing/tracing';
 import { problemFromUpstream, UpstreamFailure } from './upstream-errors';
 

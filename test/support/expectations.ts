@@ -1,6 +1,6 @@
 // Assertions and the per-file stack lifecycle shared by the route suites (test/*.e2e-spec.ts).
 import { ResponseCache } from '../../src/cache/response-cache';
-import type { CacheFamily } from '../../src/proxy/proxy-route';
+import type { CacheFamily } from '../../src/routes/route';
 import type { RecordedRequest } from '../fake-posthog/fake-posthog';
 import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './stack';
 

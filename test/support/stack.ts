@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApp } from '../../src/app';
-import { SCOPES } from '../../src/auth/scopes';
 import { loadConfig } from '../../src/config/config';
+import { SCOPES } from '../../src/routes/scopes';
 import { FakePostHog, type FakePostHogOptions } from '../fake-posthog/fake-posthog';
 
 export const POSTHOG_KEY = 'phx_e2e_test_key_5f0c2b7d9a1e4c3b';

@@ -1,4 +1,4 @@
-import type { ProxyRoute } from '../proxy/proxy-route';
+import type { ProxyRoute } from '../routes/route';
 
 const refs = '/api/organizations/{organization}/role_external_references';
 

@@ -1,4 +1,4 @@
-import type { ProxyRoute } from '../proxy/proxy-route';
+import type { ProxyRoute } from '../routes/route';
 
 const project = '/api/projects/{project}/integrations';
 const environment = '/api/environments/{environment}/integrations';

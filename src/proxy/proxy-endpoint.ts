@@ -1,0 +1,28 @@
+import { applyDecorators, Delete, Get, Patch, Post } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { ApiBearerAuth, ApiOperation } from '@nestjs/swagger';
+import { ApiProblemResponses } from '../docs/problem.schema';
+import type { ProxyRoute } from '../routes/route';
+
+const METHODS = { GET: Get, POST: Post, PATCH: Patch, DELETE: Delete };
+
+/** Declares a controller method as a proxied route: HTTP verb + path, route config, docs. */
+export function ProxyEndpoint(route: ProxyRoute): MethodDecorator {
+  const cache = route.cache
+    ? `Cached (family ${route.cache}; X-Cache HIT/MISS/STALE).`
+    : route.invalidates
+      ? `Invalidates cached ${route.invalidates} reads on success.`
+      : 'Not cached.';
+  return applyDecorators(
+    METHODS[route.method](route.path),
+    RouteConfig({ proxy: route }),
+    ApiBearerAuth(),
+    ApiOperation({
+      summary: route.summary,
+      description: `Scope: \`${route.scope}\`. Upstream: \`${route.method} ${route.upstream}\`. ${cache}${
+        route.keyNeeds ? ` PostHog key needs: ${route.keyNeeds}.` : ''
+      }`,
+    }),
+    ApiProblemResponses(route),
+  );
+}
