@@ -8,7 +8,7 @@ import { type DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { CallerAuth } from './auth/caller-auth';
 import { ResponseCache } from './cache/response-cache';
-import { PROBLEM_CONTENT_TYPE, Problem, problemBody } from './common/problem';
+import { Problem, renderProblem } from './common/problem';
 import { ProblemFilter } from './common/problem.filter';
 import { validationPipe } from './common/validation';
 import type { Config } from './config/config';
@@ -65,13 +65,14 @@ function answerMalformedRequest(error: Error & { code?: string }, socket: Socket
     return;
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const problem = new Problem(status, 'The HTTP request is malformed.');
-  const requestId = randomUUID();
-  const body = JSON.stringify(problemBody(problem, requestId));
+  const { headers, body } = renderProblem(
+    new Problem(status, 'The HTTP request is malformed.'),
+    randomUUID(),
+  );
+  const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
-      `X-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      `Connection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join('')}` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
 }
 

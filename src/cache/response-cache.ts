@@ -6,7 +6,7 @@ import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 import { RedisService } from '../redis/redis.service';
 import type { CacheFamily } from '../routes/route';
-import { UpstreamFailure } from '../upstream/upstream-errors';
+import { UpstreamFailure } from '../upstream/posthog-answer';
 
 /**
  * A finished answer, stored as the bytes we send: a hit re-serialises nothing, and a Buffer goes

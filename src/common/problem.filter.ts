@@ -1,8 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppLogger } from '../logging/app-logger';
-import { toProblem } from './problem';
-import { requestIdFrom, sendProblem } from './request-context';
+import { sendProblem, toProblem } from './problem';
+import { requestIdFrom } from './request-context';
 
 /** The one place where NestJS errors become RFC 9457 problem+json answers. */
 @Catch()
@@ -26,6 +26,6 @@ export class ProblemFilter implements ExceptionFilter {
         'unhandled error',
       );
     }
-    sendProblem(request, reply, problem);
+    sendProblem(reply, problem, request.ctx.requestId);
   }
 }

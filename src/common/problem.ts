@@ -1,11 +1,12 @@
 import { STATUS_CODES } from 'node:http';
+import type { FastifyReply } from 'fastify';
 
 export interface FieldError {
   field: string;
   message: string;
 }
 
-/** An RFC 9457 problem, thrown by any module and rendered by one place (renderProblem). */
+/** An RFC 9457 problem, thrown by any module and rendered in one place (renderProblem). */
 export class Problem extends Error {
   constructor(
     readonly status: number,
@@ -35,8 +36,17 @@ export interface ProblemBody {
   errors: FieldError[];
 }
 
-export function problemBody(problem: Problem, requestId: string): ProblemBody {
-  return {
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** A problem as it goes on the wire: status, headers, body. The only place bodies are built. */
+export interface RenderedProblem {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export function renderProblem(problem: Problem, requestId: string): RenderedProblem {
+  const body: ProblemBody = {
     type: 'about:blank',
     title: STATUS_CODES[problem.status] ?? 'Error',
     status: problem.status,
@@ -44,9 +54,22 @@ export function problemBody(problem: Problem, requestId: string): ProblemBody {
     request_id: requestId,
     errors: problem.errors,
   };
+  return {
+    status: problem.status,
+    headers: {
+      ...problem.headers,
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'x-request-id': requestId,
+    },
+    body: JSON.stringify(body),
+  };
 }
 
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+/** Answers a problem through Fastify (the pipeline's and the exception filter's way out). */
+export function sendProblem(reply: FastifyReply, problem: Problem, requestId: string): void {
+  const rendered = renderProblem(problem, requestId);
+  reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
+}
 
 /** Turns anything thrown into a Problem: our own, Nest's HttpExceptions, Fastify's errors. */
 export function toProblem(error: unknown): Problem {

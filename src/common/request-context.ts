@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CallerConfig } from '../config/config';
-import { PROBLEM_CONTENT_TYPE, type Problem, problemBody } from './problem';
 
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
@@ -26,12 +24,4 @@ const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** The caller's X-Request-Id when it is sane (no CR/LF, bounded), else a new one. */
 export function requestIdFrom(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
-}
-
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: Problem): void {
-  reply
-    .code(problem.status)
-    .headers(problem.headers)
-    .header('content-type', PROBLEM_CONTENT_TYPE)
-    .send(JSON.stringify(problemBody(problem, request.ctx.requestId)));
 }

@@ -26,7 +26,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.list, { query }, req, res);
+    return this.proxy.forward({ query }, req, res);
   }
 
   @ProxyEndpoint(R.create)
@@ -35,17 +35,17 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.create, { body }, req, res);
+    return this.proxy.forward({ body }, req, res);
   }
 
   @ProxyEndpoint(R.authorize)
   authorize(@Query() query: AuthorizeQuery, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward(R.authorize, { query }, req, res);
+    return this.proxy.forward({ query }, req, res);
   }
 
   @ProxyEndpoint(R.domainConnectApplyUrl)
   applyUrl(@Body() body: ApplyUrlBody, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward(R.domainConnectApplyUrl, { body }, req, res);
+    return this.proxy.forward({ body }, req, res);
   }
 
   @ProxyEndpoint(R.domainConnectCheck)
@@ -54,7 +54,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.domainConnectCheck, { query }, req, res);
+    return this.proxy.forward({ query }, req, res);
   }
 
   @ProxyEndpoint(R.githubLinkExisting)
@@ -63,7 +63,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.githubLinkExisting, { body }, req, res);
+    return this.proxy.forward({ body }, req, res);
   }
 
   @ProxyEndpoint(R.githubOAuthAuthorize)
@@ -72,12 +72,12 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.githubOAuthAuthorize, { body }, req, res);
+    return this.proxy.forward({ body }, req, res);
   }
 
   @ProxyEndpoint(R.get)
   get(@Param() params: IntegrationIdParams, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward(R.get, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 
   @ProxyEndpoint(R.remove)
@@ -86,7 +86,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.remove, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 
   @ProxyEndpoint(R.anthropicAgents)
@@ -96,7 +96,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.anthropicAgents, { params, query }, req, res);
+    return this.proxy.forward({ params, query }, req, res);
   }
 
   @ProxyEndpoint(R.anthropicVaults)
@@ -106,7 +106,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.anthropicVaults, { params, query }, req, res);
+    return this.proxy.forward({ params, query }, req, res);
   }
 
   @ProxyEndpoint(R.anthropicEnvironments)
@@ -116,7 +116,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.anthropicEnvironments, { params, query }, req, res);
+    return this.proxy.forward({ params, query }, req, res);
   }
 
   @ProxyEndpoint(R.linearTeams)
@@ -125,7 +125,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.linearTeams, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 
   @ProxyEndpoint(R.linkedinAccounts)
@@ -134,7 +134,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.linkedinAccounts, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 
   @ProxyEndpoint(R.linkedinConversionRules)
@@ -144,7 +144,7 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.linkedinConversionRules, { params, query }, req, res);
+    return this.proxy.forward({ params, query }, req, res);
   }
 
   @ProxyEndpoint(R.twilioPhoneNumbers)
@@ -153,6 +153,6 @@ export class IntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.twilioPhoneNumbers, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 }

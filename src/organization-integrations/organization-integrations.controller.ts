@@ -15,7 +15,7 @@ export class OrganizationIntegrationsController {
 
   @ProxyEndpoint(R.list)
   list(@Query() query: PageQuery, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward(R.list, { query }, req, res);
+    return this.proxy.forward({ query }, req, res);
   }
 
   @ProxyEndpoint(R.get)
@@ -24,7 +24,7 @@ export class OrganizationIntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.get, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 
   @ProxyEndpoint(R.remove)
@@ -33,7 +33,7 @@ export class OrganizationIntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.remove, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 
   @ProxyEndpoint(R.environmentMapping)
@@ -43,6 +43,6 @@ export class OrganizationIntegrationsController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.environmentMapping, { params, body }, req, res);
+    return this.proxy.forward({ params, body }, req, res);
   }
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallerAuth } from '../auth/caller-auth';
-import { Problem, toProblem } from '../common/problem';
-import { type RequestContext, requestIdFrom, sendProblem } from '../common/request-context';
+import { Problem, sendProblem, toProblem } from '../common/problem';
+import { type RequestContext, requestIdFrom } from '../common/request-context';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Tracing } from '../tracing/tracing';
@@ -65,7 +65,7 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
         throw new Problem(415, 'A request body needs Content-Type: application/json.');
       }
     } catch (error) {
-      sendProblem(request, reply, toProblem(error));
+      sendProblem(reply, toProblem(error), request.ctx.requestId);
       return reply;
     }
   });

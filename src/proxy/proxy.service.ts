@@ -1,13 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type CachedResponse, ResponseCache } from '../cache/response-cache';
-import { toListPage } from '../common/pagination';
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
 import { CONFIG, type Config } from '../config/config';
-import type { ProxyRoute } from '../routes/route';
-import { type UpstreamAnswer, UpstreamClient } from '../upstream/upstream.client';
-import { UpstreamFailure } from '../upstream/upstream-errors';
+import { UpstreamClient } from '../upstream/upstream.client';
 import { resolveTarget, type UpstreamTarget } from './upstream-target';
 
 /** A route's validated input, as its controller received it from the DTO pipes. */
@@ -18,8 +15,6 @@ export interface ProxyInput {
 }
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-const EMPTY = Buffer.alloc(0);
-
 const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
 
 /** Whether a Cache-Control header asks not to be served stored data. */
@@ -55,12 +50,10 @@ export class ProxyService {
     private readonly cache: ResponseCache,
   ) {}
 
-  async forward(
-    route: ProxyRoute,
-    input: ProxyInput,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<void> {
+  /** Serves the route this request matched (its ProxyEndpoint route config) with its DTO input. */
+  async forward(input: ProxyInput, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const route = request.routeOptions.config.proxy;
+    if (!route) throw new Error(`${request.routeOptions.url} is not a ProxyEndpoint`);
     refuseUndeclaredQuery(input, request);
     const target = resolveTarget(
       route,
@@ -69,8 +62,8 @@ export class ProxyService {
       input.query as Record<string, unknown>,
     ) as UpstreamTarget; // validated input is always scalar
     const call = { method: route.method, path: target.path, query: target.query, body: input.body };
-    const loadFor = (ctx: RequestContext) => async (): Promise<CachedResponse> =>
-      shape(route, target, await this.upstream.request(call, route, ctx));
+    const loadFor = (ctx: RequestContext) => (): Promise<CachedResponse> =>
+      this.upstream.request(call, route, ctx);
     const load = loadFor(request.ctx);
 
     if (!route.cache) {
@@ -114,24 +107,4 @@ function refuseUndeclaredQuery(input: ProxyInput, request: FastifyRequest): void
     `Invalid request: ${names.join(', ')}.`,
     names.map((field) => ({ field, message: `property ${field} should not exist` })),
   );
-}
-
-/** PostHog's answer as ours: the list shape, {redirect_url}, or its JSON unchanged. */
-function shape(route: ProxyRoute, target: UpstreamTarget, answer: UpstreamAnswer): CachedResponse {
-  if (route.answer === 'redirect' && answer.status >= 300) {
-    const location = answer.headers.location;
-    if (!location)
-      throw new UpstreamFailure('server', 502, 'PostHog did not answer a redirect location.');
-    return { status: 200, body: Buffer.from(JSON.stringify({ redirect_url: location })) };
-  }
-  if (answer.status === 204 || answer.body === '') return { status: answer.status, body: EMPTY };
-  if (route.answer === 'list') {
-    const query = Object.fromEntries(target.query);
-    const page = toListPage(answer.body, Number(query.limit), Number(query.offset));
-    return { status: answer.status, body: Buffer.from(JSON.stringify(page)) };
-  }
-  if (!/json/i.test(answer.headers['content-type'] ?? '')) {
-    throw new UpstreamFailure('server', 502, 'PostHog answered something other than JSON.');
-  }
-  return { status: answer.status, body: Buffer.from(answer.body) };
 }

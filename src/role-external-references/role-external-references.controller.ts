@@ -20,7 +20,7 @@ export class RoleExternalReferencesController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.list, { query }, req, res);
+    return this.proxy.forward({ query }, req, res);
   }
 
   @ProxyEndpoint(R.create)
@@ -29,7 +29,7 @@ export class RoleExternalReferencesController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.create, { body }, req, res);
+    return this.proxy.forward({ body }, req, res);
   }
 
   @ProxyEndpoint(R.lookup)
@@ -38,7 +38,7 @@ export class RoleExternalReferencesController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.lookup, { query }, req, res);
+    return this.proxy.forward({ query }, req, res);
   }
 
   @ProxyEndpoint(R.remove)
@@ -47,6 +47,6 @@ export class RoleExternalReferencesController {
     @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward(R.remove, { params }, req, res);
+    return this.proxy.forward({ params }, req, res);
   }
 }

@@ -17,7 +17,13 @@ import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ProxyRoute } from '../routes/route';
 import { endUpstreamSpan, startUpstreamSpan } from '../tracing/tracing';
-import { problemFromUpstream, UpstreamFailure } from './upstream-errors';
+import {
+  type OurAnswer,
+  toOurAnswer,
+  transientFailure,
+  type UpstreamAnswer,
+  UpstreamFailure,
+} from './posthog-answer';
 
 export interface UpstreamCall {
   method: ProxyRoute['method'];
@@ -28,17 +34,9 @@ export interface UpstreamCall {
   body?: unknown;
 }
 
-export interface UpstreamAnswer {
-  status: number;
-  headers: Record<string, string | undefined>;
-  body: string;
-}
-
 const RETRIABLE_STATUSES = new Set([502, 503, 504]);
 /** axios's idle timeout (ECONNABORTED / ETIMEDOUT) and our AbortSignal.timeout (ERR_CANCELED). */
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ERR_CANCELED']);
-/** A Retry-After beyond PostHog's longest window (one hour) is not believed. */
-const MAX_RETRY_AFTER_SECONDS = 3600;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_CAP_MS = 2000;
 
@@ -47,8 +45,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * THE PostHog client. Injects the one credential, bounds each attempt by UPSTREAM_TIMEOUT_MS,
  * retries idempotent reads with full-jitter backoff inside an overall deadline, runs every attempt
- * through the circuit breaker and the deployment-wide budget, honours PostHog's Retry-After, and
- * maps PostHog's errors to problems. Nothing else in the service talks to PostHog.
+ * through the circuit breaker and the deployment-wide budget, and honours PostHog's Retry-After;
+ * what PostHog answered is read by posthog-answer.ts. Nothing else in the service talks to PostHog.
  */
 @Injectable()
 export class UpstreamClient implements OnApplicationShutdown {
@@ -96,12 +94,8 @@ export class UpstreamClient implements OnApplicationShutdown {
     (httpsAgent as HttpAgent | undefined)?.destroy();
   }
 
-  /** Resolves with a 2xx (or, for redirect routes, 3xx) answer; throws a Problem otherwise. */
-  async request(
-    call: UpstreamCall,
-    route: ProxyRoute,
-    ctx: RequestContext,
-  ): Promise<UpstreamAnswer> {
+  /** Resolves with PostHog's answer in our shape; throws a Problem otherwise. */
+  async request(call: UpstreamCall, route: ProxyRoute, ctx: RequestContext): Promise<OurAnswer> {
     const { retries, deadlineMs } = this.config.upstream;
     const deadline = Date.now() + deadlineMs;
     let answer: UpstreamAnswer;
@@ -123,17 +117,13 @@ export class UpstreamClient implements OnApplicationShutdown {
         await sleep(delay);
       }
     }
-    const redirected = route.answer === 'redirect' && answer.status >= 300 && answer.status < 400;
-    if (answer.status >= 300 && !redirected) {
-      if (answer.status === 401 || answer.status === 403) {
-        this.logger.error(
-          { route: route.path, upstream_status: answer.status, request_id: ctx.requestId },
-          'PostHog refused the configured API key: fix POSTHOG_API_KEY or its scopes',
-        );
-      }
-      throw problemFromUpstream(answer.status, answer.body, route);
+    if (answer.status === 401 || answer.status === 403) {
+      this.logger.error(
+        { route: route.path, upstream_status: answer.status, request_id: ctx.requestId },
+        'PostHog refused the configured API key: fix POSTHOG_API_KEY or its scopes',
+      );
     }
-    return answer;
+    return toOurAnswer(route, call.query, answer);
   }
 
   /**
@@ -204,30 +194,18 @@ export class UpstreamClient implements OnApplicationShutdown {
     }
     this.record(route, ctx, response.status, started);
 
-    if (response.status === 429) {
-      const retryAfter = parseRetryAfter(response.headers['retry-after']);
-      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + retryAfter * 1000);
-      this.metrics.refused('upstream_429');
-      throw UpstreamFailure.throttled(
-        'PostHog is throttling the BFF; retry later.',
-        retryAfter,
-        'throttled',
-      );
-    }
-    if (response.status >= 500) {
-      throw new UpstreamFailure(
-        'server',
-        502,
-        `PostHog failed (${response.status}).`,
-        {},
-        response.status,
-      );
-    }
-    return {
+    const answer: UpstreamAnswer = {
       status: response.status,
       headers: response.headers as Record<string, string | undefined>,
       body: typeof response.data === 'string' ? response.data : '',
     };
+    const failure = transientFailure(answer);
+    if (failure?.kind === 'throttled') {
+      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + failure.retryAfterSeconds * 1000);
+      this.metrics.refused('upstream_429');
+    }
+    if (failure) throw failure;
+    return answer;
   }
 
   /** One upstream call spends one unit of the deployment-wide budget (and of the caller's share). */
@@ -274,19 +252,3 @@ const circuitOpen = () =>
     502,
     'PostHog is failing; the circuit is open. Retry shortly.',
   );
-
-/**
- * Retry-After in seconds (delta-seconds or HTTP date), within 1..3600; 1 s when absent or
- * unreadable.
- */
-export function parseRetryAfter(value: unknown, now = Date.now()): number {
-  if (typeof value !== 'string') return 1;
-  const text = value.trim();
-  let seconds = 1;
-  if (/^\d+$/.test(text)) seconds = Number(text);
-  else if (/[a-z]/i.test(text)) {
-    const date = Date.parse(text);
-    if (!Number.isNaN(date)) seconds = Math.ceil((date - now) / 1000);
-  }
-  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, seconds));
-}

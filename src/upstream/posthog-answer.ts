@@ -1,0 +1,210 @@
+import { Problem } from '../common/problem';
+import type { ProxyRoute } from '../routes/route';
+
+/**
+ * The one place where a PostHog answer becomes ours: transient failures (429, 5xx), refusals
+ * (4xx, per API.md's error table), and the shapes we answer (list page, {redirect_url}, JSON).
+ * UpstreamClient does the HTTP exchange; everything it got back is read here.
+ */
+
+/** What PostHog sent back, as received. */
+export interface UpstreamAnswer {
+  status: number;
+  headers: Record<string, string | undefined>;
+  body: string;
+}
+
+/** Our answer: the status and the exact bytes we send (also what the cache stores). */
+export interface OurAnswer {
+  status: number;
+  body: Buffer;
+}
+
+/** Our one list shape, built from PostHog's count/next/previous/results page. */
+export interface ListPage<T = unknown> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+  next_offset: number | null;
+}
+
+/**
+ * Why PostHog could not give an answer, when that is not the caller's fault. All of these may be
+ * answered from a stale cache entry; `countsAgainstCircuit` ones also open the breaker.
+ */
+export type FailureKind =
+  | 'server'
+  | 'network'
+  | 'timeout'
+  | 'circuit-open'
+  | 'throttled'
+  | 'budget';
+
+export class UpstreamFailure extends Problem {
+  constructor(
+    readonly kind: FailureKind,
+    status: number,
+    detail: string,
+    headers: Record<string, string> = {},
+    /** PostHog's own status, when it answered. */
+    readonly upstreamStatus = 0,
+  ) {
+    super(status, detail, [], headers);
+  }
+
+  get countsAgainstCircuit(): boolean {
+    return this.kind === 'server' || this.kind === 'network' || this.kind === 'timeout';
+  }
+
+  /** Seconds before a throttled call may be tried again (from its Retry-After). */
+  get retryAfterSeconds(): number {
+    return Number(this.headers['retry-after'] ?? 0);
+  }
+
+  static throttled(detail: string, retryAfterSeconds: number, kind: 'throttled' | 'budget') {
+    const seconds = String(Math.max(1, Math.ceil(retryAfterSeconds)));
+    return new UpstreamFailure(kind, 429, detail, { 'retry-after': seconds });
+  }
+}
+
+/** A Retry-After beyond PostHog's longest window (one hour) is not believed. */
+const MAX_RETRY_AFTER_SECONDS = 3600;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A 429 or 5xx from PostHog: a failure that says nothing about the caller's request (may be
+ * retried, answered stale, and counts for the breaker). Undefined for every other status.
+ */
+export function transientFailure(answer: UpstreamAnswer): UpstreamFailure | undefined {
+  if (answer.status === 429) {
+    const retryAfter = parseRetryAfter(answer.headers['retry-after']);
+    return UpstreamFailure.throttled(
+      'PostHog is throttling the BFF; retry later.',
+      retryAfter,
+      'throttled',
+    );
+  }
+  if (answer.status >= 500) {
+    return new UpstreamFailure(
+      'server',
+      502,
+      `PostHog failed (${answer.status}).`,
+      {},
+      answer.status,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * PostHog's (non-transient) answer as ours: a refusal becomes a Problem; a success becomes the
+ * list shape, {redirect_url}, or its JSON unchanged. `query` is what was sent (list limit/offset).
+ */
+export function toOurAnswer(
+  route: ProxyRoute,
+  query: Array<[string, string]>,
+  answer: UpstreamAnswer,
+): OurAnswer {
+  const redirected = route.answer === 'redirect' && answer.status >= 300 && answer.status < 400;
+  if (answer.status >= 300 && !redirected)
+    throw problemFromUpstream(answer.status, answer.body, route);
+  if (redirected) {
+    const location = answer.headers.location;
+    if (!location) {
+      throw new UpstreamFailure('server', 502, 'PostHog did not answer a redirect location.');
+    }
+    return { status: 200, body: Buffer.from(JSON.stringify({ redirect_url: location })) };
+  }
+  if (answer.status === 204 || answer.body === '') return { status: answer.status, body: EMPTY };
+  if (route.answer === 'list') {
+    const sent = Object.fromEntries(query);
+    const page = toListPage(answer.body, Number(sent.limit), Number(sent.offset));
+    return { status: answer.status, body: Buffer.from(JSON.stringify(page)) };
+  }
+  if (!/json/i.test(answer.headers['content-type'] ?? '')) {
+    throw new UpstreamFailure('server', 502, 'PostHog answered something other than JSON.');
+  }
+  return { status: answer.status, body: Buffer.from(answer.body) };
+}
+
+export function toListPage(upstreamBody: string, limit: number, offset: number): ListPage {
+  const page = parseObject(upstreamBody) as { count?: unknown; next?: unknown; results?: unknown };
+  if (typeof page.count !== 'number' || !Array.isArray(page.results)) {
+    throw new UpstreamFailure('server', 502, 'PostHog answered a list in an unexpected shape.');
+  }
+  return {
+    items: page.results,
+    total: page.count,
+    limit,
+    offset,
+    next_offset: page.next ? offset + limit : null,
+  };
+}
+
+interface PostHogError {
+  type?: unknown;
+  code?: unknown;
+  detail?: unknown;
+  attr?: unknown;
+}
+
+function parseObject(body: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(body);
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Maps a PostHog refusal (a non-2xx other than 429 and 5xx) to what the caller gets, per API.md's
+ * table. The key is never named; 401/403 become 502 because the fault is the BFF's configuration,
+ * not the caller's.
+ */
+export function problemFromUpstream(status: number, body: string, route: ProxyRoute): Problem {
+  const error: PostHogError = parseObject(body);
+  const detail = typeof error.detail === 'string' ? error.detail.slice(0, 1000) : undefined;
+  if (status === 400) {
+    const field = typeof error.attr === 'string' && error.attr ? error.attr : 'body';
+    return Problem.badRequest(detail ?? 'PostHog rejected the request.', [
+      { field, message: detail ?? 'invalid' },
+    ]);
+  }
+  if (status === 401) {
+    return new Problem(
+      502,
+      'PostHog rejected the BFF credential (401): the configured API key is invalid or revoked.',
+    );
+  }
+  if (status === 403) {
+    return new Problem(
+      502,
+      `PostHog refused the BFF credential for this route (403): the configured key lacks ${
+        route.keyNeeds ?? `the ${route.scope} scope`
+      }.`,
+    );
+  }
+  if (status === 404) return new Problem(404, detail ?? 'Not found.');
+  if (status >= 400 && status < 500) {
+    return new Problem(status, detail ?? 'PostHog refused the request.');
+  }
+  return new Problem(502, `PostHog answered an unexpected status ${status}.`);
+}
+
+/**
+ * Retry-After in seconds (delta-seconds or HTTP date), within 1..3600; 1 s when absent or
+ * unreadable.
+ */
+export function parseRetryAfter(value: unknown, now = Date.now()): number {
+  if (typeof value !== 'string') return 1;
+  const text = value.trim();
+  let seconds = 1;
+  if (/^\d+$/.test(text)) seconds = Number(text);
+  else if (/[a-z]/i.test(text)) {
+    const date = Date.parse(text);
+    if (!Number.isNaN(date)) seconds = Math.ceil((date - now) / 1000);
+  }
+  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, seconds));
+}
