@@ -15,9 +15,18 @@ async function main(): Promise<void> {
   }
   const stdout = batchedStdout();
   const app = await createApp(config, stdout);
-  await app.listen({ port: config.port, host: '0.0.0.0' });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    process.stderr.write(
+      `start-up failed: ${config.host}:${config.port} is already in use (EADDRINUSE): set PORT to a free port\n`,
+    );
+    process.exit(1);
+  }
   const logger = app.get(AppLogger);
-  logger.info({ port: config.port, redis: Boolean(config.redis) }, 'listening');
+  logger.info({ host: config.host, port: config.port, redis: Boolean(config.redis) }, 'listening');
+  stdout.flush();
 
   // SIGTERM: readiness turns 503 at once, load balancers get SHUTDOWN_DRAIN_MS to notice, then
   // the server stops accepting and in-flight requests get SHUTDOWN_TIMEOUT_MS to finish.

@@ -32,9 +32,18 @@ function failure(overrides: Record<string, string | undefined>): string {
 }
 
 describe('loadConfig', () => {
+  it.each(['::', '::1', '10.0.0.7', 'localhost', 'bff.internal'])('accepts HOST=%s', (host) => {
+    expect(loadConfig(env({ HOST: host })).host).toBe(host);
+  });
+
+  it.each(['http://0.0.0.0', '0.0.0.0:3000', 'a b'])('refuses HOST=%s, naming it', (host) => {
+    expect(failure({ HOST: host })).toMatch(/^HOST must be an IP address or a host name/);
+  });
+
   it('applies the documented defaults when only the required variables are set', () => {
     const config = loadConfig(env());
     expect(config.port).toBe(3000);
+    expect(config.host).toBe('0.0.0.0');
     expect(config.posthog).toEqual({
       host: 'https://us.posthog.com',
       apiKey: 'phx_unit_test_key',
@@ -89,10 +98,12 @@ describe('loadConfig', () => {
         SHUTDOWN_DRAIN_MS: '0',
         SHUTDOWN_TIMEOUT_MS: '2000',
         LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
       }),
     );
     expect(config.port).toBe(8080);
+    expect(config.host).toBe('127.0.0.1');
     expect(config.posthog.host).toBe('https://eu.posthog.com');
     expect(config.posthog.environmentId).toBe('7');
     expect(config.posthog.organizationId).toBe(ORGANIZATION_ID.toLowerCase());

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { SCOPES, type Scope } from '../routes/scopes';
 
 /** A caller allowed in, as configured in BFF_CLIENTS. Only the token's sha256 is kept. */
@@ -11,6 +12,8 @@ export interface CallerConfig {
 
 export interface Config {
   port: number;
+  /** Bind address of the HTTP server. */
+  host: string;
   posthog: {
     host: string;
     apiKey: string;
@@ -84,6 +87,15 @@ function httpUrl(name: string, raw: string, protocols: string[]): URL {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}`);
   }
   return url;
+}
+
+/** An IP address or a host name to bind to. */
+function bindAddress(env: Env, name: string, fallback: string): string {
+  const value = text(env, name) ?? fallback;
+  if (isIP(value) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(value)) {
+    throw new ConfigError(`${name} must be an IP address or a host name, got "${value}"`);
+  }
+  return value;
 }
 
 function positiveId(env: Env, name: string, fallback?: string): string {
@@ -186,6 +198,7 @@ export function loadConfig(env: Env): Config {
 
   return {
     port: integer(env, 'PORT', 3000, 0, 65_535),
+    host: bindAddress(env, 'HOST', '0.0.0.0'),
     posthog: {
       host: host.toString().replace(/\/+$/, ''),
       apiKey,

@@ -45,6 +45,19 @@ export function batchedStdout(): pino.DestinationStream & { flush(done?: () => v
 
 const SERVICE = 'posthog-bff';
 
+/**
+ * NestJS's start-up chatter (one line per module and per mapped route, and "successfully started"
+ * before the port is even bound) is written at debug: at info a start writes one line, `listening`,
+ * once the port is bound.
+ */
+const NEST_START_UP = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
+
 /** The fields of an access-log line (strings and numbers only). */
 export type AccessFields = Record<string, string | number | undefined>;
 
@@ -115,7 +128,9 @@ export class AppLogger implements LoggerService {
   }
 
   log(fieldsOrMessage: unknown, messageOrContext?: string): void {
-    this.write('info', fieldsOrMessage, messageOrContext);
+    const startUp =
+      typeof fieldsOrMessage !== 'object' && NEST_START_UP.has(messageOrContext ?? '');
+    this.write(startUp ? 'debug' : 'info', fieldsOrMessage, messageOrContext);
   }
 
   warn(fieldsOrMessage: unknown, messageOrContext?: string): void {

@@ -1,10 +1,12 @@
 /**
  * `npm run demo`: the built BFF (dist/main.js) against an in-process fake PostHog, with one
- * demo caller holding every scope. Prints the caller's token and a curl line once the BFF is up.
+ * demo caller holding every scope, on 127.0.0.1 (HOST) port 3000 (PORT). Prints the caller's
+ * token as an `export TOKEN=...` line, a curl line and the docs URL once the BFF is up.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { FakePostHog } from './fake-posthog';
 import { DEMO_API_KEY } from './seed';
@@ -35,6 +37,15 @@ async function startFake(): Promise<FakePostHog> {
   return fallback;
 }
 
+/** Whether host:port can be bound now (checked before anything starts, for a one-line answer). */
+function portIsFree(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once('error', () => done(false));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => done(true)));
+  });
+}
+
 async function waitUntilLive(url: string, stillRunning: () => boolean): Promise<boolean> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline && stillRunning()) {
@@ -43,27 +54,38 @@ async function waitUntilLive(url: string, stillRunning: () => boolean): Promise<
     } catch {
       // not listening yet
     }
-    await new Promise((done) => setTimeout(done, 250));
+    await new Promise((done) => setTimeout(done, 100));
   }
   return false;
 }
 
 async function main(): Promise<void> {
   if (!existsSync(BFF_ENTRY)) throw new Error(`${BFF_ENTRY} not found: run \`npm run build\``);
-  const fake = await startFake();
+  const host = process.env.HOST || '127.0.0.1';
   const port = process.env.PORT || '3000';
-  const token = `demo-token${randomBytes(12).toString('hex')}`;
+  if (port !== '0' && !(await portIsFree(host, Number(port)))) {
+    console.error(
+      `demo: port ${port} on ${host} is already in use; start it on another: PORT=${Number(port) + 1} npm run demo`,
+    );
+    process.exit(1);
+  }
+  const fake = await startFake();
+  const token = `demo-token-${randomBytes(12).toString('hex')}`;
   const clients = [
     { id: 'demo', token_sha256: createHash('sha256').update(token).digest('hex'), scopes: SCOPES },
   ];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    HOST: host,
     PORT: port,
     POSTHOG_HOST: fake.url,
     POSTHOG_API_KEY: fake.apiKey,
     POSTHOG_PROJECT_ID: String(fake.projectId),
     POSTHOG_ORGANIZATION_ID: fake.organizationId,
     BFF_CLIENTS: JSON.stringify(clients),
+    // Nothing to drain for: Ctrl-C stops at once (in-flight requests still finish).
+    SHUTDOWN_DRAIN_MS: '0',
+    SHUTDOWN_TIMEOUT_MS: '2000',
   };
   // Settings from the shell that would point the demo elsewhere: in-memory cache, fake ids only.
   for (const name of ['REDIS_URL', 'BFF_CLIENTS_FILE', 'POSTHOG_ENVIRONMENT_ID']) delete env[name];
@@ -87,20 +109,21 @@ async function main(): Promise<void> {
     fake.stop().finally(() => process.exit(code ?? (forwarded ? 0 : 1)));
   });
 
-  const bffUrl = `http://127.0.0.1:${port}`;
+  const bffUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   const live = await waitUntilLive(`${bffUrl}/health/live`, () => child.exitCode === null);
   if (child.exitCode !== null) return;
   console.log(
     [
       '',
-      '================ demo ================',
-      `BFF:          ${bffUrl}${live ? '' : ' (not answering /health/live yet)'}`,
-      `fake PostHog: ${fake.url} (seeded data)`,
-      `demo caller token (all scopes): ${token}`,
-      'try:',
-      `  curl -s -H "Authorization: Bearer ${token}" ${bffUrl}/v1/integrations`,
+      `posthog-bff demo: ${bffUrl}${live ? '' : ' (not answering /health/live yet)'}, in front of a simulated PostHog at ${fake.url}`,
+      `(another port: PORT=3001 npm run demo)`,
+      '',
+      'In another terminal:',
+      `  export TOKEN=${token}`,
+      `  curl -s -H "Authorization: Bearer $TOKEN" "${bffUrl}/v1/integrations?kind=slack&limit=20"`,
+      '',
+      `API docs: ${bffUrl}/docs`,
       'Ctrl-C stops both.',
-      '======================================',
       '',
     ].join('\n'),
   );
