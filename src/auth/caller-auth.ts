@@ -1,51 +1,75 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
 import { Problem } from '../common/problem';
 import type { RequestContext } from '../common/request-context';
-import { type CallerConfig, CONFIG, type Config } from '../config/config';
+import type { CallerConfig } from '../config/config';
 import { WindowCounters } from '../limits/window-counters';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ProxyRoute } from '../routes/route';
+import { CallerRegistry } from './caller-registry';
+import { JwtVerifier } from './jwt-verifier';
 
 const BEARER = /^Bearer ([^\s]{1,4096})$/i;
 const MAX_VERIFIED = 10_000;
 
+interface Verified {
+  caller: CallerConfig;
+  /** JWTs only: no longer admitted from memory after their `exp` (ms epoch). */
+  expiresAt?: number;
+}
+
 /**
- * Who is calling and may they: token (sha256, constant-time), scope, then the caller's own
- * per-minute limit. Runs before validation, cache and upstream, so refusals cost nothing upstream.
+ * Who is calling and may they: a configured token (sha256, constant-time) or a service-account
+ * JWT, then scope, then the caller's own per-minute limit. Runs before validation, cache and
+ * upstream, so refusals cost nothing upstream.
  */
 @Injectable()
 export class CallerAuth {
   /**
    * Authorization headers already verified, so a caller's repeated requests skip the sha256 (a
-   * measured 9% of a cache hit). Only verified headers are kept, bounded; unknown tokens always
-   * take the full hash-and-compare path.
+   * measured 9% of a cache hit) or the signature check. Only verified headers are kept, bounded,
+   * and all forgotten when the callers in force change (a rotated-out token stops at once).
    */
-  private readonly verified = new Map<string, CallerConfig>();
+  private readonly verified = new Map<string, Verified>();
 
   constructor(
-    @Inject(CONFIG) private readonly config: Config,
+    private readonly registry: CallerRegistry,
+    private readonly jwt: JwtVerifier,
     private readonly counters: WindowCounters,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    registry.onChange(() => this.verified.clear());
+  }
 
-  /** The configured caller whose token this is, comparing against every caller (no early exit). */
+  /**
+   * The caller, when known without waiting: a header verified before, or a configured token. A
+   * JWT not seen yet is undefined here (the hit path then leaves it to the pipeline's `identify`).
+   */
   authenticate(authorization: string | undefined): CallerConfig | undefined {
     if (authorization === undefined) return undefined;
     const known = this.verified.get(authorization);
-    if (known) return known;
+    if (known) {
+      if (known.expiresAt === undefined || Date.now() < known.expiresAt) return known.caller;
+      this.verified.delete(authorization);
+    }
     const token = BEARER.exec(authorization)?.[1];
     if (token === undefined) return undefined;
-    const digest = createHash('sha256').update(token).digest();
-    let found: CallerConfig | undefined;
-    for (const caller of this.config.callers) {
-      if (timingSafeEqual(digest, caller.tokenSha256)) found = caller;
-    }
-    if (found) {
-      if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
-      this.verified.set(authorization, found);
-    }
-    return found;
+    const caller = this.registry.byTokenDigest(createHash('sha256').update(token).digest());
+    if (caller) this.remember(authorization, { caller });
+    return caller;
+  }
+
+  /** The caller by configured token, else by a JWT that verifies and whose subject is configured. */
+  async identify(authorization: string | undefined): Promise<CallerConfig | undefined> {
+    const caller = this.authenticate(authorization);
+    if (caller || authorization === undefined) return caller;
+    const token = BEARER.exec(authorization)?.[1];
+    if (token === undefined || !this.jwt.applies(token)) return undefined;
+    const verified = await this.jwt.verify(token);
+    const bySubject = verified && this.registry.bySubject(verified.subject);
+    if (!verified || !bySubject) return undefined;
+    this.remember(authorization, { caller: bySubject, expiresAt: verified.expiresAt });
+    return bySubject;
   }
 
   /**
@@ -58,12 +82,13 @@ export class CallerAuth {
     route: ProxyRoute,
     ctx?: RequestContext,
   ): Promise<CallerConfig> {
-    const caller = this.authenticate(authorization);
+    const caller = await this.identify(authorization);
     if (ctx && caller) ctx.caller = caller;
     if (!caller) {
+      if (ctx && authorization !== undefined) ctx.unknownCaller = true;
       throw new Problem(
         401,
-        'Missing or unknown caller token: send Authorization: Bearer <token>.',
+        'Missing or unknown caller token: send Authorization: Bearer <token> (a configured token or a service-account JWT).',
         [],
         {
           'www-authenticate': 'Bearer',
@@ -86,5 +111,10 @@ export class CallerAuth {
       }
     }
     return caller;
+  }
+
+  private remember(authorization: string, verified: Verified): void {
+    if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+    this.verified.set(authorization, verified);
   }
 }

@@ -8,6 +8,8 @@ export interface RequestContext {
   requestId: string;
   startedAt: bigint;
   caller?: CallerConfig;
+  /** Credentials were sent but named no caller (the `unknown` of the metrics' caller label). */
+  unknownCaller?: boolean;
   cache?: CacheResult;
   upstreamStatus?: number;
   upstreamMs?: number;

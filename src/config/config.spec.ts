@@ -244,7 +244,7 @@ describe('loadConfig', () => {
       ).callers;
       expect(callers).toHaveLength(2);
       expect(callers[0].id).toBe('billing');
-      expect(callers[0].tokenSha256).toEqual(Buffer.from(HASH, 'hex'));
+      expect(callers[0].tokenSha256).toEqual([Buffer.from(HASH, 'hex')]);
       expect([...callers[0].scopes]).toEqual(['integration:read']);
       expect(callers[0].rateLimitPerMinute).toBe(600);
       expect(callers[1].rateLimitPerMinute).toBeUndefined();
@@ -335,6 +335,31 @@ describe('loadConfig', () => {
         /rate_limit_per_minute/,
       ],
       ['an unknown field', [{ ...CALLER, token: 'a-caller-token' }], /unknown field: token/],
+      ['an empty hash array', [{ ...CALLER, token_sha256: [] }], /non-empty array/],
+      ['a bad hash in the array', [{ ...CALLER, token_sha256: [HASH, 'x'] }], /token_sha256/],
+      [
+        'the same hash under two callers',
+        [CALLER, { ...CALLER, id: 'other', token_sha256: [HASH.toUpperCase()] }],
+        /\[1\]\.token_sha256: the same hash is listed for "billing"/,
+      ],
+      [
+        'both a hash and a subject',
+        [{ ...CALLER, subject: 'system:serviceaccount:billing:api' }],
+        /\[0\] needs exactly one of token_sha256 and subject/,
+      ],
+      [
+        'neither a hash nor a subject',
+        [{ id: 'x', scopes: ['integration:read'] }],
+        /exactly one of token_sha256 and subject/,
+      ],
+      [
+        'the same subject under two callers',
+        [
+          { id: 'a', subject: 'system:serviceaccount:ns:a', scopes: ['integration:read'] },
+          { id: 'b', subject: 'system:serviceaccount:ns:a', scopes: ['integration:read'] },
+        ],
+        /\[1\]\.subject: the same subject is listed for "a"/,
+      ],
     ])('refuses %s', (_, clients, pattern) => {
       const message = failure({ BFF_CLIENTS: JSON.stringify(clients) });
       expect(message).toContain('BFF_CLIENTS');
@@ -346,6 +371,67 @@ describe('loadConfig', () => {
       expect(failure({ BFF_CLIENTS: undefined, BFF_CLIENTS_FILE: path })).toBe(
         'BFF_CLIENTS_FILE[0].scopes: unknown scope "admin"',
       );
+    });
+
+    it('reads several hashes for one caller (a rotation) and the audit:read scope', () => {
+      const other = 'b'.repeat(64);
+      const [caller] = loadConfig(
+        env({
+          BFF_CLIENTS: JSON.stringify([
+            { ...CALLER, token_sha256: [HASH, other], scopes: ['audit:read'] },
+          ]),
+        }),
+      ).callers;
+      expect(caller.tokenSha256).toEqual([Buffer.from(HASH, 'hex'), Buffer.from(other, 'hex')]);
+      expect([...caller.scopes]).toEqual(['audit:read']);
+    });
+
+    it('reads a subject caller once the JWT variables are set', () => {
+      const subject = 'system:serviceaccount:billing:api';
+      const config = loadConfig(
+        env({
+          BFF_CLIENTS: JSON.stringify([
+            CALLER,
+            { id: 'billing-sa', subject, scopes: ['integration:read'] },
+          ]),
+          BFF_JWT_JWKS_URL: 'https://kubernetes.default.svc/openid/v1/jwks',
+          BFF_JWT_ISSUER: 'https://kubernetes.default.svc',
+          BFF_JWT_AUDIENCE: 'posthog-bff',
+        }),
+      );
+      expect(config.callers[1]).toMatchObject({ id: 'billing-sa', subject, tokenSha256: [] });
+      expect(config.jwt).toEqual({
+        jwksUrl: 'https://kubernetes.default.svc/openid/v1/jwks',
+        jwksFile: undefined,
+        issuer: 'https://kubernetes.default.svc',
+        audience: 'posthog-bff',
+      });
+    });
+
+    it.each([
+      [{}, /caller "sa" has a subject: set BFF_JWT_JWKS_URL/],
+      [{ BFF_JWT_ISSUER: 'https://issuer', BFF_JWT_AUDIENCE: 'bff' }, /BFF_JWT_JWKS_URL \(or/],
+      [
+        { BFF_JWT_JWKS_URL: 'https://issuer/jwks', BFF_JWT_JWKS_FILE: '/jwks.json' },
+        /set only one/,
+      ],
+      [{ BFF_JWT_JWKS_URL: 'https://issuer/jwks', BFF_JWT_AUDIENCE: 'bff' }, /BFF_JWT_ISSUER/],
+      [{ BFF_JWT_JWKS_URL: 'https://issuer/jwks', BFF_JWT_ISSUER: 'x' }, /BFF_JWT_AUDIENCE/],
+      [
+        { BFF_JWT_JWKS_URL: 'ftp://issuer/jwks', BFF_JWT_ISSUER: 'x', BFF_JWT_AUDIENCE: 'y' },
+        /BFF_JWT_JWKS_URL must use/,
+      ],
+    ])('refuses incomplete JWT settings %#', (overrides, pattern) => {
+      const clients = [
+        { id: 'sa', subject: 'system:serviceaccount:ns:sa', scopes: ['audit:read'] },
+      ];
+      expect(failure({ BFF_CLIENTS: JSON.stringify(clients), ...overrides })).toMatch(pattern);
+    });
+
+    it('reads AUDIT_MAX_RECORDS (default 100000)', () => {
+      expect(loadConfig(env()).audit.maxRecords).toBe(100_000);
+      expect(loadConfig(env({ AUDIT_MAX_RECORDS: '500' })).audit.maxRecords).toBe(500);
+      expect(failure({ AUDIT_MAX_RECORDS: '0' })).toMatch(/AUDIT_MAX_RECORDS/);
     });
 
     it('never repeats a plain token given in place of its hash', () => {

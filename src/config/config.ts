@@ -2,12 +2,24 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { SCOPES, type Scope } from '../routes/scopes';
 
-/** A caller allowed in, as configured in BFF_CLIENTS. Only the token's sha256 is kept. */
+/**
+ * A caller allowed in, as configured in BFF_CLIENTS: by token (only sha256 hashes are kept; two
+ * during a rotation) or by the `sub` of a service-account JWT, never both.
+ */
 export interface CallerConfig {
   id: string;
-  tokenSha256: Buffer;
+  tokenSha256: Buffer[];
+  subject?: string;
   scopes: ReadonlySet<Scope>;
   rateLimitPerMinute?: number;
+}
+
+/** Service-account callers: JWTs signed by a key of this JWKS (a URL or a file). */
+export interface JwtConfig {
+  jwksUrl?: string;
+  jwksFile?: string;
+  issuer: string;
+  audience: string;
 }
 
 export interface Config {
@@ -22,6 +34,10 @@ export interface Config {
     organizationId?: string;
   };
   callers: CallerConfig[];
+  /** Set when callers come from BFF_CLIENTS_FILE, which is re-read when it changes. */
+  callersFile?: string;
+  jwt?: JwtConfig;
+  audit: { maxRecords: number };
   redis?: { url: string; keyPrefix: string; timeoutMs: number };
   cache: { ttlMs: number; staleMs: number; maxEntries: number; maxBytes: number };
   upstream: {
@@ -105,21 +121,28 @@ function positiveId(env: Env, name: string, fallback?: string): string {
   return value;
 }
 
-function parseCallers(env: Env): CallerConfig[] {
+function parseCallers(env: Env): { callers: CallerConfig[]; file?: string } {
   const inline = text(env, 'BFF_CLIENTS');
   const file = text(env, 'BFF_CLIENTS_FILE');
   if (inline && file) throw new ConfigError('BFF_CLIENTS and BFF_CLIENTS_FILE: set only one');
-  const source = inline ? 'BFF_CLIENTS' : 'BFF_CLIENTS_FILE';
+  if (inline) return { callers: parseCallerList(inline, 'BFF_CLIENTS') };
+  if (!file) throw new ConfigError('BFF_CLIENTS (or BFF_CLIENTS_FILE) is required');
   let json: string;
-  if (inline) json = inline;
-  else if (file) {
-    try {
-      json = readFileSync(file, 'utf8');
-    } catch {
-      throw new ConfigError(`BFF_CLIENTS_FILE cannot be read: ${file}`);
-    }
-  } else throw new ConfigError('BFF_CLIENTS (or BFF_CLIENTS_FILE) is required');
+  try {
+    json = readFileSync(file, 'utf8');
+  } catch {
+    throw new ConfigError(`BFF_CLIENTS_FILE cannot be read: ${file}`);
+  }
+  return { callers: parseCallerList(json, 'BFF_CLIENTS_FILE'), file };
+}
 
+const HASH = /^[0-9a-f]{64}$/i;
+
+/**
+ * The callers of a BFF_CLIENTS JSON array; throws a ConfigError naming the first bad entry.
+ * Used at start-up and for every re-read of BFF_CLIENTS_FILE.
+ */
+export function parseCallerList(json: string, source: string): CallerConfig[] {
   let list: unknown;
   try {
     list = JSON.parse(json);
@@ -130,11 +153,13 @@ function parseCallers(env: Env): CallerConfig[] {
     throw new ConfigError(`${source} must be a non-empty JSON array of callers`);
   }
   const ids = new Set<string>();
+  const hashes = new Map<string, string>();
+  const subjects = new Map<string, string>();
   return list.map((entry, i) => {
     const where = `${source}[${i}]`;
     if (typeof entry !== 'object' || entry === null)
       throw new ConfigError(`${where} must be an object`);
-    const { id, token_sha256, scopes, rate_limit_per_minute, ...rest } = entry as Record<
+    const { id, token_sha256, subject, scopes, rate_limit_per_minute, ...rest } = entry as Record<
       string,
       unknown
     >;
@@ -145,8 +170,35 @@ function parseCallers(env: Env): CallerConfig[] {
     }
     if (ids.has(id)) throw new ConfigError(`${where}.id "${id}" is listed twice`);
     ids.add(id);
-    if (typeof token_sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(token_sha256)) {
-      throw new ConfigError(`${where}.token_sha256 must be 64 hex characters`);
+    if ((token_sha256 === undefined) === (subject === undefined)) {
+      throw new ConfigError(`${where} needs exactly one of token_sha256 and subject`);
+    }
+    const tokenHashes = token_sha256 === undefined ? [] : [token_sha256].flat();
+    if (
+      token_sha256 !== undefined &&
+      (tokenHashes.length === 0 || !tokenHashes.every((h) => typeof h === 'string' && HASH.test(h)))
+    ) {
+      throw new ConfigError(
+        `${where}.token_sha256 must be 64 hex characters, or a non-empty array of them`,
+      );
+    }
+    for (const hash of tokenHashes as string[]) {
+      const owner = hashes.get(hash.toLowerCase());
+      // One token must name one caller: which scopes it had would depend on the list's order.
+      if (owner !== undefined && owner !== id) {
+        throw new ConfigError(`${where}.token_sha256: the same hash is listed for "${owner}"`);
+      }
+      hashes.set(hash.toLowerCase(), id);
+    }
+    if (subject !== undefined) {
+      if (typeof subject !== 'string' || !/^[\x21-\x7e]{1,253}$/.test(subject)) {
+        throw new ConfigError(`${where}.subject must be 1-253 printable characters`);
+      }
+      const owner = subjects.get(subject);
+      if (owner !== undefined) {
+        throw new ConfigError(`${where}.subject: the same subject is listed for "${owner}"`);
+      }
+      subjects.set(subject, id);
     }
     if (!Array.isArray(scopes) || scopes.length === 0) {
       throw new ConfigError(`${where}.scopes must be a non-empty array`);
@@ -163,11 +215,36 @@ function parseCallers(env: Env): CallerConfig[] {
     }
     return {
       id,
-      tokenSha256: Buffer.from(token_sha256, 'hex'),
+      tokenSha256: (tokenHashes as string[]).map((h) => Buffer.from(h, 'hex')),
+      subject: subject as string | undefined,
       scopes: new Set(scopes as Scope[]),
       rateLimitPerMinute: rate_limit_per_minute as number | undefined,
     };
   });
+}
+
+function parseJwt(env: Env, callers: CallerConfig[]): JwtConfig | undefined {
+  const jwksUrl = text(env, 'BFF_JWT_JWKS_URL');
+  const jwksFile = text(env, 'BFF_JWT_JWKS_FILE');
+  const issuer = text(env, 'BFF_JWT_ISSUER');
+  const audience = text(env, 'BFF_JWT_AUDIENCE');
+  if (!jwksUrl && !jwksFile && !issuer && !audience) {
+    const bySubject = callers.find((c) => c.subject !== undefined);
+    if (bySubject) {
+      throw new ConfigError(
+        `caller "${bySubject.id}" has a subject: set BFF_JWT_JWKS_URL (or BFF_JWT_JWKS_FILE), BFF_JWT_ISSUER and BFF_JWT_AUDIENCE`,
+      );
+    }
+    return undefined;
+  }
+  if (jwksUrl && jwksFile)
+    throw new ConfigError('BFF_JWT_JWKS_URL and BFF_JWT_JWKS_FILE: set only one');
+  if (!jwksUrl && !jwksFile)
+    throw new ConfigError('BFF_JWT_JWKS_URL (or BFF_JWT_JWKS_FILE) is required for JWT callers');
+  if (jwksUrl) httpUrl('BFF_JWT_JWKS_URL', jwksUrl, ['http:', 'https:']);
+  if (!issuer) throw new ConfigError('BFF_JWT_ISSUER is required for JWT callers');
+  if (!audience) throw new ConfigError('BFF_JWT_AUDIENCE is required for JWT callers');
+  return { jwksUrl, jwksFile, issuer, audience };
 }
 
 /** Reads and validates the whole configuration; the first problem found is thrown as a ConfigError. */
@@ -195,6 +272,7 @@ export function loadConfig(env: Env): Config {
   const otelEndpoint = text(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   if (otelEndpoint) httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', otelEndpoint, ['http:', 'https:']);
   const timeoutMs = integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 1, 600_000);
+  const { callers, file: callersFile } = parseCallers(env);
 
   return {
     port: integer(env, 'PORT', 3000, 0, 65_535),
@@ -206,7 +284,10 @@ export function loadConfig(env: Env): Config {
       environmentId: positiveId(env, 'POSTHOG_ENVIRONMENT_ID', projectId),
       organizationId: organizationId?.toLowerCase(),
     },
-    callers: parseCallers(env),
+    callers,
+    callersFile,
+    jwt: parseJwt(env, callers),
+    audit: { maxRecords: integer(env, 'AUDIT_MAX_RECORDS', 100_000, 1, 100_000_000) },
     redis: redisUrl
       ? {
           url: redisUrl,

@@ -1,5 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { CallerAuth } from '../auth/caller-auth';
+import { AuthModule } from '../auth/auth.module';
 import { ResponseCacheModule } from '../cache/response-cache.module';
 import { UpstreamModule } from '../upstream/upstream.module';
 import { ProxyService } from './proxy.service';
@@ -7,8 +7,8 @@ import { ProxyService } from './proxy.service';
 /** The shared layer every resource module's controller hands its validated input to. */
 @Global()
 @Module({
-  imports: [UpstreamModule, ResponseCacheModule],
-  providers: [ProxyService, CallerAuth],
-  exports: [ProxyService, CallerAuth, ResponseCacheModule],
+  imports: [AuthModule, UpstreamModule, ResponseCacheModule],
+  providers: [ProxyService],
+  exports: [ProxyService, AuthModule, ResponseCacheModule],
 })
 export class ProxyModule {}

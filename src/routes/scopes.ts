@@ -6,6 +6,8 @@ export const SCOPES = [
   'organization_integration:write',
   'organization:read',
   'organization:write',
+  // The BFF's own: reading its audit trail (GET /v1/audit).
+  'audit:read',
 ] as const;
 
 export type Scope = (typeof SCOPES)[number];
