@@ -3,80 +3,17 @@
  * PostHog (the fake records zero calls), and no caller value can make the BFF contact another host
  * (a second "evil" server records every request it receives and must receive none).
  */
-import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
-import { type AppInstance, CALLERS, type Stack, startBff, startStack } from './support/stack';
-
-interface RawAnswer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  json: any;
-}
+import {
+  ADMIN,
+  expectRawProblem as expectProblem,
+  rawRequest,
+  rawSocket,
+} from './support/raw-http';
+import { type AppInstance, type Stack, startBff, startStack } from './support/stack';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ADMIN = `Bearer ${CALLERS.admin.token}`;
-
-/** node:http sends the path exactly as given (fetch would normalise `..` and encodings). */
-function rawRequest(
-  baseUrl: string,
-  method: string,
-  path: string,
-  headers: Record<string, string> = {},
-  body?: string,
-): Promise<RawAnswer> {
-  const { hostname, port } = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: hostname, port, method, path, headers: { authorization: ADMIN, ...headers } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/** Writes bytes on a raw socket (for what node:http and fetch refuse to send) and reads the reply. */
-function rawSocket(baseUrl: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(baseUrl);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
-    let out = '';
-    socket.on('data', (d: Buffer) => {
-      out += d.toString('latin1');
-    });
-    socket.on('close', () => resolve(out));
-    socket.on('error', reject);
-    socket.setTimeout(3000, () => socket.destroy());
-  });
-}
-
-/** A 4xx problem+json whose request_id is the response's X-Request-Id. */
-function expectProblem(answer: RawAnswer, status: number, field?: string) {
-  expect(answer.status).toBe(status);
-  expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({ status, request_id: answer.headers['x-request-id'] });
-  if (field) {
-    expect(answer.json.errors).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field })]),
-    );
-  }
-}
 
 /** Any server: records every request it receives. */
 async function recordingServer(

@@ -30,6 +30,25 @@ export function UuidId(): PropertyDecorator {
   );
 }
 
+const NULLABLE = 'bff:nullable';
+
+/**
+ * The one marker for a field the contract lets be `null` (API.md: provider_role_slug): optional,
+ * and null is accepted and documented. Every other field refuses null (see contractErrors).
+ */
+export function Nullable(): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ nullable: true }),
+    IsOptional(),
+    (target: object, key: string | symbol) => Reflect.defineMetadata(NULLABLE, true, target, key),
+  );
+}
+
+// biome-ignore lint/complexity/noBannedTypes: DTO classes are plain constructors here
+export function isNullable(dto: Function, key: string): boolean {
+  return Reflect.getMetadata(NULLABLE, dto.prototype, key) === true;
+}
+
 /** An optional integer query parameter within [min, max]. */
 export function QueryInt(min: number, max: number, description?: string): PropertyDecorator {
   return applyDecorators(

@@ -4,6 +4,8 @@ import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swag
 import { getMetadataStorage } from 'class-validator';
 import { RESPONSE_MODELS } from './problem.schema';
 
+const PACKAGE: { license: string } = require('../../package.json');
+
 /** Groups of /v1 routes, by path prefix (the longest matching prefix wins). */
 const TAGS = [
   {
@@ -47,6 +49,8 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setTitle('PostHog Integrations BFF')
     .setDescription(DESCRIPTION)
     .setVersion('1')
+    .setLicense(PACKAGE.license, `https://spdx.org/licenses/${PACKAGE.license}.html`)
+    .addServer('http://posthog-bff', 'Inside the cluster: the Service of deploy/k8s (port 80).')
     .addBearerAuth({
       type: 'http',
       scheme: 'bearer',

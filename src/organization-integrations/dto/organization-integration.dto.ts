@@ -18,15 +18,15 @@ export class EnvironmentMappingBody {
   @Min(1)
   production: number;
 
-  @ApiPropertyOptional({ type: Number, nullable: true })
+  @ApiPropertyOptional({ type: Number, description: 'Omitted means the production id.' })
   @IsOptional()
   @IsInt()
   @Min(1)
-  preview?: number | null;
+  preview?: number;
 
-  @ApiPropertyOptional({ type: Number, nullable: true })
+  @ApiPropertyOptional({ type: Number, description: 'Omitted means the production id.' })
   @IsOptional()
   @IsInt()
   @Min(1)
-  development?: number | null;
+  development?: number;
 }

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsUUID, ValidateIf } from 'class-validator';
-import { BoundedString, QueryInt, UuidId } from '../../common/validators';
+import { BoundedString, Nullable, QueryInt, UuidId } from '../../common/validators';
 
 export class RoleReferenceIdParams {
   @UuidId() id: string;
@@ -24,8 +24,8 @@ export class CreateRoleReferenceBody {
   @ApiProperty() @BoundedString() provider_role_id: string;
   @ApiProperty() @BoundedString() provider_role_name: string;
 
-  @ApiPropertyOptional({ type: String, nullable: true })
-  @IsOptional()
+  @ApiPropertyOptional({ type: String })
+  @Nullable()
   @BoundedString()
   provider_role_slug?: string | null;
 

@@ -1,0 +1,237 @@
+/**
+ * The request contract every route shares, enforced once (validation pipe, JSON parser, router
+ * errors) rather than per DTO: each case is refused with 400 problem+json naming the field, and
+ * PostHog receives nothing (the fake records zero calls).
+ */
+import { expectRawProblem, type RawAnswer, rawRequest } from './support/raw-http';
+import { type Stack, startStack } from './support/stack';
+
+const ROLE = '0191f3a4-5b6c-7d8e-9f00-112233445566';
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+describe('request contract', () => {
+  let stack: Stack;
+  let orgIntegration: string;
+
+  beforeAll(async () => {
+    stack = await startStack();
+    const list = await rawRequest(stack.url, 'GET', '/v1/organization/integrations');
+    orgIntegration = list.json.items[0].id;
+  });
+  afterAll(() => stack.close());
+  beforeEach(() => stack.fake.reset());
+
+  /** Every body route with a body it accepts. */
+  const bodyRoutes = (): Array<[string, string, Record<string, unknown>]> => [
+    ['POST', '/v1/integrations', { kind: 'slack', config: {} }],
+    ['POST', '/v1/integrations/domain-connect/apply-url', { context: 'email', integration_id: 1 }],
+    ['POST', '/v1/integrations/github/link-existing', {}],
+    ['POST', '/v1/integrations/github/oauth-authorize', { installation_id: '42' }],
+    [
+      'PATCH',
+      `/v1/organization/integrations/${orgIntegration}/environment-mapping`,
+      { production: 1 },
+    ],
+    [
+      'POST',
+      '/v1/role-external-references',
+      {
+        provider: 'github',
+        provider_organization_id: 'acme',
+        provider_role_id: '1',
+        provider_role_name: 'Admins',
+        role: ROLE,
+      },
+    ],
+  ];
+
+  const send = (method: string, path: string, body: unknown): Promise<RawAnswer> =>
+    rawRequest(stack.url, method, path, JSON_TYPE, JSON.stringify(body));
+
+  describe('unknown body fields, whatever their name', () => {
+    it.each([
+      'constructor',
+      'toString',
+      'valueOf',
+      'hasOwnProperty',
+      'isPrototypeOf',
+      'propertyIsEnumerable',
+      'toLocaleString',
+      '__defineGetter__',
+      '__lookupSetter__',
+      'nonsense',
+    ])('refuses a body field named %s on every body route, naming it', async (name) => {
+      for (const [method, path, body] of bodyRoutes()) {
+        const answer = await send(method, path, { ...body, [name]: 'x' });
+        expectRawProblem(answer, 400, name);
+      }
+      expect(stack.fake.requests).toHaveLength(0);
+    });
+
+    it('refuses a body field named __proto__ (the JSON parser refuses it)', async () => {
+      for (const [method, path, body] of bodyRoutes()) {
+        const text = JSON.stringify(body).replace(/^\{/, '{"__proto__":{"x":1},');
+        expectRawProblem(await rawRequest(stack.url, method, path, JSON_TYPE, text), 400);
+      }
+      expect(stack.fake.requests).toHaveLength(0);
+    });
+
+    it.each(['constructor', 'toString', 'hasOwnProperty'])(
+      'refuses a query parameter named %s, naming it',
+      async (name) => {
+        expectRawProblem(
+          await rawRequest(stack.url, 'GET', `/v1/integrations?${name}=1`),
+          400,
+          name,
+        );
+        expect(stack.fake.requests).toHaveLength(0);
+      },
+    );
+  });
+
+  describe('null only where the contract allows it', () => {
+    it.each([
+      ['/v1/integrations/github/oauth-authorize', { installation_id: '42' }, 'next'],
+      ['/v1/integrations/github/oauth-authorize', { installation_id: '42' }, 'connect_from'],
+      ['/v1/integrations/github/oauth-authorize', {}, 'installation_id'],
+      ['/v1/integrations/github/link-existing', {}, 'discovery_id'],
+      ['/v1/integrations/github/link-existing', {}, 'source_team_id'],
+      ['/v1/integrations/github/link-existing', {}, 'installation_id'],
+      [
+        '/v1/integrations/domain-connect/apply-url',
+        { context: 'email', integration_id: 1 },
+        'redirect_uri',
+      ],
+      [
+        '/v1/integrations/domain-connect/apply-url',
+        { context: 'email', integration_id: 1 },
+        'provider_endpoint',
+      ],
+      ['/v1/integrations/domain-connect/apply-url', { context: 'proxy' }, 'proxy_record_id'],
+      ['/v1/integrations', { kind: 'slack' }, 'config'],
+    ])('refuses POST %s with %j and %s: null', async (path, body, field) => {
+      expectRawProblem(await send('POST', path, { ...body, [field]: null }), 400, field);
+      expect(stack.fake.requests).toHaveLength(0);
+    });
+
+    it.each(['preview', 'development'])(
+      'refuses an environment mapping with %s: null (omitted means the production id)',
+      async (field) => {
+        const path = `/v1/organization/integrations/${orgIntegration}/environment-mapping`;
+        expectRawProblem(await send('PATCH', path, { production: 1, [field]: null }), 400, field);
+        expect(stack.fake.requests).toHaveLength(0);
+      },
+    );
+
+    it('forwards provider_role_slug: null, the one nullable field (control)', async () => {
+      const [, path, body] = bodyRoutes()[5];
+      const answer = await send('POST', path, { ...body, provider_role_slug: null });
+      expect(answer.status).toBe(201);
+      expect(stack.fake.requests).toHaveLength(1);
+      expect(stack.fake.requests[0].body).toMatchObject({ provider_role_slug: null });
+    });
+  });
+
+  describe('integers JSON cannot carry exactly', () => {
+    const apply = '/v1/integrations/domain-connect/apply-url';
+    it.each([
+      ['9007199254740993', 'integration_id'],
+      ['9007199254740992', 'integration_id'],
+      ['-9007199254740993', 'integration_id'],
+      ['1e21', 'integration_id'],
+      ['1e400', 'integration_id'],
+    ])('refuses integration_id %s with 400 naming it', async (literal, field) => {
+      const text = `{"context":"email","integration_id":${literal}}`;
+      expectRawProblem(await rawRequest(stack.url, 'POST', apply, JSON_TYPE, text), 400, field);
+      expect(stack.fake.requests).toHaveLength(0);
+    });
+
+    it('refuses one deep inside a free-form config, naming its path', async () => {
+      const text = '{"kind":"slack","config":{"ids":[1,9007199254740993]}}';
+      const answer = await rawRequest(stack.url, 'POST', '/v1/integrations', JSON_TYPE, text);
+      expectRawProblem(answer, 400, 'config.ids[1]');
+      expect(stack.fake.requests).toHaveLength(0);
+    });
+
+    it('forwards the largest safe integer and fractions unchanged (control)', async () => {
+      const text = '{"kind":"slack","config":{"n":9007199254740991,"m":-9007199254740991,"f":0.5}}';
+      const answer = await rawRequest(stack.url, 'POST', '/v1/integrations', JSON_TYPE, text);
+      expect(answer.status).toBe(201);
+      expect(stack.fake.requests[0].rawBody).toContain('"n":9007199254740991');
+      expect(stack.fake.requests[0].rawBody).toContain('"m":-9007199254740991');
+    });
+  });
+
+  describe('DELETE takes no body', () => {
+    it.each([
+      ['/v1/integrations/1', '{"force":true}'],
+      ['/v1/integrations/1', '{}'],
+      ['/v1/role-external-references/<role>', '{"x":1}'],
+      ['/v1/organization/integrations/<org>', '{}'],
+    ])('refuses DELETE %s with body %s (400, nothing deleted)', async (path, body) => {
+      const target = path.replace('<role>', ROLE).replace('<org>', orgIntegration);
+      expectRawProblem(await rawRequest(stack.url, 'DELETE', target, JSON_TYPE, body), 400, 'body');
+      expect(stack.fake.requests).toHaveLength(0);
+    });
+
+    it('deletes with an empty body (control)', async () => {
+      const answer = await rawRequest(stack.url, 'DELETE', '/v1/integrations/1', {
+        ...JSON_TYPE,
+        'content-length': '0',
+      });
+      expect(answer.status).toBe(204);
+      expect(stack.fake.requests).toHaveLength(1);
+    });
+  });
+
+  describe('malformed URLs', () => {
+    const metric = async (status: number): Promise<number> => {
+      const text = (await rawRequest(stack.url, 'GET', '/metrics')).text;
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith(
+            `bff_http_requests_total{method="GET",route="unmatched",status="${status}"}`,
+          ),
+        );
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+
+    it.each([
+      '/v1/integrations/%zz',
+      '/v1/integrations/%ff',
+      '/v1/integrations/%',
+      '/v1/integrations/1/linear/%E0%A4%A',
+      '/v1/organization/integrations/%',
+      '/health/%zz',
+      '/health/live%',
+      '/%',
+    ])(
+      'answers GET %s with problem+json 400, a request id, an access line and a metric',
+      async (path) => {
+        const before = await metric(400);
+        const logged = stack.logs.length;
+        const answer = await rawRequest(stack.url, 'GET', path, { 'x-request-id': 'bad-url-1' });
+        expectRawProblem(answer, 400, 'path');
+        expect(answer.headers['x-request-id']).toBe('bad-url-1');
+        expect(answer.json.type).toEqual(expect.any(String));
+        const lines = stack.logs
+          .slice(logged)
+          .map((line) => JSON.parse(line))
+          .filter((line) => line.request_id === 'bad-url-1');
+        expect(lines).toEqual([
+          expect.objectContaining({ method: 'GET', route: 'unmatched', status: 400 }),
+        ]);
+        expect(await metric(400)).toBe(before + 1);
+        expect(stack.fake.requests).toHaveLength(0);
+      },
+    );
+
+    it('answers a bad URL without a token the same way (before any caller check)', async () => {
+      const answer = await rawRequest(stack.url, 'DELETE', '/v1/integrations/%zz', {
+        authorization: '',
+      });
+      expectRawProblem(answer, 400, 'path');
+    });
+  });
+});

@@ -1,0 +1,84 @@
+// Requests sent byte for byte as written: node:http keeps the path as given (fetch would
+// normalise `..` and percent-encodings), a raw socket sends what node:http refuses to.
+import { type IncomingHttpHeaders, request } from 'node:http';
+import { connect } from 'node:net';
+import { CALLERS } from './stack';
+
+export interface RawAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+  json: any;
+}
+
+export const ADMIN = `Bearer ${CALLERS.admin.token}`;
+
+/**
+ * One request with the admin token unless `headers.authorization` says otherwise. A body gets its
+ * Content-Length (node:http would send a DELETE's body unframed, as the start of a next request).
+ */
+export function rawRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<RawAnswer> {
+  const { hostname, port } = new URL(baseUrl);
+  const length = body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) };
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: hostname,
+        port,
+        method,
+        path,
+        headers: { authorization: ADMIN, ...length, ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Writes bytes on a raw socket (for what node:http and fetch refuse to send) and reads the reply. */
+export function rawSocket(baseUrl: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    let out = '';
+    socket.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    socket.on('close', () => resolve(out));
+    socket.on('error', reject);
+    socket.setTimeout(3000, () => socket.destroy());
+  });
+}
+
+/** A problem+json answer with this status whose request_id is the response's X-Request-Id. */
+export function expectRawProblem(answer: RawAnswer, status: number, field?: string): void {
+  expect(answer.status).toBe(status);
+  expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(answer.json).toMatchObject({ status, request_id: answer.headers['x-request-id'] });
+  if (field) {
+    expect(answer.json.errors).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field })]),
+    );
+  }
+}
