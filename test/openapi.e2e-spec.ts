@@ -255,7 +255,8 @@ describe('OpenAPI document', () => {
     const mapping = body(routeAt('PATCH', '/v1/organization/integrations/:id/environment-mapping'));
     expect(mapping.required).toEqual(['production']);
     expect(mapping.properties?.production).toMatchObject({ type: 'integer', minimum: 1 });
-    expect(mapping.properties?.preview).toMatchObject({ type: 'integer', nullable: true });
+    expect(mapping.properties?.preview).toMatchObject({ type: 'integer' });
+    expect(mapping.properties?.preview).not.toHaveProperty('nullable'); // API.md: never null
 
     const reference = body(routeAt('POST', '/v1/role-external-references'));
     expect(sorted(reference.required)).toEqual(
@@ -268,6 +269,7 @@ describe('OpenAPI document', () => {
       ].sort(),
     );
     expect(reference.properties?.role).toMatchObject({ format: 'uuid' });
+    expect(reference.properties?.provider_role_slug).toMatchObject({ nullable: true });
 
     for (const path of [
       '/v1/integrations/github/link-existing',
