@@ -118,7 +118,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   'PATCH /v1/organization/integrations/:id/environment-mapping': {
     path: `/v1/organization/integrations/${VERCEL}/environment-mapping`,
-    body: { production: 2, preview: null },
+    body: { production: 2, preview: 3 },
     status: 200,
   },
   'GET /v1/role-external-references': {

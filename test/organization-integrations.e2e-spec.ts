@@ -181,13 +181,13 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     expect(call.body).toEqual(body);
   });
 
-  it('allows preview and development to be null', async () => {
-    const body = { production: 2, preview: null, development: null };
+  it('refuses preview or development null (API.md: never null; omitted means production)', async () => {
+    for (const field of ['preview', 'development']) {
+      const answer = await patch({ production: 2, [field]: null });
 
-    const answer = await patch(body);
-
-    expect(answer.status).toBe(200);
-    expect(onlyUpstreamCall(stack(), answer).body).toEqual(body);
+      expectProblem(answer, 400, [field]);
+    }
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('invalidates the cached read of the integration', async () => {
