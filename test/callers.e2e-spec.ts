@@ -161,6 +161,14 @@ describe('service-account callers: JWKS over loopback', () => {
     });
     expect(created.status).toBe(201);
     expect(stack.fake.requestsTo('/integrations', 'POST')).toHaveLength(1);
+    const audit = stack.logs
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg === 'audit' && l.request_id === created.headers.get('x-request-id'));
+    expect(audit).toMatchObject({
+      caller: 'ops-sa',
+      subject: 'system:serviceaccount:ops:ops-api',
+      created_id: String(created.json.id),
+    });
   });
 
   const refusals: Array<[string, () => Promise<string>]> = [

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3 } from 'openapi-types';
+import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { OPENAPI_FILE, renderOpenApi } from '../src/docs/write-openapi';
 import type { ProxyRoute } from '../src/routes/route';
 import { type Stack, startStack } from './support/stack';
@@ -118,9 +119,30 @@ describe('OpenAPI document', () => {
         (m) => `${m.toUpperCase()} ${path}`,
       ),
     );
-    const declared = routes.map((r) => `${r.method} ${openApiPath(r.path)}`);
+    // Plus the BFF's own GET /v1/audit (not proxied, so in no route table).
+    const declared = [...routes, AUDIT_ROUTE].map((r) => `${r.method} ${openApiPath(r.path)}`);
     expect(documented.sort()).toEqual([...new Set(declared)].sort());
     for (const path of Object.keys(doc.paths)) expect(path).toMatch(/^\/v1\//);
+  });
+
+  it('documents GET /v1/audit: audit:read, its query, the AuditPage, 503 without Redis', () => {
+    const op = operation(AUDIT_ROUTE);
+    expect(op).toHaveProperty('x-required-scope', 'audit:read');
+    expect(op.security).toEqual([{ bearer: [] }]);
+    expect(sorted(op.parameters?.map((p) => (p as OpenAPIV3.ParameterObject).name))).toEqual([
+      'before',
+      'caller',
+      'limit',
+    ]);
+    const ok = op.responses['200'] as OpenAPIV3.ResponseObject;
+    expect(ok.content?.['application/json']?.schema).toEqual({
+      $ref: '#/components/schemas/AuditPage',
+    });
+    for (const status of ['400', '401', '403', '429', '503']) {
+      expect(
+        (op.responses[status] as OpenAPIV3.ResponseObject).content?.['application/problem+json'],
+      ).toEqual({ schema: { $ref: '#/components/schemas/Problem' } });
+    }
   });
 
   it('leaves health, metrics and docs out', () => {

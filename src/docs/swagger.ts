@@ -24,6 +24,11 @@ const TAGS = [
     name: 'Role external references',
     description: "Links between PostHog roles and an identity provider's roles; ids are UUIDs.",
   },
+  {
+    prefix: '/v1/audit',
+    name: 'Audit',
+    description: "The BFF's own record of the writes that reached PostHog (Redis only).",
+  },
 ];
 
 const DESCRIPTION = [

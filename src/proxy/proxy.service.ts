@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AuditTrail } from '../audit/audit-trail';
 import { type CachedResponse, ResponseCache } from '../cache/response-cache';
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
@@ -48,6 +49,7 @@ export class ProxyService {
     @Inject(CONFIG) private readonly config: Config,
     private readonly upstream: UpstreamClient,
     private readonly cache: ResponseCache,
+    private readonly audit: AuditTrail,
   ) {}
 
   /** Serves the route this request matched (its ProxyEndpoint route config) with its DTO input. */
@@ -67,7 +69,13 @@ export class ProxyService {
     const load = loadFor(request.ctx);
 
     if (!route.cache) {
-      const response = await load();
+      let response: CachedResponse | undefined;
+      try {
+        response = await load();
+      } finally {
+        // Writes that reached PostHog are recorded whatever it answered.
+        if (route.method !== 'GET') await this.audit.write(route, input, request.ctx, response);
+      }
       if (route.invalidates) await this.cache.invalidate(route.invalidates);
       return sendAnswer(request, reply, response, route.method === 'GET' ? 'BYPASS' : undefined);
     }
@@ -97,7 +105,10 @@ export class ProxyService {
  * `constructor` from request.query in place, and class-transformer drops names like `toString`,
  * so neither the DTO pipe nor request.query would report them.
  */
-function refuseUndeclaredQuery(input: ProxyInput, request: FastifyRequest): void {
+export function refuseUndeclaredQuery(
+  input: Pick<ProxyInput, 'query'>,
+  request: FastifyRequest,
+): void {
   const declared = new Set(Object.keys(input.query ?? {}));
   const start = request.url.indexOf('?');
   const raw = start < 0 ? [] : new URLSearchParams(request.url.slice(start + 1)).keys();
