@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import { type DestinationStream } from 'pino';
+import { installAdminPort } from './admin/admin-port';
 import { AppModule } from './app.module';
 import { CallerAuth } from './auth/caller-auth';
 import { ResponseCache } from './cache/response-cache';
@@ -53,6 +54,7 @@ export async function createApp(
   const access = new AccessLog(app.get(MetricsService), logger);
   recordAnswer = (request, status) =>
     access.record(request.method, 'unmatched', status, request.ctx);
+  installAdminPort(fastify, config.adminPort);
   installEdge(fastify, { auth: app.get(CallerAuth), access, tracing });
   // With tracing on, every request goes through the traced pipeline instead.
   if (!tracing) {

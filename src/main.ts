@@ -10,22 +10,41 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`configuration error: ${error.message}\n`);
+    for (const problem of error.problems) {
+      process.stderr.write(`configuration error: ${problem}\n`);
+    }
     process.exit(2);
   }
   const stdout = batchedStdout();
   const app = await createApp(config, stdout);
   try {
     await app.listen({ port: config.port, host: config.host });
+    const admin = app.getHttpAdapter().getInstance().adminServer;
+    if (admin) {
+      await new Promise<void>((resolve, reject) => {
+        admin.once('error', reject);
+        admin.listen(config.adminPort, config.host, resolve);
+      });
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    const port = (error as { port?: number }).port ?? config.port;
     process.stderr.write(
-      `start-up failed: ${config.host}:${config.port} is already in use (EADDRINUSE): set PORT to a free port\n`,
+      `start-up failed: ${config.host}:${port} is already in use (EADDRINUSE): choose a free port\n`,
     );
     process.exit(1);
   }
   const logger = app.get(AppLogger);
-  logger.info({ host: config.host, port: config.port, redis: Boolean(config.redis) }, 'listening');
+  logger.info(
+    {
+      host: config.host,
+      port: config.port,
+      admin_port: config.adminPort,
+      redis: Boolean(config.redis),
+    },
+    'listening',
+  );
+  for (const warning of config.warnings) logger.warn({ context: 'config' }, warning);
   stdout.flush();
 
   // SIGTERM: readiness turns 503 at once, load balancers get SHUTDOWN_DRAIN_MS to notice, then

@@ -144,9 +144,67 @@ describe('loadConfig', () => {
     ['https://eu.posthog.com/', 'https://eu.posthog.com'],
     ['https://eu.posthog.com///', 'https://eu.posthog.com'],
     ['http://posthog.internal:8000/', 'http://posthog.internal:8000'],
-    ['https://example.com/posthog/', 'https://example.com/posthog'],
-  ])('strips the trailing slash of POSTHOG_HOST %s', (raw, host) => {
+    ['HTTPS://EU.PostHog.com:443', 'https://eu.posthog.com'],
+  ])('reads POSTHOG_HOST %s as the origin %s', (raw, host) => {
     expect(loadConfig(env({ POSTHOG_HOST: raw })).posthog.host).toBe(host);
+  });
+
+  it.each([
+    ['https://eu.posthog.com/api', 'a path (/api)'],
+    ['https://example.com/posthog/', 'a path (/posthog/)'],
+    ['https://eu.posthog.com/?x=1', 'a query'],
+    ['https://eu.posthog.com/#top', 'a fragment'],
+    ['https://user:hunter2@eu.posthog.com', 'credentials'],
+  ])('refuses POSTHOG_HOST=%s: it must be an origin, without %s', (raw, what) => {
+    const message = failure({ POSTHOG_HOST: raw });
+    expect(message).toBe(
+      `POSTHOG_HOST must be an origin (scheme, host, optional port), without ${what}`,
+    );
+    expect(message).not.toContain('hunter2');
+  });
+
+  it.each(['http://posthog.example.com', 'http://10.1.2.3:8000'])(
+    'warns about plain http:// to %s (the key would travel unencrypted)',
+    (raw) => {
+      const { warnings } = loadConfig(env({ POSTHOG_HOST: raw }));
+      expect(warnings).toEqual([expect.stringMatching(/^POSTHOG_HOST uses plain http:\/\/ to /)]);
+    },
+  );
+
+  it.each([
+    'https://eu.posthog.com',
+    'http://localhost:8010',
+    'http://127.0.0.1:8010',
+    'http://[::1]:8010',
+    'http://fake-posthog:8010',
+    'http://posthog.analytics.svc',
+    'http://posthog.analytics.svc.cluster.local:8000',
+  ])('has no warning for POSTHOG_HOST=%s (https, loopback or cluster-local)', (raw) => {
+    expect(loadConfig(env({ POSTHOG_HOST: raw })).warnings).toEqual([]);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    let problems: string[] = [];
+    try {
+      loadConfig({ POSTHOG_HOST: 'https://eu.posthog.com/api', PORT: 'eighty' });
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      'POSTHOG_HOST must be an origin (scheme, host, optional port), without a path (/api)',
+      'POSTHOG_API_KEY is required',
+      'POSTHOG_PROJECT_ID is required',
+      'PORT must be an integer from 0 to 65535, got "eighty"',
+      'BFF_CLIENTS (or BFF_CLIENTS_FILE) is required',
+    ]);
+  });
+
+  it('reads ADMIN_PORT, which must differ from PORT', () => {
+    expect(loadConfig(env()).adminPort).toBeUndefined();
+    expect(loadConfig(env({ ADMIN_PORT: '9090' })).adminPort).toBe(9090);
+    expect(failure({ ADMIN_PORT: '3000' })).toMatch(/^ADMIN_PORT must differ from PORT/);
+    expect(failure({ ADMIN_PORT: '0' })).toMatch(/^ADMIN_PORT must be an integer from 1/);
   });
 
   it('trims surrounding whitespace of values', () => {
@@ -169,8 +227,6 @@ describe('loadConfig', () => {
       ['POSTHOG_ORGANIZATION_ID', 'not-a-uuid'],
       ['POSTHOG_HOST', 'not a url'],
       ['POSTHOG_HOST', 'ftp://posthog.example.com'],
-      ['POSTHOG_HOST', 'https://eu.posthog.com/?x=1'],
-      ['POSTHOG_HOST', 'https://user:pw@eu.posthog.com'],
       ['PORT', 'eighty'],
       ['PORT', '70000'],
       ['PORT', '-1'],

@@ -26,6 +26,8 @@ export interface Config {
   port: number;
   /** Bind address of the HTTP server. */
   host: string;
+  /** When set, /metrics, /health/*, /docs and /problems/* are served on this port only. */
+  adminPort?: number;
   posthog: {
     host: string;
     apiKey: string;
@@ -54,12 +56,45 @@ export interface Config {
   shutdown: { drainMs: number; timeoutMs: number };
   logLevel: string;
   otelEndpoint?: string;
+  /** Settings that work but deserve a line in the log (main.ts writes them at start-up). */
+  warnings: string[];
 }
 
-/** Thrown for a missing or malformed variable; main.ts prints its message as the one line. */
-export class ConfigError extends Error {}
+/** Every missing or malformed variable found; main.ts prints one line per problem. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+
+  constructor(problems: string | string[]) {
+    const list = [problems].flat();
+    super(list.join('\n'));
+    this.problems = list;
+  }
+}
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * The problems found so far while loadConfig reads this environment: a helper notes its problem
+ * here and answers its fallback, so one run reports every problem (called on its own, it throws).
+ */
+const collecting = new WeakMap<Env, string[]>();
+
+function fail(env: Env, message: string): void {
+  const problems = collecting.get(env);
+  if (!problems) throw new ConfigError(message);
+  problems.push(message);
+}
+
+/** Runs a parser that throws (e.g. the caller list); its problems are noted, `fallback` stands in. */
+function attempt<T>(env: Env, parse: () => T, fallback: T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) fail(env, problem);
+    return fallback;
+  }
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -71,15 +106,16 @@ function text(env: Env, name: string): string | undefined {
 
 function required(env: Env, name: string): string {
   const value = text(env, name);
-  if (value === undefined) throw new ConfigError(`${name} is required`);
-  return value;
+  if (value === undefined) fail(env, `${name} is required`);
+  return value ?? '';
 }
 
 function integer(env: Env, name: string, fallback: number, min: number, max = 2 ** 31): number {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    fail(env, `${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    return fallback;
   }
   return Number(raw);
 }
@@ -88,36 +124,85 @@ function fraction(env: Env, name: string, fallback: number): number {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!(value > 0 && value <= 1)) throw new ConfigError(`${name} must be a number in (0, 1]`);
+  if (!(value > 0 && value <= 1)) {
+    fail(env, `${name} must be a number in (0, 1]`);
+    return fallback;
+  }
   return value;
 }
 
-function httpUrl(name: string, raw: string, protocols: string[]): URL {
+/** The URL, or undefined (with its problem noted) when it is not one with these protocols. */
+function httpUrl(env: Env, name: string, raw: string, protocols: string[]): URL | undefined {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+    // The value may hold a credential: it is not repeated.
+    fail(env, `${name} must be a URL`);
+    return undefined;
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigError(`${name} must use ${protocols.join(' or ')}`);
+    fail(env, `${name} must use ${protocols.join(' or ')}`);
+    return undefined;
   }
   return url;
+}
+
+/**
+ * POSTHOG_HOST: an origin only (scheme, host, optional port). A path would be prefixed to every
+ * PostHog path (`https://host/api` makes `/api/api/...`, answered 404), so it is refused.
+ */
+function posthogOrigin(env: Env): URL | undefined {
+  const name = 'POSTHOG_HOST';
+  const url = httpUrl(env, name, text(env, name) ?? 'https://us.posthog.com', ['http:', 'https:']);
+  if (!url) return undefined;
+  const extra = [
+    url.username || url.password ? 'credentials' : '',
+    url.pathname.replace(/\/+$/, '') !== '' ? `a path (${url.pathname})` : '',
+    url.search ? 'a query' : '',
+    url.hash ? 'a fragment' : '',
+  ].filter(Boolean);
+  if (extra.length) {
+    fail(
+      env,
+      `${name} must be an origin (scheme, host, optional port), without ${extra.join(', ')}`,
+    );
+    return undefined;
+  }
+  return url;
+}
+
+/** Hosts where plain http:// stays on the machine or inside the cluster's network. */
+function isLocalHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    /^127\.\d+\.\d+\.\d+$/.test(host) ||
+    // a single-label name (a compose service, a Service in the same namespace) or a cluster name
+    !host.includes('.') ||
+    /\.(svc|svc\.cluster\.local|cluster\.local)$/.test(host)
+  );
 }
 
 /** An IP address or a host name to bind to. */
 function bindAddress(env: Env, name: string, fallback: string): string {
   const value = text(env, name) ?? fallback;
   if (isIP(value) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(value)) {
-    throw new ConfigError(`${name} must be an IP address or a host name, got "${value}"`);
+    fail(env, `${name} must be an IP address or a host name, got "${value}"`);
+    return fallback;
   }
   return value;
 }
 
 function positiveId(env: Env, name: string, fallback?: string): string {
-  const value = text(env, name) ?? fallback;
-  if (value === undefined) throw new ConfigError(`${name} is required`);
-  if (!/^[1-9]\d{0,18}$/.test(value)) throw new ConfigError(`${name} must be a positive integer`);
+  const value = text(env, name);
+  if (value === undefined) {
+    if (fallback === undefined) fail(env, `${name} is required`);
+    return fallback ?? '';
+  }
+  if (!/^[1-9]\d{0,18}$/.test(value)) fail(env, `${name} must be a positive integer`);
   return value;
 }
 
@@ -241,44 +326,67 @@ function parseJwt(env: Env, callers: CallerConfig[]): JwtConfig | undefined {
     throw new ConfigError('BFF_JWT_JWKS_URL and BFF_JWT_JWKS_FILE: set only one');
   if (!jwksUrl && !jwksFile)
     throw new ConfigError('BFF_JWT_JWKS_URL (or BFF_JWT_JWKS_FILE) is required for JWT callers');
-  if (jwksUrl) httpUrl('BFF_JWT_JWKS_URL', jwksUrl, ['http:', 'https:']);
+  if (jwksUrl) httpUrl(env, 'BFF_JWT_JWKS_URL', jwksUrl, ['http:', 'https:']);
   if (!issuer) throw new ConfigError('BFF_JWT_ISSUER is required for JWT callers');
   if (!audience) throw new ConfigError('BFF_JWT_AUDIENCE is required for JWT callers');
   return { jwksUrl, jwksFile, issuer, audience };
 }
 
-/** Reads and validates the whole configuration; the first problem found is thrown as a ConfigError. */
+/**
+ * Reads and validates the whole configuration. Every problem found is reported together: one
+ * ConfigError whose `problems` hold one line each.
+ */
 export function loadConfig(env: Env): Config {
-  const host = httpUrl('POSTHOG_HOST', text(env, 'POSTHOG_HOST') ?? 'https://us.posthog.com', [
-    'http:',
-    'https:',
-  ]);
-  if (host.search || host.hash || host.username) {
-    throw new ConfigError('POSTHOG_HOST must be a base URL without query, fragment or credentials');
+  const problems: string[] = [];
+  collecting.set(env, problems);
+  try {
+    const config = readConfig(env);
+    if (problems.length) throw new ConfigError(problems);
+    return config;
+  } finally {
+    collecting.delete(env);
+  }
+}
+
+function readConfig(env: Env): Config {
+  const warnings: string[] = [];
+  const host = posthogOrigin(env);
+  if (host?.protocol === 'http:' && !isLocalHost(host.hostname)) {
+    warnings.push(
+      `POSTHOG_HOST uses plain http:// to ${host.hostname}: the PostHog key travels unencrypted; use https://`,
+    );
   }
   const apiKey = required(env, 'POSTHOG_API_KEY');
-  if (/\s/.test(apiKey)) throw new ConfigError('POSTHOG_API_KEY must not contain whitespace');
+  if (/\s/.test(apiKey)) fail(env, 'POSTHOG_API_KEY must not contain whitespace');
   const projectId = positiveId(env, 'POSTHOG_PROJECT_ID');
   const organizationId = text(env, 'POSTHOG_ORGANIZATION_ID');
   if (organizationId !== undefined && !UUID.test(organizationId)) {
-    throw new ConfigError('POSTHOG_ORGANIZATION_ID must be a UUID');
+    fail(env, 'POSTHOG_ORGANIZATION_ID must be a UUID');
   }
   const redisUrl = text(env, 'REDIS_URL');
-  if (redisUrl) httpUrl('REDIS_URL', redisUrl, ['redis:', 'rediss:']);
+  if (redisUrl) httpUrl(env, 'REDIS_URL', redisUrl, ['redis:', 'rediss:']);
   const logLevel = text(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+    fail(env, `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   }
   const otelEndpoint = text(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
-  if (otelEndpoint) httpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', otelEndpoint, ['http:', 'https:']);
+  if (otelEndpoint) httpUrl(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', otelEndpoint, ['http:', 'https:']);
   const timeoutMs = integer(env, 'UPSTREAM_TIMEOUT_MS', 10_000, 1, 600_000);
-  const { callers, file: callersFile } = parseCallers(env);
+  const { callers, file: callersFile } = attempt(env, () => parseCallers(env), {
+    callers: [] as CallerConfig[],
+  });
+  const port = integer(env, 'PORT', 3000, 0, 65_535);
+  const adminPort = text(env, 'ADMIN_PORT') ? integer(env, 'ADMIN_PORT', 0, 1, 65_535) : undefined;
+  if (adminPort !== undefined && adminPort === port) {
+    fail(env, 'ADMIN_PORT must differ from PORT (leave it unset to serve everything on PORT)');
+  }
 
   return {
-    port: integer(env, 'PORT', 3000, 0, 65_535),
+    port,
     host: bindAddress(env, 'HOST', '0.0.0.0'),
+    adminPort,
     posthog: {
-      host: host.toString().replace(/\/+$/, ''),
+      host: host ? host.origin : '',
       apiKey,
       projectId,
       environmentId: positiveId(env, 'POSTHOG_ENVIRONMENT_ID', projectId),
@@ -286,7 +394,7 @@ export function loadConfig(env: Env): Config {
     },
     callers,
     callersFile,
-    jwt: parseJwt(env, callers),
+    jwt: attempt(env, () => parseJwt(env, callers), undefined),
     audit: { maxRecords: integer(env, 'AUDIT_MAX_RECORDS', 100_000, 1, 100_000_000) },
     redis: redisUrl
       ? {
@@ -317,6 +425,7 @@ export function loadConfig(env: Env): Config {
     },
     logLevel,
     otelEndpoint,
+    warnings,
   };
 }
 

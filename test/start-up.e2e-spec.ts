@@ -1,0 +1,134 @@
+/**
+ * The built service as deployed (`node dist/main.js`): every configuration problem reported in
+ * one run, the warning for plain http:// to PostHog, a busy port in one line, and ADMIN_PORT
+ * splitting the operations surface from the API.
+ */
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { freePort, type Running, startNode } from './support/process';
+import { clientsJson, POSTHOG_KEY } from './support/stack';
+
+const MAIN = join(__dirname, '..', 'dist', 'main.js');
+const VALID = {
+  POSTHOG_API_KEY: POSTHOG_KEY,
+  POSTHOG_PROJECT_ID: '1',
+  BFF_CLIENTS: clientsJson(),
+  HOST: '127.0.0.1',
+};
+
+const startMain = (env: Record<string, string>): Running => startNode([MAIN], env);
+
+describe('start-up with bad configuration', () => {
+  it('reports three problems at once: three lines naming them, exit code 2, no stack trace', async () => {
+    const exit = await startMain({
+      POSTHOG_HOST: 'https://eu.posthog.com/api',
+      POSTHOG_PROJECT_ID: 'abc',
+      BFF_CLIENTS: clientsJson(),
+      PORT: 'eighty',
+    }).exited;
+    expect(exit.code).toBe(2);
+    expect(exit.stderr.trim().split('\n')).toEqual([
+      'configuration error: POSTHOG_HOST must be an origin (scheme, host, optional port), without a path (/api)',
+      'configuration error: POSTHOG_API_KEY is required',
+      'configuration error: POSTHOG_PROJECT_ID must be a positive integer',
+      'configuration error: PORT must be an integer from 0 to 65535, got "eighty"',
+    ]);
+    expect(exit.stdout).toBe('');
+  });
+});
+
+describe('start-up with a working configuration', () => {
+  let port: number;
+  let main: Running;
+
+  beforeAll(async () => {
+    port = await freePort();
+    main = startMain({ ...VALID, PORT: String(port), POSTHOG_HOST: 'http://posthog.example.com' });
+    await main.waitFor(/"msg":"listening"/);
+  });
+  afterAll(async () => {
+    main.child.kill('SIGKILL');
+    await main.exited;
+  });
+
+  it('logs one warning line for plain http:// to a host outside the machine or cluster', async () => {
+    const output = await main.waitFor(/plain http/);
+    const warnings = output
+      .split('\n')
+      .filter((line) => line.includes('"level":"warn"'))
+      .map((line) => JSON.parse(line));
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        context: 'config',
+        msg: 'POSTHOG_HOST uses plain http:// to posthog.example.com: the PostHog key travels unencrypted; use https://',
+      }),
+    ]);
+  });
+
+  it('explains a port that is taken in one line', async () => {
+    const exit = await startMain({ ...VALID, PORT: String(port) }).exited;
+    expect(exit.code).toBe(1);
+    expect(exit.stderr.trim().split('\n')).toEqual([
+      `start-up failed: 127.0.0.1:${port} is already in use (EADDRINUSE): choose a free port`,
+    ]);
+  });
+});
+
+describe('ADMIN_PORT', () => {
+  let api: string;
+  let admin: string;
+  let main: Running;
+
+  beforeAll(async () => {
+    const [port, adminPort] = [await freePort(), await freePort()];
+    api = `http://127.0.0.1:${port}`;
+    admin = `http://127.0.0.1:${adminPort}`;
+    main = startMain({
+      ...VALID,
+      PORT: String(port),
+      ADMIN_PORT: String(adminPort),
+      SHUTDOWN_DRAIN_MS: '0',
+    });
+    const output = await main.waitFor(/"msg":"listening"/);
+    expect(output).toContain(`"admin_port":${adminPort}`);
+  });
+  afterAll(async () => {
+    main.child.kill('SIGTERM');
+    await main.exited;
+  });
+
+  it.each(['/health/live', '/health/ready', '/metrics', '/docs', '/docs-json'])(
+    'serves %s on the admin port and answers 404 problem+json for it on the API port',
+    async (path) => {
+      expect((await fetch(`${admin}${path}`)).status).toBe(200);
+      const onApi = await fetch(`${api}${path}`);
+      expect(onApi.status).toBe(404);
+      expect(onApi.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(onApi.headers.get('x-request-id')).toBeTruthy();
+    },
+  );
+
+  it('keeps /v1 on the API port only', async () => {
+    expect((await fetch(`${api}/v1/integrations`)).status).toBe(401); // the API, asking for a token
+    const onAdmin = await fetch(`${admin}/v1/integrations`);
+    expect(onAdmin.status).toBe(404);
+    expect(onAdmin.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
+  it('counts both ports in the same metrics (one app behind both)', async () => {
+    await fetch(`${api}/v1/integrations`);
+    const metrics = await (await fetch(`${admin}/metrics`)).text();
+    expect(metrics).toMatch(
+      /bff_http_requests_total\{method="GET",route="\/v1\/integrations",status="401"\} [1-9]/,
+    );
+    expect(metrics).toMatch(/bff_http_requests_total\{method="GET",route="\/health\/live"/);
+  });
+
+  it('stops both ports on SIGTERM and exits 0', async () => {
+    main.child.kill('SIGTERM');
+    const exit = await main.exited;
+    expect(exit.code).toBe(0);
+    await expect(fetch(`${admin}/health/live`)).rejects.toThrow();
+    await expect(fetch(`${api}/v1/integrations`)).rejects.toThrow();
+  });
+});
