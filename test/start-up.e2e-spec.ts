@@ -3,7 +3,6 @@
  * one run, the warning for plain http:// to PostHog, a busy port in one line, and ADMIN_PORT
  * splitting the operations surface from the API.
  */
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { freePort, type Running, startNode } from './support/process';
 import { clientsJson, POSTHOG_KEY } from './support/stack';
