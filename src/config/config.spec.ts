@@ -195,8 +195,8 @@ describe('loadConfig', () => {
       'POSTHOG_HOST must be an origin (scheme, host, optional port), without a path (/api)',
       'POSTHOG_API_KEY is required',
       'POSTHOG_PROJECT_ID is required',
-      'PORT must be an integer from 0 to 65535, got "eighty"',
       'BFF_CLIENTS (or BFF_CLIENTS_FILE) is required',
+      'PORT must be an integer from 0 to 65535, got "eighty"',
     ]);
   });
 
