@@ -178,20 +178,31 @@ export interface BffOptions {
   env?: Record<string, string>;
   /** Adds --cpu-prof; the profile is written to bench/results/profiles when the BFF exits. */
   cpuProfile?: boolean;
+  /** Start the BENCH_BEFORE build instead of this worktree's. */
+  before?: boolean;
 }
 
 export const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
 
 /** The build every BFF of the run starts from: a copy of dist/ taken when the run starts. */
 const APP_DIR = join(TMP_DIR, 'dist');
+/**
+ * BENCH_BEFORE: another build's dist/ (e.g. main's, from a `git worktree`) measured in the same
+ * run as this one, for before/after ratios under the same machine load.
+ */
+export const BEFORE_DIST = process.env.BENCH_BEFORE || undefined;
+const BEFORE_APP_DIR = join(TMP_DIR, 'dist-before');
 
 /** Copies dist/ aside, so a rebuild during the run cannot change or delete what is measured. */
 export function snapshotBuild(): void {
-  const dist = join(ROOT, 'dist');
-  if (!existsSync(join(dist, 'main.js'))) {
-    throw new Error('dist/main.js is missing: run `npm run bench` (it builds first)');
+  const builds: Array<[string, string]> = [[join(ROOT, 'dist'), APP_DIR]];
+  if (BEFORE_DIST) builds.push([BEFORE_DIST, BEFORE_APP_DIR]);
+  for (const [dist, copy] of builds) {
+    if (!existsSync(join(dist, 'main.js'))) {
+      throw new Error(`${dist}/main.js is missing: run \`npm run bench\` (it builds first)`);
+    }
+    cpSync(dist, copy, { recursive: true });
   }
-  cpSync(dist, APP_DIR, { recursive: true });
 }
 
 /**
@@ -206,7 +217,7 @@ export async function startBff(name: string, options: BffOptions): Promise<Servi
   const child = spawnChild(
     name,
     process.execPath,
-    [...nodeArgs, join(APP_DIR, 'main.js')],
+    [...nodeArgs, join(options.before ? BEFORE_APP_DIR : APP_DIR, 'main.js')],
     {
       NODE_ENV: 'production',
       PORT: String(port),

@@ -19,6 +19,7 @@ import {
 } from './load';
 import { startNginx } from './nginx';
 import {
+  BEFORE_DIST,
   memoryOf,
   POSTHOG_KEY,
   PROJECT_ID,
@@ -99,6 +100,18 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
         'hit: the BFF ran with --cpu-prof (figures include the profiler overhead).',
       );
 
+    let beforeRuns: Partial<Record<'wrk' | 'autocannon', LoadResult>> = {};
+    if (BEFORE_DIST) {
+      const before = await startBff('bff-hit-before', {
+        upstream: fake.url,
+        env: { CACHE_TTL_SECONDS: '3600' },
+        before: true,
+      });
+      await request(before.url + HIT_PATH, AUTH_HEADERS);
+      beforeRuns = await measureHit(s, results, 'BFF before', before, HIT_PATH, AUTH_HEADERS);
+      await stopChild(before.child);
+    }
+
     const raw = await startRawServer('raw-node', body);
     const rawRuns = await measureHit(s, results, 'raw Node http', raw, HIT_PATH, {});
     await stopChild(raw.child);
@@ -154,6 +167,42 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
       };
       if (s.nginx) against('nginx', nginxRuns);
       against('raw Node', rawRuns);
+      if (BEFORE_DIST) {
+        against('BFF before', beforeRuns);
+        const before = beforeRuns[tool];
+        for (const [name, runs] of [
+          ['raw Node', rawRuns],
+          ['nginx', nginxRuns],
+        ] as const) {
+          const base = runs[tool]?.rps;
+          if (!base || !before) continue;
+          figure(results, {
+            scenario,
+            name: `BFF before req/s (${tool})`,
+            value: before.rps,
+            unit: 'req/s',
+            baseline: `${name} req/s`,
+            baselineValue: base,
+            ratio: ratio(before.rps, base),
+          });
+        }
+      }
+    }
+    if (BEFORE_DIST) {
+      const tool = s.hitTools[0];
+      const [b, before] = [bffRuns[tool], beforeRuns[tool]];
+      addGoal(
+        results,
+        {
+          goal: `Cache-hit throughput ≥ the BENCH_BEFORE build's (${BEFORE_DIST})`,
+          measured:
+            b && before
+              ? `${fmt(b.rps, 0)} vs ${fmt(before.rps, 0)} req/s = ${fmt(b.rps / before.rps, 2)}× (${tool})`
+              : '—',
+          met: b && before ? b.rps >= before.rps : null,
+        },
+        [b, before],
+      );
     }
 
     const tool = s.hitTools[0];
@@ -324,6 +373,28 @@ export async function missScenario(s: Settings, results: Results): Promise<void>
     results.runs.push({ scenario, target: 'fake PostHog (20 ms) directly', ...direct });
     const viaBff = await runAutocannon(bffLoad);
     results.runs.push({ scenario, target: 'BFF, Cache-Control: no-cache', ...viaBff });
+    const viaBefore = BEFORE_DIST ? await missBefore(s, fake.url, bffLoad) : undefined;
+    if (viaBefore) {
+      results.runs.push({ scenario, target: 'BFF before, Cache-Control: no-cache', ...viaBefore });
+      for (const key of ['p50', 'p99'] as const) {
+        figure(results, {
+          scenario,
+          name: `added ${key} (BFF before − direct)`,
+          value: viaBefore[key] - direct[key],
+          unit: 'ms',
+        });
+      }
+      const [now, then] = [viaBff.p50 - direct.p50, viaBefore.p50 - direct.p50];
+      addGoal(
+        results,
+        {
+          goal: `Cache-miss added p50 no worse than the BENCH_BEFORE build's (+0.1 ms noise)`,
+          measured: `+${fmt(now, 3)} vs +${fmt(then, 3)} ms`,
+          met: now <= then + 0.1,
+        },
+        [viaBff, viaBefore],
+      );
+    }
     check(
       results,
       scenario,
@@ -365,6 +436,18 @@ export async function missScenario(s: Settings, results: Results): Promise<void>
     await stopChild(bff.child);
   } finally {
     await stopChild(fake.child);
+  }
+}
+
+/** The miss load on the BENCH_BEFORE build, started on its own (then stopped). */
+async function missBefore(s: Settings, upstream: string, load: LoadOptions): Promise<LoadResult> {
+  const before = await startBff('bff-miss-before', { upstream, before: true });
+  try {
+    const options = { ...load, url: before.url, serverPid: before.child.pid };
+    if (s.warmupSeconds > 0) await runAutocannon({ ...options, seconds: s.warmupSeconds });
+    return await runAutocannon(options);
+  } finally {
+    await stopChild(before.child);
   }
 }
 
@@ -788,10 +871,12 @@ export async function memoryScenario(s: Settings, results: Results): Promise<voi
     // A TTL longer than the pass: every key stays cached, so a second upstream call for a key
     // can only mean it was evicted.
     const ttl = { CACHE_TTL_SECONDS: '3600' };
-    const passes: Array<{ name: string; env: Record<string, string> }> = [
-      { name: 'default bounds (CACHE_MAX_ENTRIES 10000, CACHE_MAX_BYTES 64 MiB)', env: ttl },
+    const passes: Array<{ name: string; env: Record<string, string>; before?: boolean }> = [
+      { name: 'default bounds', env: ttl },
       { name: 'CACHE_MAX_ENTRIES=1000', env: { ...ttl, CACHE_MAX_ENTRIES: '1000' } },
     ];
+    if (BEFORE_DIST)
+      passes.push({ name: 'BENCH_BEFORE build, default bounds', env: ttl, before: true });
     const found: Array<{
       rss: number;
       calls: number;
@@ -800,7 +885,11 @@ export async function memoryScenario(s: Settings, results: Results): Promise<voi
       run: LoadResult;
     }> = [];
     for (const [i, pass] of passes.entries()) {
-      const bff = await startBff(`bff-memory-${i + 1}`, { upstream: fake.url, env: pass.env });
+      const bff = await startBff(`bff-memory-${i + 1}`, {
+        upstream: fake.url,
+        env: pass.env,
+        before: pass.before,
+      });
       fake.clearRequests();
       const sample = await request(
         `${bff.url}/v1/integrations?limit=${limit}&offset=${keys - 1}`,

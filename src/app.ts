@@ -5,7 +5,6 @@ import { type DestinationStream } from 'pino';
 import { installAdminPort } from './admin/admin-port';
 import { AppModule } from './app.module';
 import { CallerAuth } from './auth/caller-auth';
-import { ResponseCache } from './cache/response-cache';
 import { installJsonParser } from './common/json-body';
 import {
   answerMalformedRequest,
@@ -19,7 +18,7 @@ import { setupDocs } from './docs/swagger';
 import { AppLogger, batchedStdout } from './logging/app-logger';
 import { MetricsService } from './metrics/metrics.service';
 import { AccessLog, installEdge } from './proxy/edge';
-import { HitPath } from './proxy/hit-path';
+import { ProxyService } from './proxy/proxy.service';
 import { installTracing } from './tracing/tracing';
 
 const ONE_MIB = 1024 * 1024;
@@ -55,11 +54,12 @@ export async function createApp(
   recordAnswer = (request, status) =>
     access.record(request.method, 'unmatched', status, request.ctx);
   installAdminPort(fastify, config.adminPort);
-  installEdge(fastify, { auth: app.get(CallerAuth), access, tracing });
-  // With tracing on, every request goes through the traced pipeline instead.
-  if (!tracing) {
-    new HitPath(config, app.get(CallerAuth), app.get(ResponseCache), access).installOn(fastify);
-  }
+  installEdge(fastify, {
+    auth: app.get(CallerAuth),
+    proxy: app.get(ProxyService),
+    access,
+    tracing,
+  });
   setupDocs(app);
   await app.init();
   return app;

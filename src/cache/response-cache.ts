@@ -50,6 +50,17 @@ interface Slot {
   shared: boolean;
 }
 
+/** What ResponseCache.lookup found for one upstream target (see lookup and read). */
+export interface Lookup {
+  readonly target: string;
+  /** The fresh entry, when there is one. */
+  readonly hit?: CachedResponse;
+  readonly slot: Slot;
+  /** The entry, fresh or stale (none when noCache). */
+  readonly entry?: Entry;
+  readonly noCache: boolean;
+}
+
 /**
  * Read-through cache for proxied GETs, on cache-manager: a size-bounded LRU in process (L1) and,
  * with REDIS_URL, Redis shared by the replicas (L2). Keys carry a per-family generation number;
@@ -99,38 +110,31 @@ export class ResponseCache {
     }
   }
 
-  /** A fresh entry for this upstream target, if any (the hit path; never calls PostHog). */
-  async fresh(family: CacheFamily, target: string): Promise<CachedResponse | undefined> {
+  /**
+   * The one look at a target's entry a request makes: a fresh one is served from `hit`, and a
+   * miss hands the lookup to read() so the cache is not read twice. `noCache` (the caller's
+   * Cache-Control: no-cache) skips stored data.
+   */
+  async lookup(family: CacheFamily, target: string, noCache = false): Promise<Lookup> {
     const slot = await this.slot(family, target);
-    const entry = await this.get(slot);
-    if (!entry || entry.freshUntil <= Date.now()) return undefined;
+    const entry = noCache ? undefined : await this.get(slot);
+    if (!entry || entry.freshUntil <= Date.now()) return { target, slot, entry, noCache };
     this.refreshAhead(slot, entry);
-    return entry;
+    return { target, slot, entry, noCache, hit: entry };
   }
 
   /**
-   * Answers from a fresh entry (HIT), else from PostHog through `load` (MISS, shared by identical
-   * concurrent misses), else, when PostHog failed transiently, from a stale entry (STALE).
-   * `noCache` (the caller's Cache-Control: no-cache) skips stored data but refreshes it.
+   * Answers from the lookup's fresh entry (HIT), else from PostHog through `load` (MISS, shared by
+   * identical concurrent misses), else, when PostHog failed transiently, from the stale entry
+   * (STALE). A no-cache lookup refreshes the entry (BYPASS).
    */
-  async read(
-    family: CacheFamily,
-    target: string,
-    ttlMs: number,
-    noCache: boolean,
-    load: Loader,
-    refresh?: Loader,
-  ): Promise<CacheOutcome> {
-    const slot = await this.slot(family, target);
-    const entry = noCache ? undefined : await this.get(slot);
-    if (entry && entry.freshUntil > Date.now()) {
-      this.refreshAhead(slot, entry);
-      return { response: entry, cache: 'HIT' };
-    }
+  async read(lookup: Lookup, ttlMs: number, load: Loader, refresh?: Loader): Promise<CacheOutcome> {
+    if (lookup.hit) return { response: lookup.hit, cache: 'HIT' };
     try {
-      const response = await this.coalesce(slot, ttlMs, load, refresh);
-      return { response, cache: noCache ? 'BYPASS' : 'MISS' };
+      const response = await this.coalesce(lookup.slot, ttlMs, load, refresh);
+      return { response, cache: lookup.noCache ? 'BYPASS' : 'MISS' };
     } catch (error) {
+      const { entry } = lookup;
       if (entry && error instanceof UpstreamFailure) return { response: entry, cache: 'STALE' };
       throw error;
     }

@@ -5,9 +5,11 @@ import { type RequestContext, requestIdFrom } from '../common/request-context';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Tracing } from '../tracing/tracing';
+import type { ProxyService } from './proxy.service';
 
 export interface EdgeDeps {
   auth: CallerAuth;
+  proxy: ProxyService;
   access: AccessLog;
   /** Set only when OTEL_EXPORTER_OTLP_ENDPOINT is configured. */
   tracing?: Tracing;
@@ -15,7 +17,7 @@ export interface EdgeDeps {
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 
-/** The one access-log line and the request metrics, for both the hit path and the pipeline. */
+/** The one access-log line and the request metrics of every request. */
 export class AccessLog {
   constructor(
     private readonly metrics: MetricsService,
@@ -42,13 +44,14 @@ export class AccessLog {
 }
 
 /**
- * What every request through Fastify goes through before NestJS's pipeline, as Fastify hooks:
- * request id; for /v1 routes caller token, scope and caller limit (so 401/403/429 come before
- * validation, cache and upstream). On the way out, the access-log line and the request metrics.
- * Cache hits are usually answered before Fastify (see HitPath).
+ * The one request pipeline's first steps, as Fastify hooks on Fastify's router: request id; for
+ * /v1 routes caller admission (token, scope, caller limit: 401/403/429 come before validation,
+ * cache and upstream), then the cache step (a fresh entry is answered here, before NestJS's
+ * controller and DTO pipes). On the way out, the access-log line and the request metrics.
  */
 export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
-  const { auth, access } = deps;
+  const { auth, proxy, access } = deps;
+  fastify.decorateRequest('cacheLookup', undefined);
 
   fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     request.ctx = {
@@ -64,6 +67,7 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
       if (hasBodyWithoutType(request)) {
         throw new Problem(415, 'A request body needs Content-Type: application/json.');
       }
+      if (await proxy.answerFromCache(route, request, reply)) return reply;
     } catch (error) {
       sendProblem(reply, toProblem(error), request.ctx.requestId);
       return reply;

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditTrail } from '../audit/audit-trail';
-import { type CachedResponse, ResponseCache } from '../cache/response-cache';
+import { type CachedResponse, type Lookup, ResponseCache } from '../cache/response-cache';
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
 import { CONFIG, type Config } from '../config/config';
+import type { ProxyRoute } from '../routes/route';
 import { UpstreamClient } from '../upstream/upstream.client';
 import { resolveTarget, type UpstreamTarget } from './upstream-target';
 
@@ -15,15 +16,23 @@ export interface ProxyInput {
   body?: object;
 }
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's one cache lookup, made right after admission (see answerFromCache). */
+    cacheLookup?: Lookup;
+  }
+}
+
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
 
 /** Whether a Cache-Control header asks not to be served stored data. */
-export function wantsNoCache(cacheControl: string | string[] | undefined): boolean {
+function wantsNoCache(cacheControl: string | string[] | undefined): boolean {
   return typeof cacheControl === 'string' && NO_CACHE.test(cacheControl);
 }
 
-/** Sends a finished answer; /v1 GETs also say how the cache served them. */
+/** Sends a finished answer, a cache hit or not; /v1 GETs also say how the cache served them. */
 function sendAnswer(
   request: FastifyRequest,
   reply: FastifyReply,
@@ -40,8 +49,9 @@ function sendAnswer(
 }
 
 /**
- * The shared path of every /v1 route after validation: resolve the PostHog target, read through
- * the cache (GETs marked cached), call PostHog, shape the answer, invalidate on writes.
+ * The shared path of every /v1 route: right after caller admission, a cached GET is looked up once
+ * and a fresh entry answered (answerFromCache); anything else goes through the DTO pipes to
+ * forward(): resolve the PostHog target, read through the cache, call PostHog, invalidate on writes.
  */
 @Injectable()
 export class ProxyService {
@@ -51,6 +61,41 @@ export class ProxyService {
     private readonly cache: ResponseCache,
     private readonly audit: AuditTrail,
   ) {}
+
+  /**
+   * The step after admission, for cached GETs: looks the entry up under the key the route's params
+   * and query build (the key validated input would build: a request that builds it is that valid
+   * request) and answers it when fresh, without the controller, the DTO pipes or PostHog. The
+   * lookup stays on the request, so a miss does not read the cache again. True when answered.
+   */
+  async answerFromCache(
+    route: ProxyRoute,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<boolean> {
+    if (!route.cache) return false;
+    let target: UpstreamTarget | undefined;
+    try {
+      target = resolveTarget(
+        route,
+        this.config.posthog,
+        request.params as Record<string, unknown>,
+        request.query as Record<string, unknown>,
+      );
+    } catch {
+      return false; // e.g. organization routes without an organization: forward() answers
+    }
+    if (!target) return false; // repeated or odd values: validation answers
+    const lookup = await this.cache.lookup(
+      route.cache,
+      target.cacheKey,
+      wantsNoCache(request.headers['cache-control']),
+    );
+    request.cacheLookup = lookup;
+    if (!lookup.hit) return false;
+    sendAnswer(request, reply, lookup.hit, 'HIT');
+    return true;
+  }
 
   /** Serves the route this request matched (its ProxyEndpoint route config) with its DTO input. */
   async forward(input: ProxyInput, request: FastifyRequest, reply: FastifyReply): Promise<void> {
@@ -81,11 +126,17 @@ export class ProxyService {
     }
     const ttlMs =
       route.ttlSeconds === undefined ? this.config.cache.ttlMs : route.ttlSeconds * 1000;
+    const lookup =
+      request.cacheLookup?.target === target.cacheKey
+        ? request.cacheLookup
+        : await this.cache.lookup(
+            route.cache,
+            target.cacheKey,
+            wantsNoCache(request.headers['cache-control']),
+          );
     const outcome = await this.cache.read(
-      route.cache,
-      target.cacheKey,
+      lookup,
       ttlMs,
-      wantsNoCache(request.headers['cache-control']),
       load,
       // Kept with the entry to refresh it ahead of expiry: detached from this request (its own
       // request id, the same caller's budget share), holding no request or reply object.

@@ -14,18 +14,25 @@ export interface UpstreamTarget {
 const LIST_DEFAULTS: Record<string, string> = { limit: '100', offset: '0' };
 const DOT_OR_EMPTY = /^\.{0,2}$/;
 
-// The configured part of each route's path, resolved once per configuration (hit-path cost).
-const configuredPaths = new WeakMap<Config['posthog'], Map<ProxyRoute, string>>();
+/** A route's upstream path with its configured parts filled in: text around the :params. */
+interface PathTemplate {
+  /** parts[i] comes before params[i]; the last part ends the path. */
+  parts: string[];
+  params: string[];
+}
 
-function configuredPath(route: ProxyRoute, posthog: Config['posthog']): string {
-  let paths = configuredPaths.get(posthog);
-  if (!paths) {
-    paths = new Map();
-    configuredPaths.set(posthog, paths);
+// Each route's path template, resolved once per configuration (resolved again on every hit).
+const templates = new WeakMap<Config['posthog'], Map<ProxyRoute, PathTemplate>>();
+
+function templateOf(route: ProxyRoute, posthog: Config['posthog']): PathTemplate {
+  let known = templates.get(posthog);
+  if (!known) {
+    known = new Map();
+    templates.set(posthog, known);
   }
-  let path = paths.get(route);
-  if (path === undefined) {
-    path = route.upstream
+  let template = known.get(route);
+  if (template === undefined) {
+    let path = route.upstream
       .replace('{project}', posthog.projectId)
       .replace('{environment}', posthog.environmentId);
     if (path.includes('{organization}')) {
@@ -37,9 +44,14 @@ function configuredPath(route: ProxyRoute, posthog: Config['posthog']): string {
       }
       path = path.replace('{organization}', posthog.organizationId);
     }
-    paths.set(route, path);
+    const pieces = path.split(/:(\w+)/);
+    template = {
+      parts: pieces.filter((_, i) => i % 2 === 0),
+      params: pieces.filter((_, i) => i % 2 === 1),
+    };
+    known.set(route, template);
   }
-  return path;
+  return template;
 }
 
 /**
@@ -47,7 +59,7 @@ function configuredPath(route: ProxyRoute, posthog: Config['posthog']): string {
  * the path's shape come from configuration only: no caller value can choose where a request goes,
  * and every value placed in the path is percent-encoded as a single segment.
  * Returns undefined when a value is not a single scalar, or is a path segment ('', '.', '..') that
- * URL parsing would resolve away (only the hit path sees raw input; validated ids never are).
+ * URL parsing would resolve away (only the cache step sees raw input; validated ids never are).
  */
 export function resolveTarget(
   route: ProxyRoute,
@@ -55,33 +67,33 @@ export function resolveTarget(
   params: Record<string, unknown> = {},
   query: Record<string, unknown> = {},
 ): UpstreamTarget | undefined {
-  let path = configuredPath(route, posthog);
-  let scalar = true;
-  path = path.replace(/:(\w+)/g, (_, name: string) => {
-    const value = params[name];
-    if (typeof value !== 'string' && typeof value !== 'number') scalar = false;
+  const { parts, params: names } = templateOf(route, posthog);
+  let path = parts[0];
+  for (let i = 0; i < names.length; i++) {
+    const value = params[names[i]];
+    if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+    const text = String(value);
     // '', '.' and '..' would survive encoding and then be resolved away by URL parsing.
-    else if (DOT_OR_EMPTY.test(String(value))) scalar = false;
-    return encodeURIComponent(String(value));
-  });
+    if (DOT_OR_EMPTY.test(text)) return undefined;
+    path += encodeURIComponent(text) + parts[i + 1];
+  }
 
   const values: Record<string, string> = route.answer === 'list' ? { ...LIST_DEFAULTS } : {};
-  for (const [name, value] of Object.entries(query)) {
+  for (const name of Object.keys(query)) {
+    const value = query[name];
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-      scalar = false;
-      continue;
+      return undefined;
     }
     values[name] = String(value);
   }
-  if (!scalar) return undefined;
 
-  const names = Object.keys(values).sort();
+  const sorted = Object.keys(values).sort();
   const renamed = route.upstreamQueryNames ?? {};
-  const search = names.map((n) => `${encodeURIComponent(n)}=${encodeURIComponent(values[n])}`);
+  const search = sorted.map((n) => `${encodeURIComponent(n)}=${encodeURIComponent(values[n])}`);
   return {
     path,
-    query: names.map((n) => [renamed[n] ?? n, values[n]]),
+    query: sorted.map((n) => [renamed[n] ?? n, values[n]]),
     cacheKey: `${posthog.host}${path}?${search.join('&')}`,
   };
 }

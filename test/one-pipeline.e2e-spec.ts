@@ -1,0 +1,230 @@
+/**
+ * One request pipeline (issue 10): a fresh cache hit is answered by the step right after caller
+ * admission, inside Fastify's lifecycle, without the controller, the DTO pipes or a second cache
+ * read; hits and misses answer the same status, headers and access-log fields; every caller gets
+ * hits; the pre-cache checks (415) hold whether the answer is cached or not.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ResponseCache } from '../src/cache/response-cache';
+import { ProxyService } from '../src/proxy/proxy.service';
+import { expectProblemStatus } from './support/expectations';
+import { type Answer, CALLERS, type Stack, startBff, startStack } from './support/stack';
+
+const ROLE_LOOKUP =
+  '/v1/role-external-references/lookup?provider=github&provider_organization_id=acme-inc&provider_role_id=4411001';
+const CACHED_READS = [
+  '/v1/integrations',
+  '/v1/integrations?limit=2&offset=1',
+  '/v1/integrations/1',
+  '/v1/organization/integrations',
+  ROLE_LOOKUP,
+];
+
+interface AccessLine {
+  msg: string;
+  request_id: string;
+  [field: string]: unknown;
+}
+
+function accessLine(logs: string[], requestId: string): AccessLine {
+  const found = logs
+    .flatMap((chunk) => chunk.split('\n'))
+    .filter((text) => text.includes(requestId))
+    .map((text) => JSON.parse(text) as AccessLine)
+    .filter((line) => line.msg === 'request' && line.request_id === requestId);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+/** Headers that differ between any two answers by nature (per request, per cache outcome). */
+const PER_REQUEST = new Set(['date', 'x-request-id', 'x-cache', 'keep-alive', 'connection']);
+const stableHeaders = (answer: Answer) =>
+  Object.fromEntries([...answer.headers].filter(([name]) => !PER_REQUEST.has(name)));
+
+/** Access-log fields that differ by nature: ids, timings, how the cache and PostHog served. */
+const PER_OUTCOME = [
+  'request_id',
+  'time',
+  'duration_ms',
+  'cache',
+  'upstream_status',
+  'upstream_ms',
+];
+function stableFields(line: AccessLine): Record<string, unknown> {
+  const rest: Record<string, unknown> = { ...line };
+  for (const field of PER_OUTCOME) delete rest[field];
+  return rest;
+}
+
+/** A GET carrying a body, which fetch() refuses to send. */
+function getWithBody(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; contentType?: string; cache?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${url}${path}`,
+      { method: 'GET', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            contentType: res.headers['content-type'],
+            cache: res.headers['x-cache'] as string | undefined,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('one pipeline: hits after admission, misses through the controller', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.close());
+  beforeEach(async () => {
+    stack.fake.reset();
+    const cache = stack.app.get(ResponseCache);
+    for (const family of [
+      'integrations',
+      'organization-integrations',
+      'role-external-references',
+    ] as const) {
+      await cache.invalidate(family);
+    }
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('answers a hit without the controller/DTO stage, and reads the cache once per request', async () => {
+    const forward = jest.spyOn(stack.app.get(ProxyService), 'forward');
+    const lookup = jest.spyOn(stack.app.get(ResponseCache), 'lookup');
+    for (const path of CACHED_READS) {
+      forward.mockClear();
+      lookup.mockClear();
+      const miss = await stack.client.get(path);
+      expect({ path, status: miss.status, cache: miss.headers.get('x-cache') }).toEqual({
+        path,
+        status: 200,
+        cache: 'MISS',
+      });
+      expect(forward).toHaveBeenCalledTimes(1);
+      expect(lookup).toHaveBeenCalledTimes(1); // the miss reuses the lookup made before it
+
+      const hit = await stack.client.get(path);
+      expect({ path, cache: hit.headers.get('x-cache') }).toEqual({ path, cache: 'HIT' });
+      expect(forward).toHaveBeenCalledTimes(1); // not again: the hit never reached the controller
+      expect(lookup).toHaveBeenCalledTimes(2);
+    }
+  });
+
+  it('answers the same status, headers, body and access-log fields from a hit as from the miss', async () => {
+    for (const path of CACHED_READS) {
+      const answers: Answer[] = [];
+      const lines: AccessLine[] = [];
+      for (let i = 0; i < 2; i++) {
+        const requestId = `pipeline-${randomUUID()}`;
+        const answer = await stack.client.get(path, {
+          as: 'reader',
+          headers: { 'x-request-id': requestId },
+        });
+        expect(answer.headers.get('x-request-id')).toBe(requestId);
+        answers.push(answer);
+        lines.push(accessLine(stack.logs, requestId));
+      }
+      const [miss, hit] = answers;
+      expect([miss.headers.get('x-cache'), hit.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+      expect({ path, status: hit.status, headers: stableHeaders(hit), body: hit.text }).toEqual({
+        path,
+        status: miss.status,
+        headers: stableHeaders(miss),
+        body: miss.text,
+      });
+      expect(stableFields(lines[1])).toEqual(stableFields(lines[0]));
+      expect([lines[0].cache, lines[1].cache]).toEqual(['MISS', 'HIT']);
+      expect(lines[1]).toMatchObject({ caller: 'reader', route: expect.stringMatching(/^\/v1\//) });
+    }
+  });
+
+  it('gives hits to a caller with a rate limit, whose limit still counts them', async () => {
+    const limit = CALLERS.limited.rate;
+    const answers: Answer[] = [];
+    for (let i = 0; i <= limit; i++) {
+      answers.push(await stack.client.get('/v1/integrations/1', { as: 'limited' }));
+    }
+    expect(answers.slice(0, limit).map((a) => a.headers.get('x-cache'))).toEqual([
+      'MISS',
+      ...Array(limit - 1).fill('HIT'),
+    ]);
+    expectProblemStatus(answers[limit], 429);
+    expect(answers[limit].headers.get('x-cache')).toBeNull();
+    expect(stack.fake.requestsTo('/integrations/1/')).toHaveLength(1);
+  });
+
+  it('refuses a GET with a body and no Content-Type with 415, whether its answer is cached or not', async () => {
+    const auth = { authorization: `Bearer ${CALLERS.admin.token}` };
+    const cold = await getWithBody(stack.url, '/v1/integrations/2', auth, '{"a":1}');
+    expect(cold).toMatchObject({ status: 415, contentType: expect.stringMatching(/problem/) });
+    expect(stack.fake.requests).toHaveLength(0);
+
+    expect((await stack.client.get('/v1/integrations/2')).headers.get('x-cache')).toBe('MISS');
+    expect((await stack.client.get('/v1/integrations/2')).headers.get('x-cache')).toBe('HIT');
+    const cached = await getWithBody(stack.url, '/v1/integrations/2', auth, '{"a":1}');
+    expect(cached).toMatchObject({ status: 415, cache: undefined });
+  });
+
+  it('does not answer a hit to an unknown, unscoped or invalid request', async () => {
+    await stack.client.get('/v1/organization/integrations');
+    expect((await stack.client.get('/v1/organization/integrations')).headers.get('x-cache')).toBe(
+      'HIT',
+    );
+    expectProblemStatus(await stack.client.get('/v1/organization/integrations', { as: null }), 401);
+    // limited has integration:read only
+    expectProblemStatus(
+      await stack.client.get('/v1/organization/integrations', { as: 'limited' }),
+      403,
+    );
+    const undeclared = await stack.client.get('/v1/organization/integrations?limit=100&x=1');
+    expectProblemStatus(undeclared, 400);
+  });
+});
+
+describe('one pipeline: an empty cached answer', () => {
+  let upstream: Server;
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    // Not PostHog: an upstream whose reads answer 200 with an empty body, the one answer whose
+    // headers (no Content-Type) the hit and the miss must agree on.
+    upstream = createServer((_, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' }).end();
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const { port } = upstream.address() as AddressInfo;
+    const bff = await startBff({ POSTHOG_HOST: `http://127.0.0.1:${port}` });
+    stop = async () => {
+      await bff.close();
+      await new Promise((resolve) => upstream.close(resolve));
+    };
+    const miss = await bff.client.get('/v1/integrations/1');
+    const hit = await bff.client.get('/v1/integrations/1');
+    answers = [miss, hit];
+  });
+  let answers: Answer[] = [];
+  afterAll(() => stop());
+
+  it('sends the same headers for it from a miss and from a hit', () => {
+    const [miss, hit] = answers;
+    expect([miss.headers.get('x-cache'), hit.headers.get('x-cache')]).toEqual(['MISS', 'HIT']);
+    expect([miss.text, hit.text]).toEqual(['', '']);
+    expect(stableHeaders(hit)).toEqual(stableHeaders(miss));
+    expect(hit.headers.get('content-type')).toBeNull();
+  });
+});
