@@ -446,8 +446,9 @@ describe('deployment budget (UPSTREAM_RATE_LIMIT_PER_MINUTE=3)', () => {
 
   it('refuses the 4th distinct uncached call with 429 + Retry-After and no upstream call; hits are free; stale is served', async () => {
     const { fake, client } = stack;
-    const cachedAt = Date.now();
     expect((await client.get('/v1/integrations/1')).headers.get('x-cache')).toBe('MISS');
+    // Taken once the answer is back: the entry was stored before, so it is stale by cachedAt + 1 s.
+    const cachedAt = Date.now();
     for (let i = 0; i < 3; i++) {
       const hit = await client.get('/v1/integrations/1');
       expect(hit.status).toBe(200);
