@@ -43,8 +43,9 @@ USER node
 EXPOSE 3000
 # Liveness only: an unhealthy mark must not follow Redis being down (readiness covers that:
 # /health/ready is what the compose file and the Kubernetes readinessProbe use).
+# On ADMIN_PORT when it is set (the API port then answers 404 for /health/*).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.ADMIN_PORT||process.env.PORT||3000)+'/health/live').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 # The app drains on SIGTERM (readiness 503, SHUTDOWN_DRAIN_MS, then in-flight requests) and exits 0.
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]

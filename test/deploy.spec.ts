@@ -12,6 +12,7 @@ import {
   HorizontalPodAutoscaler,
   type IHorizontalPodAutoscaler,
 } from 'kubernetes-models/autoscaling/v2';
+import { type INetworkPolicy, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { type IPodDisruptionBudget, PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import {
   ConfigMap,
@@ -23,7 +24,7 @@ import {
   Secret,
   Service,
 } from 'kubernetes-models/v1';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '../src/config/config';
 
 const ROOT = resolve(__dirname, '..');
@@ -203,6 +204,7 @@ const MODEL_MODULES: Record<string, string> = {
   Secret: 'kubernetes-models/v1/Secret',
   HorizontalPodAutoscaler: 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
   PodDisruptionBudget: 'kubernetes-models/policy/v1/PodDisruptionBudget',
+  NetworkPolicy: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
 };
 
 /** The kubernetes-models class of each kind we ship; `validate()` throws on schema errors. */
@@ -214,6 +216,7 @@ const MODELS: Record<string, (doc: Dict) => { validate(): void }> = {
   HorizontalPodAutoscaler: (doc) =>
     new HorizontalPodAutoscaler(doc as unknown as IHorizontalPodAutoscaler),
   PodDisruptionBudget: (doc) => new PodDisruptionBudget(doc as unknown as IPodDisruptionBudget),
+  NetworkPolicy: (doc) => new NetworkPolicy(doc as unknown as INetworkPolicy),
 };
 
 function validateManifest(doc: Dict): void {
@@ -274,25 +277,57 @@ function unknownManifestFields(doc: Dict): string[] {
   return unknownFields(doc, require.resolve(module).replace(/\.js$/, '.d.ts'), String(doc.kind));
 }
 
-const kustomization = parse(read('deploy/k8s/kustomization.yaml')) as {
+interface Kustomization {
   apiVersion: string;
   kind: string;
   resources: string[];
-  images?: Array<{ name: string; newName?: string; newTag?: string }>;
-};
+  images?: Array<{ name: string; newName?: string; newTag?: string; digest?: string }>;
+}
+const kustomization = parse(read('deploy/k8s/kustomization.yaml')) as Kustomization;
 const manifestFiles = readdirSync(K8S_DIR).filter(
   (file) => /\.ya?ml$/.test(file) && file !== 'kustomization.yaml',
 );
 const manifests = new Map<string, Dict>(
   manifestFiles.map((file) => [file, parse(readFileSync(join(K8S_DIR, file), 'utf8')) as Dict]),
 );
-function manifest<T>(kind: string): T {
-  // Found among the files; whether kustomization.yaml lists them is a test of its own.
-  const matches = [...manifests.entries()].filter(
-    ([file, doc]) => doc.kind === kind && file !== 'secret.example.yaml',
+
+/**
+ * What `kubectl kustomize deploy/k8s` prints, for the features this base uses (its resources,
+ * and `images` rewriting container images); any other kustomization field fails here, so the
+ * equivalence cannot drift silently.
+ */
+function kustomize(k: Kustomization, dir: string): Dict[] {
+  const supported = ['apiVersion', 'kind', 'resources', 'images'];
+  const unsupported = Object.keys(k).filter((key) => !supported.includes(key));
+  if (unsupported.length) throw new Error(`kustomize(): add support for ${unsupported.join(', ')}`);
+  const docs = k.resources.flatMap((file) =>
+    parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => doc.toJS() as Dict),
   );
-  if (matches.length !== 1) throw new Error(`expected one ${kind} manifest in deploy/k8s`);
-  return matches[0][1] as T;
+  for (const doc of docs) {
+    const pod = (doc.spec as Dict | undefined)?.template as { spec?: Dict } | undefined;
+    const containers = [
+      ...((pod?.spec?.containers as Dict[]) ?? []),
+      ...((pod?.spec?.initContainers as Dict[]) ?? []),
+    ];
+    for (const container of containers) {
+      const image = String(container.image);
+      const name = image.split('@')[0].replace(/:[^:/]+$/, '');
+      const rule = k.images?.find((entry) => entry.name === name);
+      if (!rule) continue;
+      const tag = image.slice(name.length);
+      const suffix = rule.digest ? `@${rule.digest}` : rule.newTag ? `:${rule.newTag}` : tag;
+      container.image = `${rule.newName ?? name}${suffix}`;
+    }
+  }
+  return docs;
+}
+const built = kustomize(kustomization, K8S_DIR);
+
+/** The one object of this kind in the kustomize output. */
+function manifest<T>(kind: string): T {
+  const matches = built.filter((doc) => doc.kind === kind);
+  if (matches.length !== 1) throw new Error(`expected one ${kind} in the kustomize output`);
+  return matches[0] as T;
 }
 
 const deployment = manifest<IDeployment>('Deployment');
@@ -300,10 +335,35 @@ const configMap = manifest<IConfigMap>('ConfigMap');
 const service = manifest<IService>('Service');
 const hpa = manifest<IHorizontalPodAutoscaler>('HorizontalPodAutoscaler');
 const pdb = manifest<IPodDisruptionBudget>('PodDisruptionBudget');
+const networkPolicy = manifest<INetworkPolicy>('NetworkPolicy');
 const secretTemplate = manifests.get('secret.example.yaml') as ISecret | undefined;
+const serviceMonitor = parse(read('deploy/k8s/monitoring/servicemonitor.yaml')) as {
+  apiVersion: string;
+  kind: string;
+  metadata: { labels?: Record<string, string> };
+  spec: {
+    selector: { matchLabels: Record<string, string> };
+    endpoints: Array<{ port: string; path: string }>;
+  };
+};
 const podSpec = deployment.spec?.template.spec;
 const containers: IContainer[] = podSpec?.containers ?? [];
 const bffContainer = containers[0];
+
+/** Kubernetes quantities: "512Mi" in MiB, "500m" / "1" in cores. */
+const mebibytes = (q: unknown): number => {
+  const m = /^(\d+)(Mi|Gi)$/.exec(String(q));
+  if (!m) throw new Error(`not a Mi/Gi quantity: ${String(q)}`);
+  return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+};
+const cores = (q: unknown): number =>
+  String(q).endsWith('m') ? Number(String(q).slice(0, -1)) / 1000 : Number(q);
+
+/**
+ * The largest RSS measured after load (60 s over 10 000 cached keys, without a heap bound):
+ * docs/performance.md, "Memory". The memory request must cover it.
+ */
+const MEASURED_AFTER_LOAD_RSS_MB = 243;
 
 // ---- the app's own view of the variables -----------------------------------------------------
 
@@ -423,6 +483,10 @@ describe('docker-compose.yml', () => {
     expect(all(stage('runtime'), 'EXPOSE').join(' ').split(' ')).toContain(String(port));
   });
 
+  it('publishes it on 127.0.0.1 only, on the host port BFF_PORT (default 3000)', () => {
+    expect(bff.ports).toEqual([`127.0.0.1:\${BFF_PORT:-3000}:${bffEnv.PORT ?? 3000}`]);
+  });
+
   it('gives the bff longer to stop than its drain plus shutdown timeout', () => {
     const drainMs = Number(bffEnv.SHUTDOWN_DRAIN_MS ?? SHUTDOWN_DEFAULTS.SHUTDOWN_DRAIN_MS);
     const timeoutMs = Number(bffEnv.SHUTDOWN_TIMEOUT_MS ?? SHUTDOWN_DEFAULTS.SHUTDOWN_TIMEOUT_MS);
@@ -479,6 +543,7 @@ describe('Dockerfile', () => {
   it('has a runtime HEALTHCHECK that passes on 200 from /health/live and fails on 503', async () => {
     const script = nodeScript(execForm(last(runtime, 'HEALTHCHECK') ?? ''));
     await expectHealthcheck(script, 'PORT', '/health/live');
+    await expectHealthcheck(script, 'ADMIN_PORT', '/health/live');
   });
 
   it('runs test/fake-posthog/main.ts with ts-node as a non-root user in the fake-posthog stage', () => {
@@ -530,6 +595,9 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   const timeoutSeconds = Number(configMap.data?.SHUTDOWN_TIMEOUT_MS) / 1000;
   const podLabels = deployment.spec?.template.metadata?.labels ?? {};
   const containerPortNumber = bffContainer?.ports?.find((p) => p.name === 'http')?.containerPort;
+  const adminPortNumber = bffContainer?.ports?.find((p) => p.name === 'admin')?.containerPort;
+  const requests = bffContainer?.resources?.requests ?? {};
+  const limits = bffContainer?.resources?.limits ?? {};
 
   it('has a kustomization listing existing files: every manifest but the secret template', () => {
     expect(kustomization.apiVersion).toBe('kustomize.config.k8s.io/v1beta1');
@@ -568,17 +636,22 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(pdb.spec?.selector?.matchLabels).toEqual(selector);
   });
 
-  it('runs at least two replicas of one container listening on the image port 3000', () => {
-    expect(deployment.spec?.replicas).toBeGreaterThanOrEqual(2);
+  it('leaves the replica count to the HPA: no `replicas` in the Deployment', () => {
+    expect(deployment.spec).not.toHaveProperty('replicas');
+  });
+
+  it('runs one container listening on the image port 3000, and on ADMIN_PORT', () => {
     expect(containers).toHaveLength(1);
+    expect(adminPortNumber).toBe(Number(configMap.data?.ADMIN_PORT));
     expect(containerPortNumber).toBe(3000);
     expect(all(stage('runtime'), 'EXPOSE').join(' ').split(' ')).toContain('3000');
     expect(configMap.data?.PORT ?? '3000').toBe(String(containerPortNumber));
   });
 
-  it('uses the image that the kustomization retags', () => {
-    const images = (kustomization.images ?? []).map((image) => image.name);
-    expect(images).toContain(bffContainer.image?.split(':')[0]);
+  it('pins the image by digest in the kustomize output', () => {
+    expect(bffContainer.image).toMatch(/^[a-z0-9.-]+(\/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$/);
+    const source = manifests.get('deployment.yaml') as unknown as IDeployment;
+    expect(source.spec?.template.spec?.containers[0].image).not.toBe(bffContainer.image);
   });
 
   it('probes /health/live for startup and liveness and /health/ready for readiness', () => {
@@ -590,15 +663,31 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
           : port;
       return { path: probe?.httpGet?.path, port: number };
     };
-    expect(target(bffContainer.startupProbe)).toEqual({ path: '/health/live', port: 3000 });
-    expect(target(bffContainer.livenessProbe)).toEqual({ path: '/health/live', port: 3000 });
-    expect(target(bffContainer.readinessProbe)).toEqual({ path: '/health/ready', port: 3000 });
+    // On ADMIN_PORT: the API port answers 404 for /health/* when it is set.
+    const admin = Number(configMap.data?.ADMIN_PORT);
+    expect(target(bffContainer.startupProbe)).toEqual({ path: '/health/live', port: admin });
+    expect(target(bffContainer.livenessProbe)).toEqual({ path: '/health/live', port: admin });
+    expect(target(bffContainer.readinessProbe)).toEqual({ path: '/health/ready', port: admin });
   });
 
   it('sets cpu and memory requests and limits', () => {
     for (const kind of ['requests', 'limits'] as const) {
       expect(Object.keys(bffContainer.resources?.[kind] ?? {}).sort()).toEqual(['cpu', 'memory']);
     }
+  });
+
+  it(`requests at least the measured after-load RSS (${MEASURED_AFTER_LOAD_RSS_MB} MB) of memory`, () => {
+    const requestMb = (mebibytes(requests.memory) * 1024 * 1024) / 1e6;
+    expect(requestMb).toBeGreaterThanOrEqual(MEASURED_AFTER_LOAD_RSS_MB);
+    expect(mebibytes(limits.memory)).toBeGreaterThan(mebibytes(requests.memory));
+    expect(read('docs/performance.md')).toContain(`${MEASURED_AFTER_LOAD_RSS_MB} MB`);
+  });
+
+  it("bounds V8's heap from the memory limit (NODE_OPTIONS --max-old-space-size, 50-80% of it)", () => {
+    const options = bffContainer.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+    const heapMib = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
+    expect(heapMib).toBeGreaterThanOrEqual(mebibytes(limits.memory) * 0.5);
+    expect(heapMib).toBeLessThanOrEqual(mebibytes(limits.memory) * 0.8);
   });
 
   it('runs as non-root uid 1000 with a read-only root, no privileges and RuntimeDefault seccomp', () => {
@@ -638,9 +727,14 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     for (const name of SECRET_VARIABLES) {
       expect(configMap.data?.[name]).toBeUndefined();
       const variable = bffContainer.env?.find((e) => e.name === name);
+      // REDIS_URL may be left out of the Secret (one replica, in-process cache); the others not.
       expect({ name, ref: variable?.valueFrom?.secretKeyRef }).toEqual({
         name,
-        ref: { name: secretName, key: expect.any(String) },
+        ref: {
+          name: secretName,
+          key: expect.any(String),
+          ...(name === 'REDIS_URL' ? { optional: true } : {}),
+        },
       });
       expect(variable?.value).toBeUndefined();
     }
@@ -650,12 +744,12 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
   });
 
-  it('only sets variables the app reads', () => {
+  it('only sets variables the app reads (and NODE_OPTIONS, which Node reads)', () => {
     const names = [
       ...Object.keys(configMap.data ?? {}),
       ...(bffContainer.env ?? []).map((e) => e.name),
     ];
-    expect(names.filter((name) => !appReads(name))).toEqual([]);
+    expect(names.filter((name) => !appReads(name) && name !== 'NODE_OPTIONS')).toEqual([]);
   });
 
   it('ships a secret template holding placeholders only', () => {
@@ -682,12 +776,13 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(() => loadConfig(filled)).not.toThrow();
   });
 
-  it('exposes a ClusterIP Service on port 80 to the named container port http', () => {
+  it('exposes a ClusterIP Service: port 80 to container port http, 9090 to admin', () => {
     expect(service.spec?.type ?? 'ClusterIP').toBe('ClusterIP');
     expect(service.spec?.ports).toEqual([
       expect.objectContaining({ name: 'http', port: 80, targetPort: 'http' }),
+      expect.objectContaining({ name: 'admin', port: 9090, targetPort: 'admin' }),
     ]);
-    expect(bffContainer.ports?.map((p) => p.name)).toContain('http');
+    expect(bffContainer.ports?.map((p) => p.name)).toEqual(['http', 'admin']);
   });
 
   it('autoscales the Deployment on CPU between at least 2 replicas and a higher maximum', () => {
@@ -698,7 +793,6 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     });
     expect(hpa.spec?.minReplicas).toBeGreaterThanOrEqual(2);
     expect(hpa.spec?.maxReplicas).toBeGreaterThan(hpa.spec?.minReplicas ?? 0);
-    expect(deployment.spec?.replicas).toBeGreaterThanOrEqual(hpa.spec?.minReplicas ?? 0);
     expect(hpa.spec?.metrics).toContainEqual(
       expect.objectContaining({
         type: 'Resource',
@@ -710,14 +804,95 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     );
   });
 
-  it('keeps at least one pod through voluntary disruptions', () => {
-    expect(pdb.spec?.minAvailable).toBe(1);
+  it('scales on a CPU target a pod reaches well before its limit throttles it', () => {
+    const target = hpa.spec?.metrics?.find((m) => m.resource?.name === 'cpu')?.resource?.target;
+    const utilization = Number(target?.averageUtilization) / 100;
+    expect(utilization).toBeGreaterThanOrEqual(0.5);
+    expect(utilization).toBeLessThanOrEqual(0.8);
+    // The limit is at most twice the request, so "70% of the request" is real load, and the
+    // target is below the limit (scaling starts before throttling).
+    expect(cores(limits.cpu)).toBeLessThanOrEqual(2 * cores(requests.cpu));
+    expect(utilization * cores(requests.cpu)).toBeLessThan(cores(limits.cpu));
   });
 
-  it('annotates the pods for Prometheus to scrape /metrics on the container port', () => {
+  it('lets one pod at a time go through voluntary disruptions (maxUnavailable: 1)', () => {
+    expect(pdb.spec?.maxUnavailable).toBe(1);
+    expect(pdb.spec).not.toHaveProperty('minAvailable');
+  });
+
+  it('spreads pods over zones and over nodes', () => {
+    const spread = podSpec?.topologySpreadConstraints ?? [];
+    expect(spread.map((c) => c.topologyKey).sort()).toEqual([
+      'kubernetes.io/hostname',
+      'topology.kubernetes.io/zone',
+    ]);
+    for (const constraint of spread) {
+      expect(constraint.labelSelector?.matchLabels).toEqual(deployment.spec?.selector.matchLabels);
+      expect(constraint.maxSkew).toBe(1);
+    }
+  });
+
+  describe('NetworkPolicy', () => {
+    const ingress = networkPolicy.spec?.ingress ?? [];
+    const egress = networkPolicy.spec?.egress ?? [];
+    const ports = (rule: { ports?: Array<{ port?: number | string; protocol?: string }> }) =>
+      (rule.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`).sort();
+
+    it('applies to the BFF pods, for ingress and egress', () => {
+      expect(networkPolicy.spec?.podSelector.matchLabels).toEqual(
+        deployment.spec?.selector.matchLabels,
+      );
+      expect([...(networkPolicy.spec?.policyTypes ?? [])].sort()).toEqual(['Egress', 'Ingress']);
+    });
+
+    it('admits labelled callers on the API port and the scraper on the admin port, no one else', () => {
+      expect(ingress).toHaveLength(2);
+      for (const rule of ingress) expect(rule.from?.length).toBeGreaterThan(0);
+      const callers = ingress.find((r) => ports(r).includes('http/TCP'));
+      expect(callers?.from).toEqual([
+        { namespaceSelector: {}, podSelector: { matchLabels: { 'posthog-bff/client': 'true' } } },
+      ]);
+      expect(ports(callers ?? {})).toEqual(['http/TCP']);
+      const scraper = ingress.find((r) => ports(r).includes('admin/TCP'));
+      expect(ports(scraper ?? {})).toEqual(['admin/TCP']);
+      expect(scraper?.from?.[0].podSelector?.matchLabels).toEqual({
+        'app.kubernetes.io/name': 'prometheus',
+      });
+    });
+
+    it('lets the pods reach DNS, Redis and HTTPS (PostHog) only', () => {
+      expect(egress.map(ports)).toEqual([['53/TCP', '53/UDP'], ['6379/TCP'], ['443/TCP']]);
+      expect(egress[0].to?.[0].podSelector?.matchLabels).toEqual({ 'k8s-app': 'kube-dns' });
+      expect(egress[1].to?.[0].podSelector?.matchLabels).toEqual({
+        'app.kubernetes.io/name': 'redis',
+      });
+      // PostHog on 443 anywhere public, but not the cluster's private ranges or cloud metadata.
+      expect(egress[2].to).toEqual([
+        {
+          ipBlock: {
+            cidr: '0.0.0.0/0',
+            except: expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16']),
+          },
+        },
+      ]);
+    });
+  });
+
+  it('ships an optional ServiceMonitor, outside the base, scraping /metrics on the admin port', () => {
+    expect(kustomization.resources).not.toContain('monitoring/servicemonitor.yaml');
+    expect(serviceMonitor.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(serviceMonitor.kind).toBe('ServiceMonitor');
+    expect(service.metadata?.labels).toMatchObject(serviceMonitor.spec.selector.matchLabels);
+    expect(serviceMonitor.spec.endpoints).toEqual([
+      expect.objectContaining({ port: 'admin', path: '/metrics' }),
+    ]);
+    expect(service.spec?.ports?.map((p) => p.name)).toContain('admin');
+  });
+
+  it('annotates the pods for Prometheus to scrape /metrics on the admin port', () => {
     expect(deployment.spec?.template.metadata?.annotations).toMatchObject({
       'prometheus.io/scrape': 'true',
-      'prometheus.io/port': String(containerPortNumber),
+      'prometheus.io/port': String(adminPortNumber),
       'prometheus.io/path': '/metrics',
     });
   });
