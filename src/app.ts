@@ -15,6 +15,8 @@ import { ProblemFilter } from './common/problem.filter';
 import { validationPipe } from './common/validation';
 import type { Config } from './config/config';
 import { setupDocs } from './docs/swagger';
+import { installDrain } from './health/drain';
+import { Lifecycle } from './health/lifecycle';
 import { AppLogger, batchedStdout } from './logging/app-logger';
 import { MetricsService } from './metrics/metrics.service';
 import { AccessLog, installEdge } from './proxy/edge';
@@ -32,7 +34,7 @@ export async function createApp(
   const adapter = new FastifyAdapter({
     bodyLimit: ONE_MIB,
     routerOptions: { maxParamLength: 16_384 }, // long ids reach validation (400), not a bare 404
-    return503OnClosing: true,
+    return503OnClosing: false, // the drain hook answers a problem+json 503 instead
     forceCloseConnections: 'idle',
     clientErrorHandler: answerMalformedRequest,
     frameworkErrors: frameworkErrorHandler(() => recordAnswer),
@@ -54,6 +56,7 @@ export async function createApp(
   recordAnswer = (request, status) =>
     access.record(request.method, 'unmatched', status, request.ctx);
   installAdminPort(fastify, config.adminPort);
+  installDrain(fastify, app.get(Lifecycle));
   installEdge(fastify, {
     auth: app.get(CallerAuth),
     proxy: app.get(ProxyService),

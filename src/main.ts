@@ -1,6 +1,8 @@
 import 'reflect-metadata';
+import type { FastifyInstance } from 'fastify';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config/config';
+import { stopListening } from './health/drain';
 import { Lifecycle } from './health/lifecycle';
 import { AppLogger, batchedStdout } from './logging/app-logger';
 
@@ -47,11 +49,14 @@ async function main(): Promise<void> {
   for (const warning of config.warnings) logger.warn({ context: 'config' }, warning);
   stdout.flush();
 
-  // SIGTERM: readiness turns 503 at once, load balancers get SHUTDOWN_DRAIN_MS to notice, then
-  // the server stops accepting and in-flight requests get SHUTDOWN_TIMEOUT_MS to finish.
+  // SIGTERM: readiness turns 503 and every answer says Connection: close at once; load balancers
+  // get SHUTDOWN_DRAIN_MS to notice and pooled callers to reconnect elsewhere. Then the listener
+  // closes, in-flight requests get SHUTDOWN_TIMEOUT_MS to finish, and the app (Redis) closes.
+  const lifecycle = app.get(Lifecycle);
+  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   const shutdown = async (signal: string) => {
     logger.info({ signal, drain_ms: config.shutdown.drainMs }, 'shutting down');
-    app.get(Lifecycle).draining = true;
+    lifecycle.draining = true;
     await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs));
     const force = setTimeout(() => {
       logger.warn(
@@ -60,6 +65,7 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }, config.shutdown.timeoutMs);
+    await stopListening(fastify, lifecycle);
     await app.close();
     clearTimeout(force);
     logger.info({}, 'stopped');

@@ -1,12 +1,16 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable } from '@nestjs/common';
 import { type Cache, createCache } from 'cache-manager';
+import type Keyv from 'keyv';
+import { Counter, Gauge } from 'prom-client';
 import type { CacheResult } from '../common/request-context';
-import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
+import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
 import type { CacheFamily } from '../routes/route';
 import { UpstreamFailure } from '../upstream/posthog-answer';
+import { Generations } from './generations';
+import type { MemoryStore } from './memory-store';
 
 /**
  * A finished answer, stored as the bytes we send: a hit re-serialises nothing, and a Buffer goes
@@ -27,9 +31,10 @@ interface Entry extends CachedResponse {
 type Loader = () => Promise<CachedResponse>;
 
 /**
- * A hit in the last tenth of an entry's freshness refreshes it in the background (one call,
- * coalesced), so a hot entry is renewed before it expires: no stampede and no caller waiting at
- * expiry, and what is served is still within CACHE_TTL_SECONDS. Idle entries simply expire.
+ * A hit in the last tenth of an entry's freshness refreshes it in the background (one call per
+ * deployment: replicas sharing Redis claim the refresh, the others then read the new copy from
+ * Redis when theirs expires), so a hot entry is renewed before it expires: no stampede, no caller
+ * waiting at expiry, and what is served is still within CACHE_TTL_SECONDS. Idle entries expire.
  */
 const REFRESH_AHEAD_FRACTION = 0.1;
 
@@ -38,188 +43,167 @@ export interface CacheOutcome {
   cache: CacheResult;
 }
 
-const FAMILIES: CacheFamily[] = [
-  'integrations',
-  'organization-integrations',
-  'role-external-references',
-];
-
-/** Where an entry lives: shared through Redis (Redis generation) or this replica's own. */
-interface Slot {
-  key: string;
-  shared: boolean;
-}
-
-/** What ResponseCache.lookup found for one upstream target (see lookup and read). */
+/** One request's first look at the cache; read() continues from it without looking again. */
 export interface Lookup {
+  /** The upstream target looked up (the caller's cache key, before family and generation). */
   readonly target: string;
-  /** The fresh entry, when there is one. */
+  /** The fresh answer, when there is one: serve it as a HIT. */
   readonly hit?: CachedResponse;
-  readonly slot: Slot;
-  /** The entry, fresh or stale (none when noCache). */
-  readonly entry?: Entry;
+  /** The key in the tiers: prefix, family, generation, target. */
+  readonly key: string;
+  /** Whether the entry lives in Redis too (the current generation came from Redis). */
+  readonly shared: boolean;
+  /** The caller's Cache-Control: no-cache: stored data was not read (BYPASS). */
   readonly noCache: boolean;
 }
 
 /**
- * Read-through cache for proxied GETs, on cache-manager: a size-bounded LRU in process (L1) and,
- * with REDIS_URL, Redis shared by the replicas (L2). Keys carry a per-family generation number;
- * a write bumps it (in Redis, so every replica sees it at its next read), which makes every older
- * entry of the family unreachable at once. Identical concurrent misses share one upstream call;
- * entries are kept CACHE_STALE_SECONDS past freshness to answer when PostHog fails.
+ * Read-through cache for proxied GETs on cache-manager's tiers (ResponseCacheModule): L1 in
+ * process, then, with REDIS_URL, Redis shared by the replicas. Both tiers keep an entry for its
+ * freshness (CACHE_TTL_SECONDS), so an expired L1 copy sends the read to Redis, where a copy
+ * another replica stored may be fresh, before PostHog. L1 also keeps expired copies for
+ * CACHE_STALE_SECONDS to answer STALE when PostHog fails. Keys carry the family's generation
+ * (see Generations). Identical concurrent misses share one upstream call.
  *
- * While Redis does not answer (down, or slower than REDIS_TIMEOUT_MS), a replica keys entries by
- * its own generation and keeps them in its memory only: its own writes still invalidate at once,
- * other replicas' writes reach it when Redis answers again (at most CACHE_TTL_SECONDS later).
- * Writes made meanwhile are pushed to Redis as soon as it answers.
+ * cache-manager's wrap() reads and loads in one call; here the look happens right after caller
+ * admission and the load after validation, so they are get() and set() on the same tiers.
  */
 @Injectable()
 export class ResponseCache {
-  /** L1 alone. */
+  private readonly memory: MemoryStore;
+  /** L1 alone: while Redis does not answer, entries stay in this replica's memory. */
   private readonly local: Cache;
-  /** Redis alone (reads), and L1 + Redis (writes); absent without REDIS_URL. */
-  private readonly shared?: Cache;
-  private readonly tiered?: Cache;
+  private readonly generations: Generations;
   private readonly inflight = new Map<string, Promise<CachedResponse>>();
-  private readonly localGenerations = new Map<CacheFamily, number>();
-  /** Families written while Redis could not be told: their Redis generation is behind. */
-  private readonly unshared = new Set<CacheFamily>();
-  private sharing?: Promise<void>;
-  /** Whether the last generation read went to Redis (false: this replica's own generations). */
-  private sharedMode = false;
-  private readonly staleMs: number;
 
   constructor(
-    @Inject(CONFIG) config: Config,
-    @Inject(CACHE_MANAGER) stores: Cache,
+    @Inject(CACHE_MANAGER) private readonly tiers: Cache,
     private readonly redis: RedisService,
-    private readonly logger: AppLogger,
+    logger: AppLogger,
+    metrics: MetricsService,
   ) {
-    this.staleMs = config.cache.staleMs;
-    // stores[0] is the in-process LRU; a second store is Redis (see ResponseCacheModule).
-    this.local = createCache({ stores: [stores.stores[0]] });
-    if (stores.stores.length > 1) {
-      this.shared = createCache({ stores: [stores.stores[1]] });
-      this.tiered = stores;
-      // Redis came or went: entries under this replica's own generations may predate writes made
-      // elsewhere meanwhile, so those generations start afresh; writes made here are shared now.
-      redis.onAvailabilityChange((up) => {
-        this.restartLocalGenerations();
-        if (up) void this.shareMissed();
-      });
-    }
+    const l1 = tiers.stores[0] as Keyv;
+    this.memory = l1.store as MemoryStore;
+    this.local = tiers.stores.length > 1 ? createCache({ stores: [l1] }) : tiers;
+    this.generations = new Generations(redis, logger, () => this.memory.clear());
+    // get() reads the tiers in order but, unlike wrap(), does not copy a Redis find into L1; its
+    // event names the tier, so the copy is made here, for the rest of the entry's freshness.
+    tiers.on('get', (data) => {
+      const { key, value, store } = data as { key: string; value?: Entry; store?: string };
+      const remaining = value ? value.freshUntil - Date.now() : 0;
+      if (store !== 'primary' && value && remaining > 0) void this.local.set(key, value, remaining);
+    });
+    registerGauges(metrics, this.memory);
   }
 
   /**
-   * The one look at a target's entry a request makes: a fresh one is served from `hit`, and a
-   * miss hands the lookup to read() so the cache is not read twice. `noCache` (the caller's
-   * Cache-Control: no-cache) skips stored data.
+   * Reads the family's current generation and the tiers, once per request: a fresh entry is a HIT
+   * (and may start a refresh ahead of expiry); otherwise read() loads from here.
    */
   async lookup(family: CacheFamily, target: string, noCache = false): Promise<Lookup> {
-    const slot = await this.slot(family, target);
-    const entry = noCache ? undefined : await this.get(slot);
-    if (!entry || entry.freshUntil <= Date.now()) return { target, slot, entry, noCache };
-    this.refreshAhead(slot, entry);
-    return { target, slot, entry, noCache, hit: entry };
+    const generation = await this.generations.current(family);
+    const lookup = {
+      target,
+      key: `${this.redis.keyPrefix}cache:${family}:${generation.tag}:${target}`,
+      shared: generation.shared,
+      noCache,
+    };
+    if (noCache) return lookup;
+    const entry = await this.find(lookup);
+    if (!entry) return lookup;
+    this.refreshAhead(lookup, entry);
+    return { ...lookup, hit: entry };
   }
 
   /**
    * Answers from the lookup's fresh entry (HIT), else from PostHog through `load` (MISS, shared by
-   * identical concurrent misses), else, when PostHog failed transiently, from the stale entry
-   * (STALE). A no-cache lookup refreshes the entry (BYPASS).
+   * identical concurrent misses; BYPASS for no-cache), else, when PostHog failed transiently, from
+   * this replica's expired copy within CACHE_STALE_SECONDS (STALE). `refresh` is kept with the
+   * entry to renew it ahead of expiry, detached from this request.
    */
   async read(lookup: Lookup, ttlMs: number, load: Loader, refresh?: Loader): Promise<CacheOutcome> {
     if (lookup.hit) return { response: lookup.hit, cache: 'HIT' };
     try {
-      const response = await this.coalesce(lookup.slot, ttlMs, load, refresh);
+      const response = await this.coalesce(lookup, ttlMs, load, refresh);
       return { response, cache: lookup.noCache ? 'BYPASS' : 'MISS' };
     } catch (error) {
-      const { entry } = lookup;
-      if (entry && error instanceof UpstreamFailure) return { response: entry, cache: 'STALE' };
+      const stale = lookup.noCache ? undefined : this.memory.stale<Entry>(lookup.key);
+      if (stale && error instanceof UpstreamFailure) return { response: stale, cache: 'STALE' };
       throw error;
     }
   }
 
-  /**
-   * After a successful write: every cached read of the family is gone, on every replica. When
-   * Redis cannot be told now, this replica keeps to its own generation for the family (so it never
-   * serves an entry older than the write) and tells Redis as soon as it answers again.
-   */
-  async invalidate(family: CacheFamily): Promise<void> {
-    this.bumpLocal(family);
-    if (this.shared && !(await this.bumpShared(family))) this.unshared.add(family);
+  /** After a successful write: every cached read of the family is gone, on every replica. */
+  invalidate(family: CacheFamily): Promise<void> {
+    return this.generations.bump(family);
   }
 
-  private refreshAhead(slot: Slot, entry: Entry): void {
+  /** L1, then Redis (bounded by REDIS_TIMEOUT_MS; a Redis that fails or is slow is a miss). */
+  private async find(lookup: Omit<Lookup, 'hit'>): Promise<Entry | undefined> {
+    if (!lookup.shared) return this.local.get<Entry>(lookup.key);
+    try {
+      return await this.redis.run(() => this.tiers.get<Entry>(lookup.key));
+    } catch {
+      return this.local.get<Entry>(lookup.key);
+    }
+  }
+
+  private refreshAhead(lookup: Omit<Lookup, 'hit'>, entry: Entry): void {
     const remaining = entry.freshUntil - Date.now();
-    if (!entry.refresh || remaining > entry.ttlMs * REFRESH_AHEAD_FRACTION) return;
-    if (this.inflight.has(slot.key)) return;
-    this.coalesce(slot, entry.ttlMs, entry.refresh, entry.refresh).catch(() => undefined);
+    const refresh = entry.refresh;
+    if (!refresh || remaining > entry.ttlMs * REFRESH_AHEAD_FRACTION) return;
+    if (this.inflight.has(lookup.key)) return;
+    void this.claimRefresh(lookup, remaining).then((claimed) => {
+      if (claimed) this.coalesce(lookup, entry.ttlMs, refresh, refresh).catch(() => undefined);
+    });
   }
 
-  private coalesce(slot: Slot, ttlMs: number, load: Loader, refresh?: Loader) {
-    let pending = this.inflight.get(slot.key);
+  /**
+   * One replica refreshes a shared entry: an atomic SET NX (not a cache-manager call: a claim must
+   * be atomic across replicas), expiring with the entry. Without Redis, this replica alone does.
+   */
+  private async claimRefresh(lookup: Omit<Lookup, 'hit'>, remainingMs: number) {
+    if (!lookup.shared) return true;
+    try {
+      const px = Math.max(1, Math.ceil(remainingMs));
+      const claimed = await this.redis.run((c) =>
+        c.set(`${lookup.key}:refresh`, '1', {
+          condition: 'NX',
+          expiration: { type: 'PX', value: px },
+        }),
+      );
+      return claimed === 'OK';
+    } catch {
+      return false;
+    }
+  }
+
+  private coalesce(
+    lookup: Omit<Lookup, 'hit'>,
+    ttlMs: number,
+    load: Loader,
+    refresh?: Loader,
+  ): Promise<CachedResponse> {
+    let pending = this.inflight.get(lookup.key);
     if (!pending) {
       pending = load()
         .then(async (response) => {
-          await this.set(slot, response, ttlMs, refresh);
+          await this.store(lookup, response, ttlMs, refresh);
           return response;
         })
-        .finally(() => this.inflight.delete(slot.key));
-      this.inflight.set(slot.key, pending);
+        .finally(() => this.inflight.delete(lookup.key));
+      this.inflight.set(lookup.key, pending);
     }
     return pending;
   }
 
-  private async slot(family: CacheFamily, target: string): Promise<Slot> {
-    if (this.shared && this.redis.available) {
-      if (this.unshared.size > 0) await this.shareMissed();
-      if (!this.unshared.has(family)) {
-        try {
-          const generation = await this.redis.run((client) =>
-            client.get(this.generationKey(family)),
-          );
-          this.sharedMode = true;
-          return {
-            key: `${this.redis.keyPrefix}cache:${family}:r${generation ?? 0}:${target}`,
-            shared: true,
-          };
-        } catch {
-          this.leaveSharedMode(); // Redis too slow: this replica's own generation instead
-        }
-      }
-    }
-    const generation = this.localGenerations.get(family) ?? 0;
-    return {
-      key: `${this.redis.keyPrefix}cache:${family}:l${generation}:${target}`,
-      shared: false,
-    };
-  }
-
-  /** L1, then (shared slots) Redis within REDIS_TIMEOUT_MS; a Redis find is kept in L1 too. */
-  private async get(slot: Slot): Promise<Entry | undefined> {
-    const entry = await this.local.get<Entry>(slot.key);
-    if (entry || !slot.shared || !this.shared || !this.redis.available) return entry;
-    const shared = this.shared;
-    try {
-      const found = await this.redis.run(() => shared.get<Entry>(slot.key));
-      const keepMs = found ? found.freshUntil + this.staleMs - Date.now() : 0;
-      if (found && keepMs > 0) await this.local.set(slot.key, found, keepMs);
-      return found;
-    } catch {
-      return undefined; // Redis failed or was slow: a miss
-    }
-  }
-
-  /** L1 + Redis for shared slots (L1 alone when Redis fails or is slow), else L1. */
-  private async set(
-    slot: Slot,
+  /** Both tiers for shared generations (L1 alone when Redis fails or is slow), else L1. */
+  private async store(
+    lookup: Omit<Lookup, 'hit'>,
     response: CachedResponse,
     ttlMs: number,
     refresh?: Loader,
   ): Promise<void> {
-    const keepMs = ttlMs + this.staleMs;
-    if (keepMs <= 0) return;
     const entry: Entry = {
       status: response.status,
       body: response.body,
@@ -227,62 +211,46 @@ export class ResponseCache {
       ttlMs,
       refresh,
     };
-    const tiered = this.tiered;
-    if (slot.shared && tiered && this.redis.available) {
+    if (ttlMs <= 0) return this.memory.keepStale(lookup.key, entry);
+    if (lookup.shared) {
       try {
-        await this.redis.run(() => tiered.set(slot.key, entry, keepMs));
+        await this.redis.run(() => this.tiers.set(lookup.key, entry, ttlMs));
         return;
       } catch {
         // Redis failed or was slow: this replica's memory keeps it.
       }
     }
-    await this.local.set(slot.key, entry, keepMs);
+    await this.local.set(lookup.key, entry, ttlMs);
   }
+}
 
-  private async bumpShared(family: CacheFamily): Promise<boolean> {
-    if (!this.redis.available) return false;
-    try {
-      await this.redis.run((client) => client.incr(this.generationKey(family)));
-      return true;
-    } catch (error) {
-      this.logger.warn(
-        { family, err: String(error) },
-        'cache invalidation not shared yet: redis failed; retried when it answers',
-      );
-      return false;
-    }
-  }
-
-  /** Bumps in Redis the generations of families written while it was away (one flush at a time). */
-  private shareMissed(): Promise<void> {
-    this.sharing ??= this.bumpUnshared().finally(() => {
-      this.sharing = undefined;
-    });
-    return this.sharing;
-  }
-
-  private async bumpUnshared(): Promise<void> {
-    for (const family of [...this.unshared]) {
-      if (!(await this.bumpShared(family))) return;
-      this.unshared.delete(family);
-    }
-  }
-
-  /** Redis too slow after answering: back to this replica's own generations, started afresh. */
-  private leaveSharedMode(): void {
-    if (this.sharedMode) this.restartLocalGenerations();
-  }
-
-  private restartLocalGenerations(): void {
-    this.sharedMode = false;
-    for (const family of FAMILIES) this.bumpLocal(family);
-  }
-
-  private bumpLocal(family: CacheFamily): void {
-    this.localGenerations.set(family, (this.localGenerations.get(family) ?? 0) + 1);
-  }
-
-  private generationKey(family: CacheFamily): string {
-    return `${this.redis.keyPrefix}gen:${family}`;
-  }
+/** The in-process tier's size, in bff_cache_entries / bff_cache_bytes / bff_cache_evictions_total. */
+function registerGauges(metrics: MetricsService, memory: MemoryStore): void {
+  const registers = [metrics.registry];
+  new Gauge({
+    name: 'bff_cache_entries',
+    help: 'Entries held in this replica’s in-process cache (fresh, or kept for stale answers).',
+    registers,
+    collect() {
+      this.set(memory.entries);
+    },
+  });
+  new Gauge({
+    name: 'bff_cache_bytes',
+    help: 'Approximate bytes held in this replica’s in-process cache (bodies plus overhead).',
+    registers,
+    collect() {
+      this.set(memory.bytes);
+    },
+  });
+  let counted = 0;
+  new Counter({
+    name: 'bff_cache_evictions_total',
+    help: 'Entries pushed out of the in-process cache to stay within CACHE_MAX_ENTRIES / CACHE_MAX_BYTES.',
+    registers,
+    collect() {
+      this.inc(memory.evictions - counted);
+      counted = memory.evictions;
+    },
+  });
 }

@@ -1,7 +1,12 @@
 import { Injectable } from '@nestjs/common';
 
-/** Whether the process is draining for shutdown (readiness then answers 503). */
+/**
+ * Where the process is on its way out: `draining` from SIGTERM (readiness 503, every answer says
+ * Connection: close), `closed` once the listener stopped accepting (a request still arriving on an
+ * open socket is answered 503 shutting-down).
+ */
 @Injectable()
 export class Lifecycle {
   draining = false;
+  closed = false;
 }

@@ -152,8 +152,8 @@ const REDIS_URL = process.env.REDIS_URL;
   afterAll(async () => {
     const keys = await redis.run((client) => client.keys(`${prefix}*`));
     if (keys.length) await redis.run((client) => client.del(keys));
-    await redis.onApplicationShutdown();
-    await second.onApplicationShutdown();
+    await redis.onModuleDestroy();
+    await second.onModuleDestroy();
   });
 
   behavesAsSlidingWindowLimits(() => ({ counters: new WindowCounters(redis), name: 'redis' }));

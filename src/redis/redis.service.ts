@@ -1,12 +1,12 @@
-import { createClient } from '@keyv/redis';
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { createClient } from '@redis/client';
 import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 
 function connect(url: string) {
   return createClient({
-    url,
+    url, // rediss:// turns TLS on
     disableOfflineQueue: true, // a command while disconnected fails now instead of waiting
     socket: {
       connectTimeout: 2000,
@@ -21,18 +21,19 @@ export type RedisClient = ReturnType<typeof connect>;
 export class RedisUnavailable extends Error {}
 
 /**
- * The one Redis connection (when REDIS_URL is set), shared by the cache, the generation counters
- * and the rate limits. It reconnects in the background; while it is down, callers fall back to
- * in-process state at once (no queued commands, no waiting on a dead socket).
+ * The one Redis connection (when REDIS_URL is set), owned here and shared by the cache's Redis
+ * tier, the generations and the rate limits. It reconnects in the background; while it is down,
+ * callers fall back to in-process state at once (no queued commands, no waiting on a dead socket).
+ * Its state is the `bff_redis_up` gauge, one log line when it is lost and one when it is back.
  */
 @Injectable()
-export class RedisService implements OnApplicationShutdown {
+export class RedisService implements OnModuleDestroy {
   readonly client?: RedisClient;
   readonly keyPrefix: string;
   private readonly timeoutMs: number;
   private readonly listeners: Array<(up: boolean) => void> = [];
-  private lastErrorLog = 0;
-  private up = false;
+  /** undefined until the first connection attempt succeeded or failed. */
+  private up?: boolean;
 
   constructor(
     @Inject(CONFIG) config: Config,
@@ -45,14 +46,10 @@ export class RedisService implements OnApplicationShutdown {
     const client = connect(config.redis.url);
     client.on('ready', () => this.changed(true));
     client.on('end', () => this.changed(false));
+    // Socket errors, failed reconnects: each is counted; the state change is logged once.
     client.on('error', (error: Error) => {
-      if (this.available) return;
-      this.changed(false);
-      // One line per 10 s at most: a Redis outage must not flood the logs.
-      if (Date.now() - this.lastErrorLog > 10_000) {
-        this.lastErrorLog = Date.now();
-        this.logger.warn({ err: error.message }, 'redis unavailable; serving from process memory');
-      }
+      metrics.redisError();
+      if (!client.isReady) this.changed(false, error.message);
     });
     client.connect().catch(() => undefined); // keeps reconnecting on its own
     this.client = client;
@@ -63,8 +60,15 @@ export class RedisService implements OnApplicationShutdown {
     return this.client !== undefined;
   }
 
+  /** Connected: worth trying (each command is still bounded by REDIS_TIMEOUT_MS). */
   get available(): boolean {
     return this.client?.isReady ?? false;
+  }
+
+  /** For readiness: up = connected and the last command answered within REDIS_TIMEOUT_MS. */
+  get state(): 'up' | 'down' | 'not configured' {
+    if (!this.client) return 'not configured';
+    return this.client.isReady && this.up === true ? 'up' : 'down';
   }
 
   /** Called with true/false when Redis comes and goes (e.g. the cache drops what it cannot trust). */
@@ -72,38 +76,44 @@ export class RedisService implements OnApplicationShutdown {
     this.listeners.push(listener);
   }
 
-  /** Runs one Redis operation within REDIS_TIMEOUT_MS; throws RedisUnavailable otherwise. */
+  /**
+   * Runs one Redis operation within REDIS_TIMEOUT_MS; throws RedisUnavailable otherwise (and counts
+   * it in bff_redis_errors_total). node-redis's own command timeout only covers commands not yet
+   * written, so a Redis that accepts and never answers is bounded here.
+   */
   async run<T>(operation: (client: RedisClient) => Promise<T>): Promise<T> {
     const client = this.client;
     if (!client?.isReady) throw new RedisUnavailable('redis not connected');
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([
+      const result = await Promise.race([
         operation(client),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new RedisUnavailable('redis timeout')), this.timeoutMs);
         }),
       ]);
+      this.changed(true);
+      return result;
     } catch (error) {
       this.metrics.redisError();
+      // Connected but not answering in time counts as down, until a command answers again.
+      if (error instanceof RedisUnavailable) this.changed(false, error.message);
       throw error instanceof RedisUnavailable ? error : new RedisUnavailable(String(error));
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async ping(): Promise<boolean> {
-    try {
-      return (await this.run((client) => client.ping())) === 'PONG';
-    } catch {
-      return false;
-    }
-  }
-
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Closes the connection once every user is done (this global module is torn down last).
+   * Bounded: a graceful close waits for every pending reply, so after REDIS_TIMEOUT_MS (a silent
+   * Redis) the socket is destroyed.
+   */
+  async onModuleDestroy(): Promise<void> {
     const client = this.client;
     if (!client?.isOpen) return;
-    // close() waits for every pending reply: bounded, so a silent Redis cannot hold up shutdown.
+    this.listeners.length = 0;
+    client.removeAllListeners('end');
     let timer: NodeJS.Timeout | undefined;
     const closed = await Promise.race([
       client.close().then(
@@ -118,10 +128,19 @@ export class RedisService implements OnApplicationShutdown {
     if (!closed && client.isOpen) client.destroy();
   }
 
-  private changed(up: boolean): void {
+  private changed(up: boolean, reason?: string): void {
     if (this.up === up) return;
+    const first = this.up === undefined;
     this.up = up;
     this.metrics.redisAvailable(up);
+    if (up) this.logger.info({}, first ? 'redis connected' : 'redis connection restored');
+    else
+      this.logger.warn(
+        { err: reason },
+        first
+          ? 'redis unavailable; serving from process memory'
+          : 'redis connection lost; serving from process memory',
+      );
     for (const listener of this.listeners) listener(up);
   }
 }
