@@ -81,6 +81,20 @@ export class WindowCounters {
     return this.result(limits, full, waitMs);
   }
 
+  /** Takes counted under `name` within the last `windowMs` (shared through Redis when it answers). */
+  async used(name: string, windowMs: number, now = Date.now()): Promise<number> {
+    if (this.redis.available) {
+      try {
+        return await this.redis.run((client) =>
+          client.zCount(`${this.redis.keyPrefix}rl:${name}`, `(${now - windowMs}`, '+inf'),
+        );
+      } catch {
+        // as take(): fall back to this replica's own count
+      }
+    }
+    return this.local.get(name)?.stamps.filter((t) => t > now - windowMs).length ?? 0;
+  }
+
   private takeLocal(limits: WindowLimit[], now: number): [number, number] {
     this.sweep(now);
     const logs = limits.map((limit) => {

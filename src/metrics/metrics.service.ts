@@ -16,8 +16,8 @@ export class MetricsService {
 
   private readonly httpRequests = new Counter({
     name: 'bff_http_requests_total',
-    help: 'Requests answered, by method, route template and status.',
-    labelNames: ['method', 'route', 'status'] as const,
+    help: 'Requests answered, by method, route template, status and caller (a configured caller id; unknown: credentials that named no caller; none: no credentials).',
+    labelNames: ['method', 'route', 'status', 'caller'] as const,
     registers: [this.registry],
   });
   private readonly httpDuration = new Histogram({
@@ -82,12 +82,13 @@ export class MetricsService {
     { count: { inc(): void }; duration: { observe(v: number): void } }
   >();
 
-  request(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route} ${status}`;
+  /** `caller` is bounded: a configured caller id, `unknown` or `none`. */
+  request(method: string, route: string, status: number, seconds: number, caller: string): void {
+    const key = `${method} ${route} ${status} ${caller}`;
     let series = this.perRequest.get(key);
     if (!series) {
       series = {
-        count: this.httpRequests.labels(method, route, String(status)),
+        count: this.httpRequests.labels(method, route, String(status), caller),
         duration: this.httpDuration.labels(method, route),
       };
       this.perRequest.set(key, series);
@@ -119,6 +120,23 @@ export class MetricsService {
 
   refused(limit: 'caller' | 'budget' | 'upstream_429'): void {
     this.refusals.labels(limit).inc();
+  }
+
+  /**
+   * bff_upstream_budget_used_ratio{window}: the share of the deployment-wide upstream budget spent
+   * in the last minute / hour (1 = PostHog calls are being refused), read from `usage` at scrape.
+   */
+  budgetUsage(usage: () => Promise<Record<'minute' | 'hour', number>>): void {
+    new Gauge({
+      name: 'bff_upstream_budget_used_ratio',
+      help: 'Share of the deployment-wide upstream budget (UPSTREAM_RATE_LIMIT_PER_MINUTE / _PER_HOUR) spent in the last minute or hour, all replicas together when Redis is used.',
+      labelNames: ['window'] as const,
+      registers: [this.registry],
+      async collect() {
+        const used = await usage();
+        for (const window of ['minute', 'hour'] as const) this.labels(window).set(used[window]);
+      },
+    });
   }
 
   redisError(): void {

@@ -26,7 +26,8 @@ export class AccessLog {
 
   record(method: string, route: string, status: number, ctx: RequestContext | undefined): void {
     const seconds = ctx ? Number(process.hrtime.bigint() - ctx.startedAt) / 1e9 : 0;
-    this.metrics.request(method, route, status, seconds);
+    const caller = ctx?.caller?.id ?? (ctx?.unknownCaller ? 'unknown' : 'none');
+    this.metrics.request(method, route, status, seconds, caller);
     if (ctx?.cache) this.metrics.cacheResult(route, ctx.cache);
     const line = {
       request_id: ctx?.requestId,

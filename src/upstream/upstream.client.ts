@@ -65,6 +65,10 @@ export class UpstreamClient implements OnApplicationShutdown {
     private readonly logger: AppLogger,
   ) {
     this.authorization = `Bearer ${config.posthog.apiKey}`;
+    metrics.budgetUsage(async () => ({
+      minute: (await counters.used('upstream:minute', 60_000)) / config.upstream.ratePerMinute,
+      hour: (await counters.used('upstream:hour', 3_600_000)) / config.upstream.ratePerHour,
+    }));
     this.breaker = circuitBreaker(
       handleWhen((e) => e instanceof UpstreamFailure && e.countsAgainstCircuit),
       {
