@@ -118,7 +118,7 @@ describe('ADMIN_PORT', () => {
     await fetch(`${api}/v1/integrations`);
     const metrics = await (await fetch(`${admin}/metrics`)).text();
     expect(metrics).toMatch(
-      /bff_http_requests_total\{method="GET",route="\/v1\/integrations",status="401"\} [1-9]/,
+      /bff_http_requests_total\{method="GET",route="\/v1\/integrations",status="401",caller="none"\} [1-9]/,
     );
     expect(metrics).toMatch(/bff_http_requests_total\{method="GET",route="\/health\/live"/);
   });
