@@ -8,7 +8,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { OPENAPI_FILE, renderOpenApi } from '../src/docs/write-openapi';
 import type { ProxyRoute } from '../src/routes/route';
-import { type Stack, startStack } from './support/stack';
+import { CALLERS, type Stack, startStack } from './support/stack';
 
 const SRC = resolve(__dirname, '../src');
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -119,8 +119,11 @@ describe('OpenAPI document', () => {
         (m) => `${m.toUpperCase()} ${path}`,
       ),
     );
-    // Plus the BFF's own GET /v1/audit (not proxied, so in no route table).
-    const declared = [...routes, AUDIT_ROUTE].map((r) => `${r.method} ${openApiPath(r.path)}`);
+    // Plus the BFF's own GET /v1/audit (not proxied, so in no route table). Fastify answers HEAD
+    // on every GET route: each GET is documented with its HEAD.
+    const declared = [...routes, AUDIT_ROUTE].flatMap((r) =>
+      [r.method, ...(r.method === 'GET' ? ['HEAD'] : [])].map((m) => `${m} ${openApiPath(r.path)}`),
+    );
     expect(documented.sort()).toEqual([...new Set(declared)].sort());
     for (const path of Object.keys(doc.paths)) expect(path).toMatch(/^\/v1\//);
   });
@@ -299,6 +302,85 @@ describe('OpenAPI document', () => {
     ]) {
       expect(body(routeAt('POST', path)).required ?? []).toEqual([]);
     }
+  });
+
+  describe('says what the service enforces', () => {
+    const bodyRoutes = () => routes.filter((r) => r.method === 'POST' || r.method === 'PATCH');
+
+    it('refuses unknown body fields (additionalProperties: false), except inside config', () => {
+      for (const route of bodyRoutes()) {
+        expect([route.path, body(route).additionalProperties]).toEqual([route.path, false]);
+      }
+      const create = body(routeAt('POST', '/v1/integrations'));
+      expect(create.properties?.config).toMatchObject({ additionalProperties: true });
+    });
+
+    it('marks a body required exactly where an empty body is refused (a field is required)', () => {
+      for (const route of bodyRoutes()) {
+        const request = operation(route).requestBody as OpenAPIV3.RequestBodyObject;
+        const required = (body(route).required ?? []).length > 0;
+        expect([route.path, request.required]).toEqual([route.path, required]);
+      }
+    });
+
+    it('states patterns, formats, not-blank rules and integer bounds the validators apply', () => {
+      const oauth = body(routeAt('POST', '/v1/integrations/github/oauth-authorize'));
+      const next = prop(oauth, 'next');
+      expect(next.pattern).toBeDefined();
+      const relative = new RegExp(String(next.pattern));
+      for (const ok of ['/', '/project/1/settings', '/a?b=c']) expect(relative.test(ok)).toBe(true);
+      for (const bad of ['//evil.com', '/\\evil.com', 'https://evil.com', 'x', '/a b']) {
+        expect([bad, relative.test(bad)]).toEqual([bad, false]);
+      }
+      expect(
+        param(routeAt('GET', '/v1/integrations/domain-connect/check'), 'domain').schema,
+      ).toMatchObject({
+        format: 'hostname',
+      });
+      const reference = body(routeAt('POST', '/v1/role-external-references'));
+      expect(prop(reference, 'provider')).toMatchObject({ minLength: 1, pattern: '\\S' });
+      const apply = body(routeAt('POST', '/v1/integrations/domain-connect/apply-url'));
+      expect(prop(apply, 'integration_id')).toMatchObject({ maximum: Number.MAX_SAFE_INTEGER });
+      expect(prop(apply, 'redirect_uri')).toMatchObject({ format: 'uri' });
+    });
+
+    it('states the conditional requirement of apply-url as oneOf', () => {
+      const apply = body(routeAt('POST', '/v1/integrations/domain-connect/apply-url'));
+      expect(apply.oneOf).toEqual([
+        { properties: { context: { enum: ['email'] } }, required: ['integration_id'] },
+        { properties: { context: { enum: ['proxy'] } }, required: ['proxy_record_id'] },
+      ]);
+    });
+
+    it('lists the statuses every operation can get outside its route: 414, 415, 431, 503', () => {
+      for (const route of routes) {
+        const statuses = Object.keys(operation(route).responses);
+        expect([route.path, statuses]).toEqual([
+          route.path,
+          expect.arrayContaining(['400', '414', '415', '431', '503']),
+        ]);
+      }
+    });
+
+    it('documents servers and a license', () => {
+      expect(doc.servers?.length).toBeGreaterThan(0);
+      expect(doc.info.license?.name).toEqual(expect.any(String));
+    });
+
+    it('answers HEAD on a GET route with its status and headers, as documented', async () => {
+      const head = await fetch(`${stack.url}/v1/integrations`, {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${CALLERS.reader.token}` },
+      });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('x-cache')).toEqual(expect.any(String));
+      expect(head.headers.get('x-request-id')).toEqual(expect.any(String));
+      const anonymous = await fetch(`${stack.url}/v1/integrations`, { method: 'HEAD' });
+      expect(anonymous.status).toBe(401);
+      expect(Object.keys(doc.paths['/v1/integrations']?.head?.responses ?? {})).toEqual(
+        expect.arrayContaining(['200', '401']),
+      );
+    });
   });
 
   it('is what the committed openapi.json says (run `npm run openapi` after changing routes)', async () => {

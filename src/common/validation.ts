@@ -16,7 +16,11 @@ function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   });
 }
 
-function invalid(fields: FieldError[]): Problem {
+function invalid(all: FieldError[]): Problem {
+  const seen = new Set<string>();
+  const fields = all.filter(
+    (f) => !seen.has(`${f.field}\n${f.message}`) && seen.add(`${f.field}\n${f.message}`),
+  );
   const names = [...new Set(fields.map((f) => f.field))].join(', ');
   return Problem.badRequest(`Invalid request: ${names}.`, fields);
 }

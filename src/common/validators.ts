@@ -1,7 +1,17 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+} from 'class-validator';
 
 // Only canonical decimal digits become numbers: "1e3", "-1", " 7", "0x10" or a repeated
 // parameter (an array) stay as they are and fail @IsInt, naming the field.
@@ -61,10 +71,11 @@ export function QueryInt(min: number, max: number, description?: string): Proper
   );
 }
 
-/** A bounded, non-empty string (query or body). */
+/** A bounded string that is not blank (query or body); documented as minLength 1, pattern \S. */
 export function BoundedString(maxLength = 256): PropertyDecorator {
   return applyDecorators(
     IsString(),
+    MinLength(1, { message: '$property must not be empty' }),
     Matches(/\S/, { message: '$property must not be empty' }),
     MaxLength(maxLength),
   );
@@ -78,7 +89,9 @@ export function RelativePath(): PropertyDecorator {
   return applyDecorators(
     IsString(),
     MaxLength(2048),
-    Matches(/^\/(?![/\\])[^\s\\]*$/, {
+    // "/" alone, or "/" then a character other than "/", "\\" or a space (no lookahead, so the
+    // same pattern works in the OpenAPI document and in any JSON Schema validator)
+    Matches(/^\/(?:[^/\\\s][^\s\\]*)?$/, {
       message: '$property must be a relative path starting with a single "/"',
     }),
   );

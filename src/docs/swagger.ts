@@ -1,8 +1,17 @@
 import type { INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import type {
+  OperationObject,
+  ParameterObject,
+  ReferenceObject,
+  RequestBodyObject,
+  ResponseObject,
+  SchemaObject,
+} from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { getMetadataStorage } from 'class-validator';
 import { RESPONSE_MODELS } from './problem.schema';
+import { AT_LEAST_ONE_OF, schemaRules } from './schema-rules';
 
 const PACKAGE: { license: string } = require('../../package.json');
 
@@ -49,7 +58,8 @@ const DESCRIPTION = [
  * only /v1 paths, one tag per route group, every key sorted so the text is stable.
  */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
-  documentValidatedTypes(app);
+  const dtos = controllerParameterTypes(app);
+  documentValidatedTypes(dtos);
   const config = new DocumentBuilder()
     .setTitle('PostHog Integrations BFF')
     .setDescription(DESCRIPTION)
@@ -83,6 +93,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     }
   }
   document.tags = TAGS.map(({ name, description }) => ({ name, description }));
+  tighten(document, dtos);
   return sortKeys(document);
 }
 
@@ -106,26 +117,126 @@ export function sortKeys<T>(value: T): T {
 
 const API_MODEL_PROPERTIES = 'swagger/apiModelProperties';
 
+type Operation = OperationObject & { responses: Record<string, ResponseObject> };
+
+/** Problems any operation can answer, whatever its route: the router, Node's parser, shutdown. */
+const SHARED_PROBLEMS: Record<string, string> = {
+  '414': 'A path segment longer than 16 384 characters.',
+  '415': 'A request body without Content-Type: application/json.',
+  '431': "The request's headers are too large.",
+  '503': 'The instance is shutting down (Connection: close); retry on another replica.',
+};
+
+/**
+ * Makes the document say what the service enforces, beyond what the decorators describe:
+ * - request bodies refuse unknown fields (additionalProperties: false), integers stay within what
+ *   JSON carries exactly, a class's own schema rules (e.g. oneOf) are merged in, and a body is
+ *   `required` only where an empty body is refused (some field is required);
+ * - a query DTO's rules (x-at-least-one-of) go on the operations whose query it is;
+ * - every operation lists the problems answered outside its route (SHARED_PROBLEMS);
+ * - every GET has its HEAD (Fastify answers HEAD with the GET's status and headers, no body).
+ */
+// biome-ignore lint/complexity/noBannedTypes: DTO classes are plain constructors here
+function tighten(document: OpenAPIObject, dtos: Set<Function>): void {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, SchemaObject>;
+  const queryRules: Array<Record<string, unknown>> = [];
+  for (const dto of dtos) {
+    const extra = schemaRules(dto);
+    if (!extra) continue;
+    if (schemas[dto.name]) Object.assign(schemas[dto.name], extra);
+    else queryRules.push(extra); // a query DTO: its rules go on the operations that take it
+  }
+  for (const item of Object.values(document.paths)) {
+    for (const method of ['get', 'post', 'patch', 'delete'] as const) {
+      const operation = item[method] as Operation | undefined;
+      if (!operation) continue;
+      const body = operation.requestBody as RequestBodyObject | undefined;
+      const ref = (body?.content['application/json']?.schema as ReferenceObject | undefined)?.$ref;
+      const schema = ref ? schemas[ref.split('/').pop() as string] : undefined;
+      if (body && schema) {
+        schema.additionalProperties = false;
+        safeIntegers(schema);
+        body.required = (schema.required ?? []).length > 0;
+      }
+      const parameters = (operation.parameters ?? []) as ParameterObject[];
+      for (const parameter of parameters) {
+        if (parameter.schema) safeIntegers({ properties: { p: parameter.schema } });
+      }
+      const names = new Set(parameters.map((p) => p.name));
+      for (const rules of queryRules) {
+        const fields = rules[AT_LEAST_ONE_OF] as string[] | undefined;
+        if (fields?.every((f) => names.has(f))) Object.assign(operation, rules);
+      }
+      const template = operation.responses['400'];
+      for (const [status, description] of Object.entries(SHARED_PROBLEMS)) {
+        const own = operation.responses[status];
+        operation.responses[status] = own
+          ? { ...own, description: `${own.description} Or: ${description}` }
+          : { ...template, description };
+      }
+    }
+    if (item.get) item.head = headOf(item.get as Operation);
+  }
+}
+
+/** Integer properties without an upper bound get the largest integer JSON carries exactly. */
+function safeIntegers(schema: SchemaObject): void {
+  for (const property of Object.values(schema.properties ?? {}) as SchemaObject[]) {
+    if (property.type !== 'integer') continue;
+    property.maximum ??= Number.MAX_SAFE_INTEGER;
+    property.minimum ??= -Number.MAX_SAFE_INTEGER;
+  }
+}
+
+function headOf(get: Operation): Operation {
+  const responses = Object.fromEntries(
+    Object.entries(get.responses).map(([status, { description, headers }]) => [
+      status,
+      { description, headers },
+    ]),
+  );
+  return {
+    ...get,
+    operationId: `${get.operationId}_head`,
+    summary: `${get.summary ?? ''} (headers only)`.trim(),
+    description: `The GET's status and headers without its body. ${get.description ?? ''}`.trim(),
+    responses,
+  };
+}
+
+/** The OpenAPI keywords a class-validator rule stands for. */
+const RULE_KEYWORDS: Record<string, (constraint: unknown) => Record<string, unknown>> = {
+  min: (c) => ({ minimum: c }),
+  max: (c) => ({ maximum: c }),
+  minLength: (c) => ({ minLength: c }),
+  maxLength: (c) => ({ maxLength: c }),
+  matches: (c) => ({ pattern: (c as RegExp).source }),
+  isUuid: () => ({ format: 'uuid' }),
+  isFqdn: () => ({ format: 'hostname' }),
+  isUrl: () => ({ format: 'uri' }),
+  isIn: (c) => ({ enum: c }),
+};
+
 /**
  * What the DTOs' class-validator rules say, written into their Swagger metadata where the
- * @ApiProperty options leave it out: integers (@IsInt) as `integer` rather than `number`, and
- * @Min / @Max / @MaxLength bounds. The validators stay the one source of truth.
+ * @ApiProperty options leave it out: integers (@IsInt) as `integer` rather than `number`, bounds,
+ * patterns (not blank, relative path), formats (uuid, hostname, uri) and enums. The validators
+ * stay the one source of truth.
  */
-function documentValidatedTypes(app: INestApplication): void {
+// biome-ignore lint/complexity/noBannedTypes: DTO classes are plain constructors here
+function documentValidatedTypes(dtos: Iterable<Function>): void {
   const storage = getMetadataStorage();
-  for (const dto of controllerParameterTypes(app)) {
+  for (const dto of dtos) {
     for (const rule of storage.getTargetValidationMetadatas(dto, '', true, false)) {
       const key = rule.propertyName;
       const options = Reflect.getMetadata(API_MODEL_PROPERTIES, dto.prototype, key);
       if (!options) continue;
       const next = { ...options };
-      const bound = rule.constraints?.[0];
-      if (rule.name === 'isInt' && (next.type === Number || next.type === 'number')) {
-        next.type = 'integer';
-      } else if (rule.name === 'min' && next.minimum === undefined) next.minimum = bound;
-      else if (rule.name === 'max' && next.maximum === undefined) next.maximum = bound;
-      else if (rule.name === 'maxLength' && next.maxLength === undefined) next.maxLength = bound;
-      else continue;
+      if (rule.name === 'isInt') {
+        if (next.type === Number || next.type === 'number') next.type = 'integer';
+      }
+      const keywords = RULE_KEYWORDS[rule.name ?? '']?.(rule.constraints?.[0]) ?? {};
+      for (const [keyword, value] of Object.entries(keywords)) next[keyword] ??= value;
       Reflect.defineMetadata(API_MODEL_PROPERTIES, next, dto.prototype, key);
     }
   }

@@ -12,6 +12,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { BoundedString, PositiveIntId, QueryInt, RelativePath } from '../../common/validators';
+import { ApiSchemaRules } from '../../docs/schema-rules';
 import { INTEGRATION_KINDS, LISTABLE_KINDS } from './kinds';
 
 const MAX_OFFSET = 1_000_000_000;
@@ -74,6 +75,12 @@ export class DomainCheckQuery {
   domain: string;
 }
 
+@ApiSchemaRules({
+  oneOf: [
+    { properties: { context: { enum: ['email'] } }, required: ['integration_id'] },
+    { properties: { context: { enum: ['proxy'] } }, required: ['proxy_record_id'] },
+  ],
+})
 export class ApplyUrlBody {
   @ApiProperty({ enum: ['email', 'proxy'] })
   @IsIn(['email', 'proxy'])

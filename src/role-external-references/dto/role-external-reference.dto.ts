@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsUUID, ValidateIf } from 'class-validator';
 import { BoundedString, Nullable, QueryInt, UuidId } from '../../common/validators';
+import { ApiSchemaRules, AT_LEAST_ONE_OF } from '../../docs/schema-rules';
 
 export class RoleReferenceIdParams {
   @UuidId() id: string;
@@ -36,6 +37,7 @@ export class CreateRoleReferenceBody {
 
 const NEEDS_ROLE = { message: 'provider_role_id or provider_role_slug is required' };
 
+@ApiSchemaRules({ [AT_LEAST_ONE_OF]: ['provider_role_id', 'provider_role_slug'] })
 export class LookupRoleReferenceQuery {
   @ApiProperty() @BoundedString() provider: string;
   @ApiProperty() @BoundedString() provider_organization_id: string;
