@@ -26,6 +26,8 @@ type Schema = any;
 const DOC = JSON.parse(readFileSync(resolve(__dirname, '../openapi.json'), 'utf8'));
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const RUNS = { valid: 400, invalid: 400, random: 300 };
+/** With Redis (npm test, CI) every route is fuzzed; without it GET /v1/audit is left out (503). */
+const REDIS_URL = process.env.REDIS_URL;
 const SECRETS = [POSTHOG_KEY, ...Object.values(CALLERS).map((c) => c.token)];
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
@@ -196,11 +198,10 @@ function validRequestArb(op: Operation, knownIds: Record<string, string[]>): fc.
 
 const notOfType = (schema: Schema): fc.Arbitrary<unknown> => {
   const type = deref(schema).type;
-  const others: fc.Arbitrary<unknown>[] = [
-    fc.constant({ nested: 1 }),
-    fc.constant([1, 2]),
-    fc.boolean(),
-  ];
+  const others: fc.Arbitrary<unknown>[] = [];
+  if (type !== 'object') others.push(fc.constant({ nested: 1 }));
+  if (type !== 'array') others.push(fc.constant([1, 2]));
+  if (type !== 'boolean') others.push(fc.boolean());
   if (type !== 'string') others.push(fc.string({ minLength: 1, maxLength: 8 }));
   if (type !== 'integer' && type !== 'number') others.push(fc.integer());
   if (type === 'integer') others.push(fc.constantFrom(1.5, -0.25));
@@ -427,6 +428,8 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
   beforeAll(async () => {
     process.stdout.write(`fuzz seed ${SEED} (replay: FUZZ_SEED=${SEED} npx jest test/fuzz)\n`);
     stack = await startStack({
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `fuzz-${SEED}-${process.pid}:`,
       UPSTREAM_RATE_LIMIT_PER_MINUTE: '1000000',
       UPSTREAM_RATE_LIMIT_PER_HOUR: '1000000',
       UPSTREAM_CALLER_SHARE: '1',
@@ -448,7 +451,9 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
   const params = (numRuns: number) => ({ seed: SEED, numRuns, endOnFailure: true });
 
   it(`answers ${RUNS.valid} document-valid requests as the document says`, async () => {
-    const valid = fc.oneof(...OPERATIONS.map((op) => validRequestArb(op, knownIds)));
+    // The audit trail is kept in Redis only (API.md: 503 not-configured without it).
+    const served = OPERATIONS.filter((op) => REDIS_URL || op.template !== '/v1/audit');
+    const valid = fc.oneof(...served.map((op) => validRequestArb(op, knownIds)));
     await fc.assert(
       fc.asyncProperty(valid, async (r) => {
         stack.fake.reset();
