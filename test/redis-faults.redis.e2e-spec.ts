@@ -1,0 +1,220 @@
+/**
+ * Redis failing for real: a redis-server of this suite's own (no persistence), killed and
+ * restarted empty under replicas that share it, as an operator would see in a cluster.
+ */
+import { createClient } from '@redis/client';
+import { RedisServer } from './support/redis-server';
+import {
+  type AppInstance,
+  type BffClient,
+  type Stack,
+  startBff,
+  startStack,
+} from './support/stack';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const BASE_ENV = { BREAKER_THRESHOLD: '1000', UPSTREAM_RETRIES: '0', REDIS_TIMEOUT_MS: '250' };
+
+let redis: RedisServer;
+let run = 0;
+const opened: Array<{ close(): Promise<void> }> = [];
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+afterEach(async () => {
+  while (opened.length) await opened.pop()?.close();
+});
+afterAll(() => redis.stop());
+
+/** `n` replicas sharing this suite's Redis (and one key prefix) in front of one fake PostHog. */
+async function replicas(
+  n: number,
+  env: Record<string, string> = {},
+): Promise<{ a: Stack; all: AppInstance[] }> {
+  const shared = {
+    ...BASE_ENV,
+    REDIS_URL: redis.url,
+    REDIS_KEY_PREFIX: `faults-${++run}:`,
+    ...env,
+  };
+  const a = await startStack(shared);
+  opened.push(a);
+  const all: AppInstance[] = [a];
+  for (let i = 1; i < n; i++) {
+    const other = await startBff({
+      ...shared,
+      POSTHOG_HOST: a.fake.url,
+      POSTHOG_ORGANIZATION_ID: a.fake.organizationId,
+    });
+    opened.push(other);
+    all.push(other);
+  }
+  for (const replica of all) await waitRedis(replica.client, 'up');
+  return { a, all };
+}
+
+/** Polls until /health/ready (200 whatever Redis does) says Redis is `state`. */
+async function waitRedis(client: BffClient, state: 'up' | 'down'): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ready = await client.get('/health/ready', { as: null });
+    expect(ready.status).toBe(200);
+    if (ready.json.redis === state) return;
+    if (Date.now() > deadline) throw new Error(`readiness stayed ${ready.text}, wanted ${state}`);
+    await sleep(20);
+  }
+}
+
+async function metric(client: BffClient, name: string): Promise<number> {
+  const text = (await client.get('/metrics', { as: null })).text;
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
+}
+
+const upstreamGets = (stack: Stack, path: string) =>
+  stack.fake.requests.filter((r) => r.method === 'GET' && r.path === path).length;
+
+const ids = (answer: { json: { items: Array<{ id: number }> } }) =>
+  answer.json.items.map((item) => item.id);
+
+describe('Redis restarted empty', () => {
+  it('between two writes: no replica answers a list from before either write afterwards', async () => {
+    const { a, all } = await replicas(2);
+    const [, b] = all;
+    const read = '/v1/integrations?kind=linear';
+    const create = () =>
+      a.client.call('POST', '/v1/integrations', { body: { kind: 'linear', config: {} } });
+
+    const first = await create();
+    expect(first.status).toBe(201);
+    expect((await a.client.get(read)).headers.get('x-cache')).toBe('MISS');
+    expect((await b.client.get(read)).headers.get('x-cache')).toBe('HIT');
+    const second = await create();
+    for (const replica of all)
+      expect(ids(await replica.client.get(read))).toContain(second.json.id);
+
+    await redis.stop();
+    for (const replica of all) await waitRedis(replica.client, 'down');
+    await redis.restart(); // empty: the generations are gone
+    for (const replica of all) await waitRedis(replica.client, 'up');
+    const third = await create();
+    expect(third.status).toBe(201);
+
+    for (const replica of all) {
+      const answer = await replica.client.get(read);
+      expect(answer.status).toBe(200);
+      expect(ids(answer)).toEqual(
+        expect.arrayContaining([first.json.id, second.json.id, third.json.id]),
+      );
+    }
+  });
+});
+
+describe('Redis down', () => {
+  it('keeps readiness 200 and every answer served; one log line when lost, one when back; bff_redis_up and bff_redis_errors_total follow', async () => {
+    const { a } = await replicas(1);
+    expect((await a.client.get('/v1/integrations/1')).headers.get('x-cache')).toBe('MISS');
+    expect(await metric(a.client, 'bff_redis_up')).toBe(1);
+    const errorsBefore = await metric(a.client, 'bff_redis_errors_total');
+
+    await redis.stop();
+    await waitRedis(a.client, 'down');
+    const ready = await a.client.get('/health/ready', { as: null });
+    expect([ready.status, ready.json]).toEqual([200, { status: 'ok', redis: 'down' }]);
+    expect(await metric(a.client, 'bff_redis_up')).toBe(0);
+
+    const cached = await a.client.get('/v1/integrations/1');
+    expect(cached.status).toBe(200);
+    const fresh = await a.client.get('/v1/integrations/2');
+    expect([fresh.status, fresh.headers.get('x-cache')]).toEqual([200, 'MISS']);
+    const list = await a.client.get('/v1/integrations?kind=slack');
+    const created = await a.client.call('POST', '/v1/integrations', {
+      body: { kind: 'slack', config: {} },
+    });
+    expect(created.status).toBe(201);
+    const after = await a.client.get('/v1/integrations?kind=slack');
+    expect(after.json.total).toBe(list.json.total + 1);
+
+    // The client keeps trying to reconnect: each failure counts, none is logged again.
+    const deadline = Date.now() + 5000;
+    while ((await metric(a.client, 'bff_redis_errors_total')) < errorsBefore + 3) {
+      if (Date.now() > deadline) throw new Error('bff_redis_errors_total did not count the outage');
+      await sleep(50);
+    }
+    await redis.restart();
+    await waitRedis(a.client, 'up');
+    expect(await metric(a.client, 'bff_redis_up')).toBe(1);
+
+    const lines = (text: string) => a.logs.filter((line) => line.includes(`"msg":"${text}`));
+    expect(lines('redis connection lost')).toHaveLength(1);
+    expect(lines('redis connection restored')).toHaveLength(1);
+  });
+});
+
+describe('shared cache across replicas', () => {
+  it('a replica whose own copy expired reads the fresher copy another stored before calling PostHog', async () => {
+    const { a, all } = await replicas(2, { CACHE_TTL_SECONDS: '2' });
+    const [, b] = all;
+    const path = '/v1/integrations/3';
+    const upstream = '/api/projects/1/integrations/3/';
+    const storedAt = Date.now();
+    expect((await a.client.get(path)).headers.get('x-cache')).toBe('MISS');
+    expect((await b.client.get(path)).headers.get('x-cache')).toBe('HIT'); // now in b's memory
+    await sleep(700);
+    const renewed = await a.client.get(path, { headers: { 'cache-control': 'no-cache' } });
+    expect(renewed.headers.get('x-cache')).toBe('BYPASS'); // a fresher copy, in Redis
+    expect(upstreamGets(a, upstream)).toBe(2);
+
+    await sleep(storedAt + 2100 - Date.now()); // b's own copy has expired, a's is still fresh
+    const onB = await b.client.get(path);
+    expect([onB.status, onB.headers.get('x-cache')]).toEqual([200, 'HIT']);
+    expect(onB.text).toBe(renewed.text);
+    expect(upstreamGets(a, upstream)).toBe(2);
+  });
+
+  it('N replicas reading one hot key make about one upstream call per freshness period, not N', async () => {
+    const n = 4;
+    const { a, all } = await replicas(n, { CACHE_TTL_SECONDS: '1' });
+    const path = '/v1/integrations?limit=5';
+    const upstream = '/api/projects/1/integrations/';
+    const started = Date.now();
+    await a.client.get(path);
+    const answers: string[] = [];
+    await Promise.all(
+      all.map(async (replica) => {
+        while (Date.now() - started < 2500) {
+          const answer = await replica.client.get(path);
+          answers.push(`${answer.status} ${answer.headers.get('x-cache')}`);
+          await sleep(2);
+        }
+      }),
+    );
+    const periods = Math.ceil((Date.now() - started) / 1000);
+    expect(new Set(answers)).toEqual(new Set(['200 HIT']));
+    expect(upstreamGets(a, upstream)).toBeLessThanOrEqual(periods + 1);
+  });
+
+  it('a cold miss reads Redis once (one HMGET of the generation, one GET), then one SET; a hit reads only the generation', async () => {
+    const { a } = await replicas(1);
+    const stats = createClient({ url: redis.url });
+    await stats.connect();
+    const counts = async () => {
+      const info = await stats.info('commandstats');
+      const count = (name: string) =>
+        Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+      return { hmget: count('hmget'), get: count('get'), set: count('set') };
+    };
+    try {
+      await a.client.get('/v1/integrations/5'); // the first read of a new prefix sets the epoch
+      await stats.configResetStat();
+      expect((await a.client.get('/v1/integrations/4')).headers.get('x-cache')).toBe('MISS');
+      expect(await counts()).toEqual({ hmget: 1, get: 1, set: 1 });
+      await stats.configResetStat();
+      expect((await a.client.get('/v1/integrations/4')).headers.get('x-cache')).toBe('HIT');
+      expect(await counts()).toEqual({ hmget: 1, get: 0, set: 0 });
+    } finally {
+      await stats.close();
+    }
+  });
+});
