@@ -53,8 +53,7 @@ export async function createApp(
   installJsonParser(fastify);
   const tracing = await installTracing(fastify, config.otelEndpoint);
   const access = new AccessLog(app.get(MetricsService), logger);
-  recordAnswer = (request, status) =>
-    access.record(request.method, 'unmatched', status, request.ctx);
+  recordAnswer = (request, status) => access.record(request, 'unmatched', status);
   installAdminPort(fastify, config.adminPort);
   installDrain(fastify, app.get(Lifecycle));
   installEdge(fastify, {

@@ -2,9 +2,19 @@
 // duration, cache result, upstream status and duration), NestJS's own messages as JSON too, and
 // neither the PostHog key nor a caller token in any line, whatever fails and whatever logs it.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import { AppLogger, scrubbingDestination } from '../src/logging/app-logger';
-import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
+import { freePort } from './support/process';
+import {
+  type Answer,
+  CALLERS,
+  POSTHOG_KEY,
+  type Stack,
+  startBff,
+  startStack,
+} from './support/stack';
 
 type Line = Record<string, unknown>;
 
@@ -58,25 +68,42 @@ describe('logs', () => {
   beforeEach(() => stack.fake.reset());
 
   it('writes one access line for a cache miss, with upstream status and duration', async () => {
-    const { answer, line } = await logged('GET', '/v1/integrations/1');
-    expect(answer.status).toBe(200);
-    expect(line).toMatchObject({
+    const { answer, line } = await logged('GET', '/v1/integrations/1?x-ignored=1', {
+      headers: { 'user-agent': 'billing-service/1.2' },
+    });
+    expect(answer.status).toBe(400); // an unknown query parameter: the path and UA still logged
+    const { answer: ok, line: miss } = await logged('GET', '/v1/integrations/1', {
+      headers: { 'user-agent': 'billing-service/1.2' },
+    });
+    expect(ok.status).toBe(200);
+    expect(line).toMatchObject({ path: '/v1/integrations/1', status: 400 });
+    expect(miss).toMatchObject({
       level: 'info',
       service: 'posthog-bff',
       msg: 'request',
       caller: 'admin',
       method: 'GET',
       route: '/v1/integrations/:id',
+      path: '/v1/integrations/1',
       status: 200,
+      bytes: Buffer.byteLength(ok.text),
       cache: 'MISS',
       upstream_status: 200,
+      client: '127.0.0.1',
+      user_agent: 'billing-service/1.2',
     });
+    expect(JSON.stringify(miss)).not.toMatch(/authorization|Bearer/i);
+  });
+
+  it('measures the miss: duration and upstream time', async () => {
+    const { line } = await logged('GET', '/v1/integrations/6');
+    expect(line).toMatchObject({ cache: 'MISS', upstream_status: 200 });
     expect(new Date(String(line.time)).toISOString()).toBe(line.time);
     expect(line.duration_ms).toEqual(expect.any(Number));
     expect(line.upstream_ms).toEqual(expect.any(Number));
     expect(line.upstream_ms as number).toBeLessThanOrEqual(line.duration_ms as number);
     // the same request id went to PostHog
-    const upstream = stack.fake.requestsTo('/api/projects/1/integrations/1');
+    const upstream = stack.fake.requestsTo('/api/projects/1/integrations/6');
     expect(upstream.map((r) => r.headers['x-request-id'])).toEqual([line.request_id]);
   });
 
@@ -102,21 +129,43 @@ describe('logs', () => {
     expect(line).not.toHaveProperty('cache');
   });
 
-  it('logs the upstream status of an upstream error (404) and the route template', async () => {
+  it('logs the upstream status of an upstream error (404), the route template and the path', async () => {
     const { line } = await logged('GET', '/v1/integrations/424242');
     expect(line).toMatchObject({
       route: '/v1/integrations/:id',
+      path: '/v1/integrations/424242',
       status: 404,
       upstream_status: 404,
     });
-    expect(JSON.stringify(line)).not.toContain('424242');
+  });
+
+  it('logs only well-formed ids in the path: anything else stays :name, and no query', async () => {
+    const { line } = await logged('GET', '/v1/integrations/not-an-id?kind=slack');
+    expect(line).toMatchObject({ status: 400, path: '/v1/integrations/:id' });
+    const uuid = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
+    const org = await logged('GET', `/v1/organization/integrations/${uuid}`);
+    expect(org.line.path).toBe(`/v1/organization/integrations/${uuid}`);
+    const unknown = await logged('GET', '/v1/nowhere/42');
+    expect(unknown.line).toMatchObject({ route: 'unmatched', path: 'unmatched', status: 404 });
   });
 
   it('logs an upstream timeout as a 504 with the time spent upstream', async () => {
     stack.fake.setMode({ kind: 'slow', delayMs: UPSTREAM_TIMEOUT_MS * 3 });
     const { line } = await logged('GET', '/v1/integrations/3');
-    expect(line).toMatchObject({ route: '/v1/integrations/:id', status: 504, caller: 'admin' });
+    expect(line).toMatchObject({
+      route: '/v1/integrations/:id',
+      status: 504,
+      caller: 'admin',
+      upstream_error: 'timeout',
+    });
     expect(line.upstream_ms as number).toBeGreaterThanOrEqual(UPSTREAM_TIMEOUT_MS * 0.9);
+  });
+
+  it('names the cause of a connection PostHog drops (ECONNRESET)', async () => {
+    stack.fake.setMode({ kind: 'reset' });
+    const { line } = await logged('GET', '/v1/integrations/4');
+    expect(line).toMatchObject({ status: 502, upstream_error: 'ECONNRESET' });
+    expect(line).not.toHaveProperty('upstream_status');
   });
 
   it('logs refusals before the upstream without upstream fields', async () => {
@@ -290,6 +339,50 @@ describe('logs', () => {
         msg: 'something odd happened',
       }),
     ]);
+  });
+});
+
+describe('logs: why PostHog could not be reached', () => {
+  /** The access line of one GET through a BFF whose POSTHOG_HOST is `host`. */
+  async function lineFor(host: string): Promise<Line> {
+    const bff = await startBff({ POSTHOG_HOST: host, UPSTREAM_RETRIES: '0' });
+    try {
+      const answer = await bff.client.get('/v1/integrations/1');
+      expect(answer.status).toBe(502);
+      const lines = bff.logs
+        .join('')
+        .split('\n')
+        .filter((text) => text.includes('"msg":"request"'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).not.toContain(POSTHOG_KEY);
+      return JSON.parse(lines[0]);
+    } finally {
+      await bff.close();
+    }
+  }
+
+  it('names a refused connection ECONNREFUSED', async () => {
+    const closed = await freePort();
+    expect(await lineFor(`http://127.0.0.1:${closed}`)).toMatchObject({
+      upstream_error: 'ECONNREFUSED',
+    });
+  });
+
+  it('names a host DNS does not know ENOTFOUND', async () => {
+    expect(await lineFor('https://posthog.invalid')).toMatchObject({ upstream_error: 'ENOTFOUND' });
+  });
+
+  it('names a TLS failure by its code (https:// to a plain-HTTP server: EPROTO)', async () => {
+    const plain = createServer((_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = plain.address() as AddressInfo;
+      expect(await lineFor(`https://127.0.0.1:${port}`)).toMatchObject({
+        upstream_error: 'EPROTO',
+      });
+    } finally {
+      plain.close();
+    }
   });
 });
 

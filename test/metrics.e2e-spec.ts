@@ -234,9 +234,29 @@ describe('GET /metrics', () => {
     for (const result of results) expect(['HIT', 'MISS', 'STALE', 'BYPASS']).toContain(result);
   });
 
-  it('counts upstream calls by route template and outcome, with durations', () => {
+  it('counts upstream calls by method, route template and outcome, with durations', () => {
     const calls = (route: string, status: string) =>
       value(samples, 'bff_upstream_requests_total', { route, status });
+    expect(
+      value(samples, 'bff_upstream_requests_total', {
+        method: 'POST',
+        route: '/v1/integrations',
+        status: '201',
+      }),
+    ).toBe(1);
+    expect(
+      value(samples, 'bff_upstream_requests_total', {
+        method: 'GET',
+        route: '/v1/integrations/:id',
+        status: '200',
+      }),
+    ).toBe(3);
+    expect(
+      value(samples, 'bff_upstream_request_duration_seconds_count', {
+        method: 'POST',
+        route: '/v1/integrations',
+      }),
+    ).toBe(1);
     expect(calls('/v1/integrations/:id', '200')).toBe(3); // MISS, BYPASS, MISS after the create
     expect(calls('/v1/integrations/:id', '404')).toBe(1);
     expect(calls('/v1/integrations/:id', '500')).toBe(1);
@@ -271,6 +291,11 @@ describe('GET /metrics', () => {
     expect(value(samples, 'bff_rate_limit_refusals_total', { limit: 'caller' })).toBe(1);
     expect(value(samples, 'bff_rate_limit_refusals_total', { limit: 'upstream_429' })).toBe(1);
     expect(value(samples, 'bff_rate_limit_refusals_total', { limit: 'budget' })).toBe(0);
+  });
+
+  it('says which build runs: bff_build_info{version, node_version} 1', () => {
+    const { version } = require('../package.json') as { version: string };
+    expect(value(samples, 'bff_build_info', { version, node_version: process.version })).toBe(1);
   });
 
   it('exports the default process and Node.js metrics', () => {

@@ -13,6 +13,8 @@ export interface RequestContext {
   cache?: CacheResult;
   upstreamStatus?: number;
   upstreamMs?: number;
+  /** Why no answer came from PostHog: a Node/TLS error code (ECONNREFUSED, ENOTFOUND...), or timeout. */
+  upstreamError?: string;
 }
 
 declare module 'fastify' {

@@ -1,9 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { CacheResult } from '../common/request-context';
 
 export type CircuitState = 'closed' | 'half_open' | 'open';
 const CIRCUIT_VALUES: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/** The service's version: package.json sits two levels above both src/metrics and dist/metrics. */
+function serviceVersion(): string {
+  try {
+    return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
+  } catch {
+    return 'unknown';
+  }
+}
 
 /**
  * Every Prometheus series of the service, on a registry of its own (two app instances in one
@@ -35,14 +46,14 @@ export class MetricsService {
   });
   private readonly upstreamRequests = new Counter({
     name: 'bff_upstream_requests_total',
-    help: 'Calls made to PostHog, by route template and outcome (HTTP status, timeout, network).',
-    labelNames: ['route', 'status'] as const,
+    help: 'Calls made to PostHog, by method, route template and outcome (HTTP status, timeout, network).',
+    labelNames: ['method', 'route', 'status'] as const,
     registers: [this.registry],
   });
   private readonly upstreamDuration = new Histogram({
     name: 'bff_upstream_request_duration_seconds',
-    help: 'Duration of calls to PostHog, by route template.',
-    labelNames: ['route'] as const,
+    help: 'Duration of calls to PostHog, by method and route template.',
+    labelNames: ['method', 'route'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
@@ -67,6 +78,12 @@ export class MetricsService {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'bff_build_info',
+      help: 'Always 1; the labels say which build runs: the service version and the Node.js version.',
+      labelNames: ['version', 'node_version'] as const,
+      registers: [this.registry],
+    }).set({ version: serviceVersion(), node_version: process.version }, 1);
     this.circuit.set(0);
     // Every refusal series exists from the start, so rate() and alerts see a 0 before the first.
     for (const limit of ['caller', 'budget', 'upstream_429']) this.refusals.labels(limit).inc(0);
@@ -109,9 +126,9 @@ export class MetricsService {
     child.inc();
   }
 
-  upstreamCall(route: string, outcome: string, seconds: number): void {
-    this.upstreamRequests.labels(route, outcome).inc();
-    this.upstreamDuration.labels(route).observe(seconds);
+  upstreamCall(method: string, route: string, outcome: string, seconds: number): void {
+    this.upstreamRequests.labels(method, route, outcome).inc();
+    this.upstreamDuration.labels(method, route).observe(seconds);
   }
 
   circuitState(state: CircuitState): void {

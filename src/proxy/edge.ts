@@ -24,21 +24,32 @@ export class AccessLog {
     private readonly logger: AppLogger,
   ) {}
 
-  record(method: string, route: string, status: number, ctx: RequestContext | undefined): void {
+  /**
+   * `route` is the template (`unmatched` for unknown paths); `bytes` the Content-Length answered,
+   * when known. Headers are never logged: only the client's address and user agent.
+   */
+  record(request: FastifyRequest, route: string, status: number, bytes?: number): void {
+    const { method, ctx } = request as FastifyRequest & { ctx?: RequestContext };
     const seconds = ctx ? Number(process.hrtime.bigint() - ctx.startedAt) / 1e9 : 0;
     const caller = ctx?.caller?.id ?? (ctx?.unknownCaller ? 'unknown' : 'none');
     this.metrics.request(method, route, status, seconds, caller);
     if (ctx?.cache) this.metrics.cacheResult(route, ctx.cache);
+    const userAgent = request.headers['user-agent'];
     const line = {
       request_id: ctx?.requestId,
       caller: ctx?.caller?.id,
       method,
       route,
+      path: concretePath(route, request.params),
       status,
       duration_ms: Math.round(seconds * 1e5) / 100,
+      bytes,
       cache: ctx?.cache,
       upstream_status: ctx?.upstreamStatus,
       upstream_ms: ctx?.upstreamMs,
+      upstream_error: ctx?.upstreamError,
+      client: request.ip,
+      user_agent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : undefined,
     };
     this.logger.access(QUIET_ROUTES.has(route) ? 'debug' : 'info', line);
   }
@@ -78,8 +89,25 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     deps.tracing?.endRequest(request, reply.statusCode);
     const route = request.routeOptions.url ?? 'unmatched';
-    access.record(request.method, route, reply.statusCode, request.ctx);
+    const length = Number(reply.getHeader('content-length'));
+    access.record(request, route, reply.statusCode, Number.isFinite(length) ? length : undefined);
     done();
+  });
+}
+
+/** What a path id looks like: a positive integer or a UUID. */
+const ID = /^(?:[1-9]\d{0,18}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+/**
+ * The concrete path: the route template with each parameter that is a well-formed id filled in
+ * (`/v1/integrations/42`). Anything else stays `:name`, so text a caller put in the path (a
+ * pasted token, say) is never logged; nor is the query string.
+ */
+function concretePath(route: string, params: unknown): string {
+  const values = (params ?? {}) as Record<string, unknown>;
+  return route.replace(/:(\w+)/g, (template, name: string) => {
+    const value = values[name];
+    return typeof value === 'string' && ID.test(value) ? value : template;
   });
 }
 

@@ -192,6 +192,7 @@ export class UpstreamClient implements OnApplicationShutdown {
     } catch (error) {
       const timedOut = TIMEOUT_CODES.has((error as AxiosError).code ?? '');
       this.record(route, ctx, timedOut ? 'timeout' : 'network', started);
+      ctx.upstreamError = timedOut ? 'timeout' : networkErrorCode(error);
       throw timedOut
         ? new UpstreamFailure('timeout', 504, 'PostHog did not answer in time.')
         : new UpstreamFailure('network', 502, 'PostHog is unreachable.');
@@ -246,7 +247,7 @@ export class UpstreamClient implements OnApplicationShutdown {
     endUpstreamSpan(ctx, outcome);
     ctx.upstreamStatus = typeof outcome === 'number' ? outcome : undefined;
     ctx.upstreamMs = Math.round(ms * 100) / 100;
-    this.metrics.upstreamCall(route.path, String(outcome), ms / 1000);
+    this.metrics.upstreamCall(route.method, route.path, String(outcome), ms / 1000);
   }
 }
 
@@ -256,3 +257,13 @@ const circuitOpen = () =>
     502,
     'PostHog is failing; the circuit is open. Retry shortly.',
   );
+
+/**
+ * The cause of a failed exchange as a bare error code (ECONNREFUSED, ENOTFOUND, ECONNRESET,
+ * EPROTO, CERT_HAS_EXPIRED...), for the access line: never a message, which could quote a URL.
+ */
+function networkErrorCode(error: unknown): string {
+  const { code, cause } = error as AxiosError & { cause?: { code?: unknown } };
+  const found = typeof cause?.code === 'string' ? cause.code : code;
+  return typeof found === 'string' && /^[A-Z][A-Z0-9_]{1,63}$/.test(found) ? found : 'unknown';
+}
