@@ -41,11 +41,8 @@ export class CallerAuth {
     registry.onChange(() => this.verified.clear());
   }
 
-  /**
-   * The caller, when known without waiting: a header verified before, or a configured token. A
-   * JWT not seen yet is undefined here (the hit path then leaves it to the pipeline's `identify`).
-   */
-  authenticate(authorization: string | undefined): CallerConfig | undefined {
+  /** The caller, when known without waiting: a header verified before, or a configured token. */
+  private authenticate(authorization: string | undefined): CallerConfig | undefined {
     if (authorization === undefined) return undefined;
     const known = this.verified.get(authorization);
     if (known) {
