@@ -349,7 +349,11 @@ describe('Redis is never a single point of failure', () => {
     await waitRedis(a.client, 'down');
 
     const created = await a.client.call('POST', '/v1/integrations', {
-      body: { kind: 'twilio', config: {} },
+      // A new Twilio account (PostHog needs its SID and token; the same SID would be an upsert).
+      body: {
+        kind: 'twilio',
+        config: { account_sid: 'AC0000000000000000000000000000000b', auth_token: 't' },
+      },
     });
     expect(created.status).toBe(201);
     const during = await a.client.get(read);

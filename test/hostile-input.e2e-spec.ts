@@ -362,6 +362,7 @@ describe('hostile input', () => {
     });
 
     it('sends a body URL to PostHog as data, never fetching it', async () => {
+      stack.fake.setKey({ mode: 'legacy' }); // apply-url refuses every scoped key
       const answer = await rawRequest(
         stack.url,
         'POST',

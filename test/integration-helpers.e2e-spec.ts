@@ -1,13 +1,15 @@
-// Integration helper routes (API.md route table, rows 8-16) against the simulated PostHog: each is
-// served from PostHog's /api/environments/:environment_id/... form, with the caller's query and
-// body passed as validated (account_id sent as accountId), PostHog's helper JSON answered
-// unchanged, the authorize redirect answered as {redirect_url} without being followed, and every
-// bad input of API.md's body/query table answered 400 before any upstream call.
+// Integration helper routes (API.md route table, rows 8-16) against the simulated PostHog: each goes
+// to PostHog's canonical /api/projects/:project_id/... path, with the caller's query and body passed
+// as validated (account_id sent as accountId), PostHog's helper JSON answered unchanged in its real
+// shape (UPSTREAM.md), the authorize redirect answered as {redirect_url} without being followed,
+// and every bad input of API.md's body/query table answered 400 before any upstream call. The
+// actions PostHog refuses for every personal key are exercised with the fake's legacy key for
+// their success paths, and with the default (scoped) key for the refusal.
 import { HELPER_DATA } from './fake-posthog/seed';
 import { expectProblem, onlyUpstreamCall, useStack } from './support/expectations';
-import { POSTHOG_KEY, startStack } from './support/stack';
+import { POSTHOG_KEY } from './support/stack';
 
-const ENV = '/api/environments/1/integrations';
+const ENV = '/api/projects/1/integrations';
 
 const stack = useStack('integrations');
 
@@ -32,8 +34,9 @@ describe('per-integration helper reads', () => {
       },
     ],
   ])(
-    'GET /v1/integrations/:id/%s answers PostHog’s JSON unchanged from the environment route',
+    'GET /v1/integrations/:id/%s answers PostHog’s JSON unchanged from the project route',
     async (route, id, upstream, expected) => {
+      stack().fake.setKey({ mode: 'legacy' }); // LinkedIn Ads and Twilio refuse scoped keys
       const answer = await stack().client.get(`/v1/integrations/${id}/${route}`);
 
       expect(answer.status).toBe(200);
@@ -46,6 +49,7 @@ describe('per-integration helper reads', () => {
   );
 
   it('GET .../linkedin-ads/conversion-rules sends ?account_id to PostHog as accountId', async () => {
+    stack().fake.setKey({ mode: 'legacy' });
     const answer = await stack().client.get(
       '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=508001234',
     );
@@ -53,9 +57,7 @@ describe('per-integration helper reads', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(answer.json).toEqual({
-      conversionRules: HELPER_DATA.linkedinAdsConversionRules.filter(
-        (rule) => rule.account === 508001234,
-      ),
+      conversionRules: HELPER_DATA.linkedinAdsConversionRules['508001234'],
     });
     const call = onlyUpstreamCall(stack(), answer);
     expect(call.path).toBe(`${ENV}/4/linkedin_ads_conversion_rules/`);
@@ -63,6 +65,7 @@ describe('per-integration helper reads', () => {
   });
 
   it('caches helper reads per query: another account_id is a separate MISS, the same one a HIT', async () => {
+    stack().fake.setKey({ mode: 'legacy' });
     const path = '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=';
     await stack().client.get(`${path}508001234`);
 
@@ -126,16 +129,18 @@ describe('per-integration helper reads', () => {
     expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ENV}/999/linear_teams/`);
   });
 
-  it("answers PostHog's 400 (helper on an integration of another kind) as 400 with its detail", async () => {
-    const answer = await stack().client.get('/v1/integrations/5/linkedin-ads/accounts');
+  it("answers PostHog's 400 (Linear helper on a Twilio integration) as 400 with its detail", async () => {
+    const answer = await stack().client.get('/v1/integrations/5/linear/teams');
 
     expectProblem(answer, 400);
-    expect(answer.json.detail).toBe('Integration 5 is not a linkedin-ads integration.');
+    expect(answer.json.detail).toBe('Integration is not a Linear integration.');
     expect(answer.json.errors[0].message).toBe(answer.json.detail);
   });
 });
 
 describe('GET /v1/integrations/authorize', () => {
+  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+
   it('answers {redirect_url} from PostHog’s 302 Location without following it', async () => {
     const answer = await stack().client.get(
       '/v1/integrations/authorize?kind=slack&next=/project/1/settings',
@@ -145,8 +150,10 @@ describe('GET /v1/integrations/authorize', () => {
     expect(answer.headers.get('location')).toBeNull();
     expect(answer.headers.get('x-cache')).toBe('BYPASS');
     expect(Object.keys(answer.json)).toEqual(['redirect_url']);
-    expect(answer.json.redirect_url).toMatch(
-      /^https:\/\/slack\.example\.com\/oauth\/authorize\?state=[0-9a-f]{16}&next=%2Fproject%2F1%2Fsettings$/,
+    const redirect = new URL(answer.json.redirect_url);
+    expect(redirect.origin + redirect.pathname).toBe('https://slack.example.com/oauth/authorize');
+    expect(redirect.searchParams.get('state')).toMatch(
+      /^token=[0-9a-f]{66}&next=%2Fproject%2F1%2Fsettings$/,
     );
     const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${ENV}/authorize/` });
@@ -168,7 +175,8 @@ describe('GET /v1/integrations/authorize', () => {
 
   it.each([
     ['no kind', 'next=/project/1', 'kind'],
-    ['an unknown kind', 'kind=myspace', 'kind'],
+    ['a kind not shaped like one', 'kind=My_Space', 'kind'],
+    ['a kind over 32 characters', `kind=${'a'.repeat(33)}`, 'kind'],
     ['a repeated kind', 'kind=slack&kind=github', 'kind'],
     ['next an absolute URL', 'kind=slack&next=https://evil.example', 'next'],
     ['next a scheme-relative URL', 'kind=slack&next=//evil.example', 'next'],
@@ -183,12 +191,21 @@ describe('GET /v1/integrations/authorize', () => {
     expectProblem(answer, 400, [field]);
     expect(stack().fake.requests).toHaveLength(0);
   });
+
+  it('passes a well-shaped kind PostHog cannot authorize to PostHog, and answers its 400 naming no field of ours', async () => {
+    const answer = await stack().client.get('/v1/integrations/authorize?kind=twilio');
+
+    expectProblem(answer, 400);
+    expect(answer.json.detail).toBe('Kind not supported');
+    expect(onlyUpstreamCall(stack(), answer).query).toEqual({ kind: 'twilio' });
+  });
 });
 
 describe('POST /v1/integrations/domain-connect/apply-url', () => {
   const path = '/v1/integrations/domain-connect/apply-url';
+  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
 
-  it('sends an email-context body as sent to the environment route and answers PostHog’s JSON', async () => {
+  it('sends an email-context body as sent to the project route and answers PostHog’s {url}', async () => {
     const body = { context: 'email', integration_id: 7 };
 
     const answer = await post(path, body);
@@ -196,8 +213,7 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBeNull();
     expect(answer.json).toEqual({
-      url: expect.stringMatching(/^https:\/\/domainconnect\.example\.com\/.+\/services\/email\//),
-      provider_name: 'Cloudflare',
+      url: expect.stringMatching(/^https:\/\/api\.cloudflare\.com\/.+\/services\/email\//),
     });
     const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'POST', path: `${ENV}/domain-connect/apply-url/` });
@@ -209,7 +225,7 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
       context: 'proxy',
       proxy_record_id: 'rec_01HZX',
       redirect_uri: 'https://app.example.com/settings/proxy?done=1',
-      provider_endpoint: 'https://api.cloudflare.com/client/v4',
+      provider_endpoint: 'https://domainconnect.godaddy.com',
     };
 
     const answer = await post(path, body);
@@ -258,7 +274,9 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
 });
 
 describe('GET /v1/integrations/domain-connect/check', () => {
-  it('sends ?domain to the environment route, answers PostHog’s JSON and never caches', async () => {
+  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+
+  it('sends ?domain to the project route, answers PostHog’s JSON and never caches', async () => {
     const answer = await stack().client.get(
       '/v1/integrations/domain-connect/check?domain=mail.example.co.uk',
     );
@@ -268,7 +286,7 @@ describe('GET /v1/integrations/domain-connect/check', () => {
     expect(answer.json).toEqual({
       supported: true,
       provider_name: 'Cloudflare',
-      provider_id: 'cloudflare.com',
+      available_providers: HELPER_DATA.domainConnectProviders,
     });
     const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${ENV}/domain-connect/check/` });
@@ -312,12 +330,16 @@ describe('GET /v1/integrations/domain-connect/check', () => {
 describe('POST /v1/integrations/github/link-existing', () => {
   const path = '/v1/integrations/github/link-existing';
 
-  it('sends the body as sent and answers PostHog’s status and JSON (201)', async () => {
-    const body = { discovery_id: 'disc_42', source_team_id: 2, installation_id: '61234567' };
+  it('sends the body as sent and answers PostHog’s status and JSON (200)', async () => {
+    const body = {
+      discovery_id: '0191f3a4-aaaa-7bbb-8ccc-000000000042',
+      source_team_id: 2,
+      installation_id: '61234567',
+    };
 
     const answer = await post(path, body);
 
-    expect(answer.status).toBe(201);
+    expect(answer.status).toBe(200);
     expect(answer.json).toMatchObject({ id: 7, kind: 'github' });
     expect(answer.json.config.installation_id).toBe('61234567');
     const call = onlyUpstreamCall(stack(), answer);
@@ -328,7 +350,7 @@ describe('POST /v1/integrations/github/link-existing', () => {
   it('reads an empty body as {} (all fields are optional)', async () => {
     const answer = await stack().client.call('POST', path);
 
-    expect(answer.status).toBe(201);
+    expect(answer.status).toBe(200);
     expect(onlyUpstreamCall(stack(), answer).body).toEqual({});
   });
 
@@ -348,6 +370,7 @@ describe('POST /v1/integrations/github/link-existing', () => {
     ['source_team_id a fraction', { source_team_id: 2.5 }, 'source_team_id'],
     ['installation_id a number', { installation_id: 61234567 }, 'installation_id'],
     ['discovery_id empty', { discovery_id: '' }, 'discovery_id'],
+    ['discovery_id not a UUID', { discovery_id: 'disc_42' }, 'discovery_id'],
     ['an unknown field', { repository: 'acme/app' }, 'repository'],
   ])(
     'refuses a body with %s: 400 naming the field, before any upstream call',
@@ -374,31 +397,34 @@ describe('POST /v1/integrations/github/oauth-authorize', () => {
 
     expect(answer.status).toBe(200);
     expect(answer.json).toEqual({
-      url: expect.stringMatching(/^https:\/\/github\.com\/login\/oauth\/authorize\?client_id=/),
+      oauth_url: expect.stringMatching(
+        /^https:\/\/github\.com\/login\/oauth\/authorize\?client_id=/,
+      ),
     });
     const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'POST', path: `${ENV}/github/oauth_authorize/` });
     expect(call.body).toEqual(body);
   });
 
-  it('reads an empty body as {} (all fields are optional)', async () => {
+  it('refuses an empty body: installation_id is required (PostHog: "installation_id is required")', async () => {
     const answer = await stack().client.call('POST', path, {
       rawBody: '',
       headers: { 'content-type': 'application/json' },
     });
 
-    expect(answer.status).toBe(200);
-    expect(onlyUpstreamCall(stack(), answer).body).toEqual({});
+    expectProblem(answer, 400, ['installation_id']);
+    expect(stack().fake.requests).toHaveLength(0);
   });
 
   it.each([
-    ['next an absolute URL', { next: 'https://evil.example' }, 'next'],
-    ['next a scheme-relative URL', { next: '//evil.example' }, 'next'],
-    ['next with a backslash', { next: '/\\evil.example' }, 'next'],
-    ['next without a leading slash', { next: 'evil.example/path' }, 'next'],
-    ['an unknown connect_from', { connect_from: 'web' }, 'connect_from'],
+    ['next an absolute URL', { installation_id: '1', next: 'https://evil.example' }, 'next'],
+    ['next a scheme-relative URL', { installation_id: '1', next: '//evil.example' }, 'next'],
+    ['next with a backslash', { installation_id: '1', next: '/\\evil.example' }, 'next'],
+    ['next without a leading slash', { installation_id: '1', next: 'evil.example/a' }, 'next'],
+    ['an unknown connect_from', { installation_id: '1', connect_from: 'web' }, 'connect_from'],
     ['installation_id a number', { installation_id: 61234567 }, 'installation_id'],
-    ['an unknown field', { state: 'abc' }, 'state'],
+    ['installation_id missing', { next: '/project/1' }, 'installation_id'],
+    ['an unknown field', { installation_id: '1', state: 'abc' }, 'state'],
   ])(
     'refuses a body with %s: 400 naming the field, before any upstream call',
     async (_, body, field) => {
@@ -410,7 +436,7 @@ describe('POST /v1/integrations/github/oauth-authorize', () => {
   );
 });
 
-describe('PostHog refusing the configured key on helper routes (403)', () => {
+describe('actions PostHog refuses for every personal API key (the default, scoped key)', () => {
   it.each([
     ['GET', '/v1/integrations/4/linkedin-ads/accounts', undefined],
     ['GET', '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=1', undefined],
@@ -423,14 +449,14 @@ describe('PostHog refusing the configured key on helper routes (403)', () => {
       { context: 'proxy', proxy_record_id: 'r1' },
     ],
   ])(
-    '%s %s answers 502 saying the key must be an unscoped personal API key',
+    '%s %s answers 502 saying PostHog does not accept personal API keys there',
     async (method, path, body) => {
-      stack().fake.setMode({ kind: 'status', status: 403, count: 1 });
-
       const answer = await stack().client.call(method, path, { body });
 
       expectProblem(answer, 502);
-      expect(answer.json.detail).toContain('unscoped personal API key');
+      expect(answer.json.detail).toMatch(
+        /^PostHog does not accept personal API keys on this action/,
+      );
       expect(answer.text).not.toContain(POSTHOG_KEY);
       expect(stack().fake.requests).toHaveLength(1);
       const refusal = stack().logs.find(
@@ -439,24 +465,4 @@ describe('PostHog refusing the configured key on helper routes (403)', () => {
       expect(refusal).toContain('POSTHOG_API_KEY');
     },
   );
-});
-
-describe('POSTHOG_ENVIRONMENT_ID', () => {
-  it('chooses the environment of the helper routes, independently of POSTHOG_PROJECT_ID', async () => {
-    // The fake serves project/environment 1 only: project routes of project 3 are unknown there.
-    const other = await startStack({ POSTHOG_PROJECT_ID: '3', POSTHOG_ENVIRONMENT_ID: '1' });
-    try {
-      const helper = await other.client.get('/v1/integrations/3/linear/teams');
-      const project = await other.client.get('/v1/integrations/3');
-
-      expect(helper.status).toBe(200);
-      expect(project.status).toBe(404);
-      expect(other.fake.requests.map((r) => r.path)).toEqual([
-        '/api/environments/1/integrations/3/linear_teams/',
-        '/api/projects/3/integrations/3/',
-      ]);
-    } finally {
-      await other.close();
-    }
-  });
 });

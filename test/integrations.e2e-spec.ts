@@ -84,8 +84,9 @@ describe('GET /v1/integrations', () => {
     ['offset=-1', 'offset'],
     ['offset=abc', 'offset'],
     ['offset=1&offset=1', 'offset'],
-    ['kind=not-a-kind', 'kind'],
+    ['kind=not_a_kind', 'kind'],
     ['kind=SLACK', 'kind'],
+    [`kind=${'a'.repeat(33)}`, 'kind'],
     ['kind=slack&kind=github', 'kind'],
     ['knd=slack', 'knd'],
     ['page=2', 'page'],
@@ -127,10 +128,10 @@ describe('POST /v1/integrations', () => {
 
   it.each([
     ['kind missing', { config: {} }, 'kind'],
-    ['kind unknown', { kind: 'myspace', config: {} }, 'kind'],
-    ['kind not creatable', { kind: 'slack-posthog-code', config: {} }, 'kind'],
+    ['kind not shaped like a kind name', { kind: 'My Space', config: {} }, 'kind'],
+    ['kind empty', { kind: '', config: {} }, 'kind'],
+    ['kind missing', { config: {} }, 'kind'],
     ['kind not a string', { kind: 7, config: {} }, 'kind'],
-    ['config missing', { kind: 'slack' }, 'config'],
     ['config null', { kind: 'slack', config: null }, 'config'],
     ['config an array', { kind: 'slack', config: [] }, 'config'],
     ['config a string', { kind: 'slack', config: '{"a":1}' }, 'config'],
@@ -146,6 +147,47 @@ describe('POST /v1/integrations', () => {
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
+
+  it('reads a missing config as PostHog does (default {}): the body goes as sent', async () => {
+    const answer = await stack().client.call('POST', '/v1/integrations', {
+      body: { kind: 'hubspot' },
+    });
+
+    expect(answer.status).toBe(201);
+    expect(answer.json.config).toEqual({});
+    expect(onlyUpstreamCall(stack(), answer).body).toEqual({ kind: 'hubspot' });
+  });
+
+  it.each([
+    ['a kind PostHog does not know', 'myspace', 'invalid_choice'],
+    ['a kind PostHog knows but no longer creates', 'slack-posthog-code', 'deprecated'],
+    ['a kind PostHog lists but cannot create from JSON (snowflake is one it can)', 'vercel', ''],
+  ])('passes %s to PostHog and answers its 400 (kinds are PostHog’s to say)', async (_, kind) => {
+    const answer = await stack().client.call('POST', '/v1/integrations', {
+      body: { kind, config: {} },
+    });
+
+    expectProblem(answer, 400);
+    expect(onlyUpstreamCall(stack(), answer).body).toEqual({ kind, config: {} });
+    expect(stack().fake.data.integrations).toHaveLength(6);
+  });
+
+  it('names kind when PostHog refuses the kind with attr kind', async () => {
+    const answer = await stack().client.call('POST', '/v1/integrations', {
+      body: { kind: 'myspace', config: {} },
+    });
+
+    expectProblem(answer, 400, ['kind']);
+  });
+
+  it('lists a kind the old enum lacked (snowflake) and lets PostHog refuse one it does not know', async () => {
+    const known = await stack().client.get('/v1/integrations?kind=snowflake');
+    const unknown = await stack().client.get('/v1/integrations?kind=myspace');
+
+    expect(known.status).toBe(200);
+    expect(known.json.total).toBe(0);
+    expectProblem(unknown, 400, ['kind']);
+  });
 
   it('refuses a body that is not JSON with 400 and no upstream call', async () => {
     const answer = await stack().client.call('POST', '/v1/integrations', {
@@ -333,7 +375,7 @@ describe('upstream errors on project integration routes', () => {
     const answer = await stack().client.get('/v1/integrations/1/anthropic/vaults');
 
     expectProblem(answer, 400);
-    expect(answer.json.detail).toBe('Integration 1 is not a anthropic integration.');
+    expect(answer.json.detail).toBe('Integration is not an Anthropic integration.');
     expect(answer.json.errors).toHaveLength(1);
   });
 
@@ -353,12 +395,12 @@ describe('upstream errors on project integration routes', () => {
   });
 
   it('answers 502 naming the missing scope when PostHog refuses the key (403)', async () => {
-    stack().fake.setMode({ kind: 'status', status: 403, count: 1 });
+    stack().fake.setKey({ scopes: ['organization:read'] });
 
     const answer = await stack().client.get('/v1/integrations/1');
 
     expectProblem(answer, 502);
-    expect(answer.json.detail).toContain('integration:read');
+    expect(answer.json.detail).toContain("API key missing required scope 'integration:read'");
     expect(answer.text).not.toContain(POSTHOG_KEY);
   });
 });

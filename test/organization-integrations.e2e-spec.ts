@@ -124,19 +124,41 @@ describe('GET /v1/organization/integrations/:id', () => {
 
 describe('DELETE /v1/organization/integrations/:id', () => {
   it('deletes through .../integrations/:id/ and answers 204 with no body', async () => {
-    const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
+    const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${VERCEL}`);
 
     expect(answer.status).toBe(204);
     expect(answer.text).toBe('');
     const call = onlyUpstreamCall(stack(), answer);
-    expect(call).toMatchObject({ method: 'DELETE', path: `${ORG}/${OTHER}/`, rawBody: '' });
-    expect(seeded(OTHER)).toBeUndefined();
+    expect(call).toMatchObject({ method: 'DELETE', path: `${ORG}/${VERCEL}/`, rawBody: '' });
+    expect(seeded(VERCEL)).toBeUndefined();
+  });
+
+  it('answers PostHog’s 409 (open invoices at Vercel) as 409 with its detail, deleting nothing', async () => {
+    await stack().client.get('/v1/organization/integrations');
+
+    const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
+    const after = await stack().client.get('/v1/organization/integrations');
+
+    expectProblem(answer, 409);
+    expect(answer.json.detail).toMatch(/^This integration has unpaid invoices/);
+    expect(seeded(OTHER)).toBeDefined();
+    expect(after.headers.get('x-cache')).toBe('HIT'); // a failed write invalidates nothing
+  });
+
+  it('answers 502 naming PostHog’s reason when the key owner is not an organization admin', async () => {
+    stack().fake.setKey({ ownerIsAdmin: false });
+
+    const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${VERCEL}`);
+
+    expectProblem(answer, 502);
+    expect(answer.json.detail).toContain('Your organization access level is insufficient.');
+    expect(seeded(VERCEL)).toBeDefined();
   });
 
   it('invalidates cached organization integration reads', async () => {
     await stack().client.get('/v1/organization/integrations');
 
-    await stack().client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
+    await stack().client.call('DELETE', `/v1/organization/integrations/${VERCEL}`);
     const after = await stack().client.get('/v1/organization/integrations');
 
     expect(after.headers.get('x-cache')).toBe('MISS');
@@ -163,13 +185,15 @@ describe('DELETE /v1/organization/integrations/:id', () => {
 
 describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
   const path = `/v1/organization/integrations/${VERCEL}/environment-mapping`;
+  // PostHog refuses every scoped personal key here: success paths use the fake's legacy key.
+  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
   const patch = (body: unknown, id = VERCEL) =>
     stack().client.call('PATCH', `/v1/organization/integrations/${id}/environment-mapping`, {
       body,
     });
 
   it('sends the body as sent to .../integrations/:id/environment-mapping/ and answers PostHog’s object', async () => {
-    const body = { production: 2, preview: 3, development: 4 };
+    const body = { production: 2, preview: 3, development: 9 };
 
     const answer = await patch(body);
 
@@ -181,13 +205,39 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     expect(call.body).toEqual(body);
   });
 
-  it('refuses preview or development null (API.md: never null; omitted means production)', async () => {
-    for (const field of ['preview', 'development']) {
-      const answer = await patch({ production: 2, [field]: null });
+  it('sends preview and development omitted (PostHog maps them to production)', async () => {
+    const answer = await patch({ production: 2 });
 
-      expectProblem(answer, 400, [field]);
-    }
-    expect(stack().fake.requests).toHaveLength(0);
+    expect(answer.status).toBe(200);
+    expect(answer.json.config.environment_mapping).toEqual({
+      production: 2,
+      preview: 2,
+      development: 2,
+    });
+    expect(onlyUpstreamCall(stack(), answer).body).toEqual({ production: 2 });
+  });
+
+  it.each([
+    ['a marketplace (not connectable) integration', OTHER, { production: 2 }, /connectable/],
+    ['a team outside the organization', VERCEL, { production: 77 }, /Project 77 does not/],
+  ])(
+    'answers PostHog’s bare {detail} 400 for %s as 400 with that detail',
+    async (_, id, body, detail) => {
+      const answer = await patch(body, id);
+
+      expectProblem(answer, 400);
+      expect(answer.json.detail).toMatch(detail);
+      expect(stack().fake.requests).toHaveLength(1);
+    },
+  );
+
+  it('answers 502 saying PostHog refuses personal keys here, with the default (scoped) key', async () => {
+    stack().fake.setKey({ mode: 'scoped' });
+
+    const answer = await patch({ production: 2 });
+
+    expectProblem(answer, 502);
+    expect(answer.json.detail).toMatch(/^PostHog does not accept personal API keys/);
   });
 
   it('invalidates the cached read of the integration', async () => {
@@ -215,6 +265,8 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     ['production zero', { production: 0 }, 'production'],
     ['preview a string', { production: 2, preview: 'staging' }, 'preview'],
     ['development a fraction', { production: 2, development: 1.5 }, 'development'],
+    ['preview null (PostHog: may not be null)', { production: 2, preview: null }, 'preview'],
+    ['development null', { production: 2, development: null }, 'development'],
     ['an unknown field', { production: 2, staging: 3 }, 'staging'],
     ['an empty body', {}, 'production'],
     ['the body an array', [{ production: 2 }], 'body'],

@@ -108,7 +108,8 @@ describe('POST /v1/role-external-references', () => {
 
   it('accepts provider_role_slug null or absent', async () => {
     const withNull = { ...VALID_BODY, provider_role_slug: null };
-    const { provider_role_slug: _, ...without } = VALID_BODY;
+    const { provider_role_slug: _, ...rest } = VALID_BODY;
+    const without = { ...rest, provider_role_id: '4411004' }; // PostHog refuses a duplicate id
 
     const first = await stack().client.call('POST', '/v1/role-external-references', {
       body: withNull,
@@ -121,7 +122,28 @@ describe('POST /v1/role-external-references', () => {
     expect(stack().fake.requests.map((r) => r.body)).toEqual([withNull, without]);
   });
 
+  it('answers PostHog’s 400 for a duplicate role id as 400 with its detail', async () => {
+    const answer = await stack().client.call('POST', '/v1/role-external-references', {
+      body: { ...VALID_BODY, provider_role_id: '4411001', provider_role_slug: null },
+    });
+
+    expectProblem(answer, 400);
+    expect(answer.json.detail).toMatch(/already exists/);
+  });
+
+  it('answers 502 with PostHog’s reason when the key owner is not an organization admin', async () => {
+    stack().fake.setKey({ ownerIsAdmin: false });
+
+    const answer = await stack().client.call('POST', '/v1/role-external-references', {
+      body: VALID_BODY,
+    });
+
+    expectProblem(answer, 502);
+    expect(answer.json.detail).toContain('Your organization access level is insufficient.');
+  });
+
   it('invalidates cached reference reads (list and lookup)', async () => {
+    stack().fake.setKey({ mode: 'legacy' }); // lookup refuses every scoped key
     const lookup = `/v1/role-external-references/lookup?provider=github&provider_organization_id=acme-inc&provider_role_id=${VALID_BODY.provider_role_id}`;
     expect((await stack().client.get('/v1/role-external-references')).json.total).toBe(2);
     expect((await stack().client.get(lookup)).json).toEqual({ reference: null });
@@ -225,6 +247,31 @@ describe('DELETE /v1/role-external-references/:id', () => {
 describe('GET /v1/role-external-references/lookup', () => {
   const lookup = (query: string) =>
     stack().client.get(`/v1/role-external-references/lookup?${query}`);
+  // PostHog refuses every scoped personal key here: success paths use the fake's legacy key.
+  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+
+  it('answers 502 saying PostHog refuses personal keys here, with the default (scoped) key', async () => {
+    stack().fake.setKey({ mode: 'scoped' });
+
+    const answer = await lookup(
+      'provider=github&provider_organization_id=acme-inc&provider_role_id=4411002',
+    );
+
+    expectProblem(answer, 502);
+    expect(answer.json.detail).toMatch(/^PostHog does not accept personal API keys/);
+  });
+
+  it('matches slug OR id, case-insensitively (PostHog decides; the BFF passes both as sent)', async () => {
+    const answer = await lookup(
+      'provider=github&provider_organization_id=ACME-INC&provider_role_id=nope&provider_role_slug=Platform-Team',
+    );
+
+    expect(answer.json.reference.id).toBe(PLATFORM);
+    expect(onlyUpstreamCall(stack(), answer).query).toMatchObject({
+      provider_organization_id: 'ACME-INC',
+      provider_role_slug: 'Platform-Team',
+    });
+  });
 
   it('looks up by provider_role_id and answers PostHog’s {reference} unchanged', async () => {
     const answer = await lookup(

@@ -48,7 +48,6 @@ describe('loadConfig', () => {
       host: 'https://us.posthog.com',
       apiKey: 'phx_unit_test_key',
       projectId: '42',
-      environmentId: '42',
       organizationId: undefined,
     });
     expect(config.redis).toBeUndefined();
@@ -78,7 +77,6 @@ describe('loadConfig', () => {
       env({
         PORT: '8080',
         POSTHOG_HOST: 'https://eu.posthog.com',
-        POSTHOG_ENVIRONMENT_ID: '7',
         POSTHOG_ORGANIZATION_ID: ORGANIZATION_ID,
         REDIS_URL: 'redis://cache:6379/0',
         REDIS_KEY_PREFIX: 'bff-a:',
@@ -105,7 +103,6 @@ describe('loadConfig', () => {
     expect(config.port).toBe(8080);
     expect(config.host).toBe('127.0.0.1');
     expect(config.posthog.host).toBe('https://eu.posthog.com');
-    expect(config.posthog.environmentId).toBe('7');
     expect(config.posthog.organizationId).toBe(ORGANIZATION_ID.toLowerCase());
     expect(config.redis).toEqual({
       url: 'redis://cache:6379/0',
@@ -132,12 +129,15 @@ describe('loadConfig', () => {
     expect(loadConfig(env({ UPSTREAM_TIMEOUT_MS: '700' })).upstream.deadlineMs).toBe(1400);
   });
 
-  it('uses the project id as environment id when POSTHOG_ENVIRONMENT_ID is unset or blank', () => {
-    expect(loadConfig(env({ POSTHOG_PROJECT_ID: '9' })).posthog.environmentId).toBe('9');
-    expect(
-      loadConfig(env({ POSTHOG_PROJECT_ID: '9', POSTHOG_ENVIRONMENT_ID: '  ' })).posthog
-        .environmentId,
-    ).toBe('9');
+  it('accepts the retired POSTHOG_ENVIRONMENT_ID only when unset, blank or equal to the project id', () => {
+    for (const value of [undefined, '  ', '9']) {
+      expect(
+        loadConfig(env({ POSTHOG_PROJECT_ID: '9', POSTHOG_ENVIRONMENT_ID: value })).posthog,
+      ).not.toHaveProperty('environmentId');
+    }
+    expect(() => loadConfig(env({ POSTHOG_PROJECT_ID: '9', POSTHOG_ENVIRONMENT_ID: '7' }))).toThrow(
+      /^POSTHOG_ENVIRONMENT_ID is no longer used .*unset it or set it equal to POSTHOG_PROJECT_ID$/,
+    );
   });
 
   it.each([

@@ -32,7 +32,6 @@ export interface Config {
     host: string;
     apiKey: string;
     projectId: string;
-    environmentId: string;
     organizationId?: string;
   };
   callers: CallerConfig[];
@@ -359,6 +358,15 @@ function readConfig(env: Env): Config {
   const apiKey = required(env, 'POSTHOG_API_KEY');
   if (/\s/.test(apiKey)) fail(env, 'POSTHOG_API_KEY must not contain whitespace');
   const projectId = positiveId(env, 'POSTHOG_PROJECT_ID');
+  // Retired: every integration route goes to /api/projects/. A different value would have sent
+  // helper calls to another team, so it stops start-up instead of being silently ignored.
+  const environmentId = text(env, 'POSTHOG_ENVIRONMENT_ID');
+  if (environmentId !== undefined && environmentId !== projectId) {
+    fail(
+      env,
+      'POSTHOG_ENVIRONMENT_ID is no longer used (every route goes to /api/projects/POSTHOG_PROJECT_ID/); unset it or set it equal to POSTHOG_PROJECT_ID',
+    );
+  }
   const organizationId = text(env, 'POSTHOG_ORGANIZATION_ID');
   if (organizationId !== undefined && !UUID.test(organizationId)) {
     fail(env, 'POSTHOG_ORGANIZATION_ID must be a UUID');
@@ -389,7 +397,6 @@ function readConfig(env: Env): Config {
       host: host ? host.origin : '',
       apiKey,
       projectId,
-      environmentId: positiveId(env, 'POSTHOG_ENVIRONMENT_ID', projectId),
       organizationId: organizationId?.toLowerCase(),
     },
     callers,

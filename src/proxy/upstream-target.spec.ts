@@ -10,7 +10,6 @@ const posthog: Config['posthog'] = {
   host: 'https://eu.posthog.example',
   apiKey: 'phx_unit_key',
   projectId: '11',
-  environmentId: '22',
   organizationId: ORG,
 };
 
@@ -21,9 +20,11 @@ describe('resolveTarget', () => {
       expect(target?.path).toBe('/api/projects/11/integrations/7/');
     });
 
-    it('puts POSTHOG_ENVIRONMENT_ID (not the project id) in {environment} routes', () => {
-      const target = resolveTarget(INTEGRATION_ROUTES.linearTeams, posthog, { id: '7' });
-      expect(target?.path).toBe('/api/environments/22/integrations/7/linear_teams/');
+    it('sends every integration route, helpers included, to /api/projects/ (never the deprecated /api/environments/ alias)', () => {
+      for (const route of Object.values(INTEGRATION_ROUTES)) {
+        const target = resolveTarget(route, posthog, { id: '7' });
+        expect(target?.path).toMatch(/^\/api\/projects\/11\/integrations\//);
+      }
     });
 
     it('puts POSTHOG_ORGANIZATION_ID in {organization} routes', () => {
@@ -155,7 +156,7 @@ describe('resolveTarget', () => {
       const target = resolveTarget(route, posthog, { id: '9' }, { account_id: '5123' });
       expect(target?.query).toEqual([['accountId', '5123']]);
       expect(target?.cacheKey).toBe(
-        'https://eu.posthog.example/api/environments/22/integrations/9/linkedin_ads_conversion_rules/?account_id=5123',
+        'https://eu.posthog.example/api/projects/11/integrations/9/linkedin_ads_conversion_rules/?account_id=5123',
       );
       expect(resolveTarget(route, posthog, { id: '9' }, { account_id: '5123' })?.cacheKey).toBe(
         target?.cacheKey,

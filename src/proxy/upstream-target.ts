@@ -32,9 +32,7 @@ function templateOf(route: ProxyRoute, posthog: Config['posthog']): PathTemplate
   }
   let template = known.get(route);
   if (template === undefined) {
-    let path = route.upstream
-      .replace('{project}', posthog.projectId)
-      .replace('{environment}', posthog.environmentId);
+    let path = route.upstream.replace('{project}', posthog.projectId);
     if (path.includes('{organization}')) {
       if (!posthog.organizationId) {
         throw new Problem(

@@ -1,8 +1,8 @@
-import type { ProxyRoute } from '../routes/route';
+import { REFUSES_PERSONAL_KEYS } from './refused';
+import type { ProxyRoute } from './route';
 
+// PostHog's canonical paths: /api/environments/ is only a deprecated alias of the same views.
 const project = '/api/projects/{project}/integrations';
-const environment = '/api/environments/{environment}/integrations';
-const UNSCOPED_KEY = 'an unscoped personal API key (PostHog refuses scoped keys on this route)';
 
 /** Project integrations and their helper reads: one line of truth per route. */
 export const INTEGRATION_ROUTES = {
@@ -66,7 +66,7 @@ export const INTEGRATION_ROUTES = {
   linearTeams: {
     method: 'GET',
     path: '/v1/integrations/:id/linear/teams',
-    upstream: `${environment}/:id/linear_teams/`,
+    upstream: `${project}/:id/linear_teams/`,
     scope: 'integration:read',
     summary: 'Linear teams',
     cache: 'integrations',
@@ -74,60 +74,60 @@ export const INTEGRATION_ROUTES = {
   linkedinAccounts: {
     method: 'GET',
     path: '/v1/integrations/:id/linkedin-ads/accounts',
-    upstream: `${environment}/:id/linkedin_ads_accounts/`,
+    upstream: `${project}/:id/linkedin_ads_accounts/`,
     scope: 'integration:read',
     summary: 'LinkedIn Ads accounts',
     cache: 'integrations',
-    keyNeeds: UNSCOPED_KEY,
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
   linkedinConversionRules: {
     method: 'GET',
     path: '/v1/integrations/:id/linkedin-ads/conversion-rules',
-    upstream: `${environment}/:id/linkedin_ads_conversion_rules/`,
+    upstream: `${project}/:id/linkedin_ads_conversion_rules/`,
     scope: 'integration:read',
     summary: 'LinkedIn Ads conversion rules of an account',
     cache: 'integrations',
     upstreamQueryNames: { account_id: 'accountId' },
-    keyNeeds: UNSCOPED_KEY,
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
   twilioPhoneNumbers: {
     method: 'GET',
     path: '/v1/integrations/:id/twilio/phone-numbers',
-    upstream: `${environment}/:id/twilio_phone_numbers/`,
+    upstream: `${project}/:id/twilio_phone_numbers/`,
     scope: 'integration:read',
     summary: 'Twilio phone numbers',
     cache: 'integrations',
-    keyNeeds: UNSCOPED_KEY,
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
   authorize: {
     method: 'GET',
     path: '/v1/integrations/authorize',
-    upstream: `${environment}/authorize/`,
+    upstream: `${project}/authorize/`,
     scope: 'integration:write',
     summary: 'Start an OAuth authorization; answers {redirect_url}',
     answer: 'redirect',
-    keyNeeds: UNSCOPED_KEY,
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
   domainConnectApplyUrl: {
     method: 'POST',
     path: '/v1/integrations/domain-connect/apply-url',
-    upstream: `${environment}/domain-connect/apply-url/`,
+    upstream: `${project}/domain-connect/apply-url/`,
     scope: 'integration:write',
     summary: 'Build a signed Domain Connect apply URL',
-    keyNeeds: UNSCOPED_KEY,
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
   domainConnectCheck: {
     method: 'GET',
     path: '/v1/integrations/domain-connect/check',
-    upstream: `${environment}/domain-connect/check/`,
+    upstream: `${project}/domain-connect/check/`,
     scope: 'integration:read',
     summary: 'Check Domain Connect support for a domain',
-    keyNeeds: UNSCOPED_KEY,
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
   githubLinkExisting: {
     method: 'POST',
     path: '/v1/integrations/github/link-existing',
-    upstream: `${environment}/github/link_existing/`,
+    upstream: `${project}/github/link_existing/`,
     scope: 'integration:write',
     summary: "Reuse a sibling team's GitHub installation",
     invalidates: 'integrations',
@@ -135,7 +135,7 @@ export const INTEGRATION_ROUTES = {
   githubOAuthAuthorize: {
     method: 'POST',
     path: '/v1/integrations/github/oauth-authorize',
-    upstream: `${environment}/github/oauth_authorize/`,
+    upstream: `${project}/github/oauth_authorize/`,
     scope: 'integration:write',
     summary: 'Mint a GitHub user OAuth URL',
   },

@@ -1,4 +1,5 @@
-import type { ProxyRoute } from '../routes/route';
+import { REFUSES_PERSONAL_KEYS } from './refused';
+import type { ProxyRoute } from './route';
 
 const org = '/api/organizations/{organization}/integrations';
 
@@ -36,5 +37,6 @@ export const ORGANIZATION_INTEGRATION_ROUTES = {
     scope: 'organization_integration:write',
     summary: 'Map Vercel environments to PostHog teams',
     invalidates: 'organization-integrations',
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
 } satisfies Record<string, ProxyRoute>;

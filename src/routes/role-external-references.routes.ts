@@ -1,4 +1,5 @@
-import type { ProxyRoute } from '../routes/route';
+import { REFUSES_PERSONAL_KEYS } from './refused';
+import type { ProxyRoute } from './route';
 
 const refs = '/api/organizations/{organization}/role_external_references';
 
@@ -36,5 +37,6 @@ export const ROLE_REFERENCE_ROUTES = {
     scope: 'organization:read',
     summary: 'Find the reference of an external role; answers {reference: object|null}',
     cache: 'role-external-references',
+    keyNeeds: REFUSES_PERSONAL_KEYS,
   },
 } satisfies Record<string, ProxyRoute>;

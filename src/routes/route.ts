@@ -11,7 +11,7 @@ export interface ProxyRoute {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Public path, e.g. /v1/integrations/:id */
   path: string;
-  /** PostHog path; {project}, {environment}, {organization} come from config, :name from params. */
+  /** PostHog path; {project} and {organization} come from config, :name from params. */
   upstream: string;
   scope: Scope;
   summary: string;

@@ -66,13 +66,22 @@ describe('problemFromUpstream (API.md error table)', () => {
     },
   );
 
-  it('says which scope the key lacks on a 403', () => {
-    expect(problemFromUpstream(403, '{}', route).detail).toContain('integration:read');
+  it("carries PostHog's reason on a 403 (here a missing scope), never the key", () => {
+    const body = JSON.stringify({ detail: "API key missing required scope 'integration:read'" });
+    expect(problemFromUpstream(403, body, route).detail).toContain(
+      "API key missing required scope 'integration:read'",
+    );
   });
 
-  it("says the route's own key requirement on a 403 when the route declares one", () => {
-    const helper = { ...route, keyNeeds: 'an unscoped personal API key' };
-    expect(problemFromUpstream(403, '{}', helper).detail).toContain('an unscoped personal API key');
+  it('says PostHog refuses personal keys on the action when its 403 says so', () => {
+    const body = JSON.stringify({
+      type: 'authentication_error',
+      code: 'permission_denied',
+      detail: 'This action does not support personal API key access',
+    });
+    const problem = problemFromUpstream(403, body, route);
+    expect(problem.status).toBe(502);
+    expect(problem.detail).toMatch(/^PostHog does not accept personal API keys on this action/);
   });
 
   it("maps a PostHog 404 to 404 with PostHog's detail", () => {

@@ -158,12 +158,17 @@ function parseObject(body: string): Record<string, unknown> {
   }
 }
 
+/** PostHog's reason without anything shaped like a key or token, should it echo one. */
+function redactCredentials(text: string): string {
+  return text.replace(/phx_\w+|Bearer\s+\S+|[A-Za-z0-9_-]{24,}/g, '[REDACTED]');
+}
+
 /**
  * Maps a PostHog refusal (a non-2xx other than 429 and 5xx) to what the caller gets, per API.md's
  * table. The key is never named; 401/403 become 502 because the fault is the BFF's configuration,
  * not the caller's.
  */
-export function problemFromUpstream(status: number, body: string, route: ProxyRoute): Problem {
+export function problemFromUpstream(status: number, body: string, _route: ProxyRoute): Problem {
   const error: PostHogError = parseObject(body);
   const detail = typeof error.detail === 'string' ? error.detail.slice(0, 1000) : undefined;
   if (status === 400) {
@@ -179,11 +184,15 @@ export function problemFromUpstream(status: number, body: string, route: ProxyRo
     );
   }
   if (status === 403) {
+    if (detail?.includes('does not support personal API key access')) {
+      return new Problem(
+        502,
+        'PostHog does not accept personal API keys on this action: it answers 403 "This action does not support personal API key access" to every scoped key, `*` included; only a legacy scope-less key passes.',
+      );
+    }
     return new Problem(
       502,
-      `PostHog refused the BFF credential for this route (403): the configured key lacks ${
-        route.keyNeeds ?? `the ${route.scope} scope`
-      }.`,
+      `PostHog refused the BFF credential (403): ${redactCredentials(detail ?? 'no reason given')} The configured key lacks a scope, or its owner a role.`,
     );
   }
   if (status === 404) return new Problem(404, detail ?? 'Not found.');

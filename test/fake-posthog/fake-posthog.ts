@@ -1,17 +1,50 @@
 /**
  * A simulated PostHog Integrations API over real HTTP (node:http only), for e2e tests and
- * `npm run demo`. It mimics PostHog's paths, shapes, auth, pagination and error bodies, records
- * every request, and can be switched into failure modes (slow, error status, connection reset).
+ * `npm run demo`. It behaves like PostHog as `../shared/UPSTREAM.md` describes, inconvenient parts
+ * included (personal keys refused on 8 actions, 500s for wrong-kind Twilio/LinkedIn calls, GitHub's
+ * own 429, bare-`detail` 400s); README.md beside this file maps each behaviour to the PostHog source
+ * it comes from. It records every request and can be switched into failure modes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EXTENSIONS } from './extensions';
+import {
+  bareError,
+  type FakeContext,
+  type FakeRoute,
+  type FakeStore,
+  fakeRoute,
+  type IntegrationRow,
+  integrationAction,
+  invalid,
+  invalidChoice,
+  isObject,
+  noContent,
+  notFound,
+  notNull,
+  ok,
+  paginate,
+  param,
+  postHogError,
+  type Query,
+  type Reply,
+  required,
+  type ScopeObject,
+  serverError,
+  UUID_PATTERN,
+} from './protocol';
 import {
   API_KEY_OWNER,
   DEFAULT_ORGANIZATION_ID,
   HELPER_DATA,
   INTEGRATION_KINDS,
   type Integration,
+  KINDS_NOT_CREATABLE,
+  OAUTH_KINDS,
+  OPEN_INVOICE_INTEGRATIONS,
+  ORGANIZATION_ROLE_IDS,
+  ORGANIZATION_TEAM_IDS,
   type SeedData,
   seedData,
 } from './seed';
@@ -31,13 +64,37 @@ export type FakeMode =
   | { kind: 'normal' }
   /** Every answer is delayed by `delayMs` (on top of the base delay). */
   | { kind: 'slow'; delayMs: number }
-  /** Answer `status` with a PostHog error body for the next `count` requests (all if absent). */
+  /**
+   * Answer `status` with a PostHog error body for the next `count` requests (all if absent); 429
+   * is DRF's throttle (`code: throttled`: the personal key itself is throttled).
+   */
   | { kind: 'status'; status: number; count?: number; retryAfterSeconds?: number }
   /** Destroy the socket without answering for the next `count` requests (all if absent). */
-  | { kind: 'reset'; count?: number };
+  | { kind: 'reset'; count?: number }
+  /**
+   * GitHub's rate limit on GitHub-backed actions only (`code: rate_limited`, GitHub's
+   * Retry-After), for the next `count` of them (all if absent); other requests answer normally.
+   */
+  | { kind: 'github-rate-limited'; retryAfterSeconds: number; count?: number };
+
+/**
+ * The personal API key PostHog sees. `scoped` (every key that can be created today): the listed
+ * scopes, `*` for all; actions outside a viewset's scope lists are refused for it whatever the
+ * scopes. `legacy`: a key created before scopes existed; PostHog lets it through everywhere.
+ */
+export interface FakeKey {
+  mode: 'scoped' | 'legacy';
+  scopes: string[];
+  /** Whether the key's owner is project and organization admin (admin-only writes need it). */
+  ownerIsAdmin: boolean;
+}
+
+export const DEFAULT_KEY: FakeKey = { mode: 'scoped', scopes: ['*'], ownerIsAdmin: true };
 
 export interface FakePostHogOptions {
   apiKey: string;
+  /** Default DEFAULT_KEY: a scoped `*` key of an admin. */
+  key?: Partial<FakeKey>;
   /** Default 1. */
   projectId?: number;
   /** Default DEFAULT_ORGANIZATION_ID (a fixed UUID). */
@@ -50,61 +107,61 @@ export interface FakePostHogOptions {
   delayMs?: number;
 }
 
-type Query = Record<string, string | string[]>;
-type Body = Record<string, unknown>;
+/**
+ * Actions each viewset opens to personal API keys (`scope_object_read_actions` /
+ * `scope_object_write_actions`, else DRF's defaults); any other action is refused for every
+ * scoped key (posthog/permissions.py APIScopePermission).
+ */
+const SCOPE_ACTIONS: Record<ScopeObject, { read: string[]; write: string[] }> = {
+  integration: {
+    read: [
+      'list',
+      'retrieve',
+      'channels',
+      'users',
+      'github_repos',
+      'github_branches',
+      'github_teams',
+      'github_available_installations',
+      'jira_projects',
+      'linear_teams',
+      'anthropic_managed_agents',
+      'anthropic_managed_agent_environments',
+      'anthropic_managed_agent_vaults',
+    ],
+    write: [
+      'create',
+      'update',
+      'partial_update',
+      'patch',
+      'destroy',
+      'refresh_github_repos',
+      'github_prepare_callback',
+      'github_link_existing',
+      'github_oauth_authorize',
+      'request_access',
+    ],
+  },
+  organization_integration: {
+    read: ['list', 'retrieve'],
+    write: ['create', 'update', 'partial_update', 'patch', 'destroy'],
+  },
+  organization: {
+    read: ['list', 'retrieve'],
+    write: ['create', 'update', 'partial_update', 'patch', 'destroy'],
+  },
+};
 
-interface Reply {
-  status: number;
-  /** JSON body; absent for 204 and 302. */
-  body?: unknown;
-  headers?: Record<string, string>;
-}
+const PAK_REFUSED = 'This action does not support personal API key access';
+const DRF_PERMISSION_DENIED = 'You do not have permission to perform this action.';
+const ORGANIZATION_ADMIN_ONLY = 'Your organization access level is insufficient.';
+/** Anthropic's list pages: default and maximum 100 (ANTHROPIC_MANAGED_AGENT_LIST_PAGE_LIMIT). */
+const ANTHROPIC_PAGE_LIMIT = 100;
+/** When PostHog stops serving the /api/environments/ alias (its Sunset header). */
+const ENVIRONMENTS_SUNSET = 'Wed, 30 Jun 2027 00:00:00 GMT';
 
-interface Context {
-  params: string[];
-  query: Query;
-  body: Body;
-  /** Absolute URL of the request as the client addressed it (PostHog builds links from it). */
-  absoluteUrl: URL;
-}
-
-interface Route {
-  method: string;
-  scope: 'project' | 'organization';
-  pattern: RegExp;
-  handler: (ctx: Context) => Reply;
-}
-
-type CollectionName = keyof SeedData;
-type Row<K extends CollectionName> = SeedData[K][number];
-
-const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-const PAGE_SIZE = 100;
-const CURSOR_PAGE_SIZE = 20;
-
-// ---------------------------------------------------------------------------------------------
-// Answers and PostHog's error body {type, code, detail, attr}
-
-const ok = (body: unknown, status = 200): Reply => ({ status, body });
-const noContent = (): Reply => ({ status: 204 });
-
-function postHogError(
-  status: number,
-  type: string,
-  code: string,
-  detail: string,
-  attr: string | null = null,
-): Reply {
-  return { status, body: { type, code, detail, attr } };
-}
-
-const notFound = () => postHogError(404, 'invalid_request', 'not_found', 'Not found.');
-const required = (attr: string) =>
-  postHogError(400, 'validation_error', 'required', 'This field is required.', attr);
-const invalid = (attr: string | null, detail: string, code = 'invalid') =>
-  postHogError(400, 'validation_error', code, detail, attr);
-const invalidChoice = (attr: string, value: unknown) =>
-  invalid(attr, `"${String(value)}" is not a valid choice.`, 'invalid_choice');
+const permissionDenied = (detail: string) =>
+  postHogError(403, 'authentication_error', 'permission_denied', detail);
 
 /** The body PostHog answers with a given status, for the `status` failure mode. */
 function errorForStatus(status: number, retryAfterSeconds: number): Reply {
@@ -114,12 +171,7 @@ function errorForStatus(status: number, retryAfterSeconds: number): Reply {
     case 401:
       return unauthorized();
     case 403:
-      return postHogError(
-        403,
-        'authentication_error',
-        'permission_denied',
-        'You do not have permission to perform this action.',
-      );
+      return permissionDenied(DRF_PERMISSION_DENIED);
     case 404:
       return notFound();
     case 429: {
@@ -141,206 +193,81 @@ function unauthorized(): Reply {
   );
 }
 
-// ---------------------------------------------------------------------------------------------
-// Query and body helpers
-
-/** Django's QueryDict.get: the last value of a repeated parameter. */
-function param(query: Query, name: string): string | undefined {
-  const value = query[name];
-  return Array.isArray(value) ? value[value.length - 1] : value;
-}
-
-/** DRF's _positive_int: a decimal integer, else the fallback; `strict` refuses 0. */
-function positiveInt(raw: string | undefined, fallback: number, strict: boolean): number {
-  if (raw === undefined || !/^\d+$/.test(raw)) return fallback;
-  const value = Number(raw);
-  return strict && value === 0 ? fallback : value;
-}
-
-function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** First failing check of required non-blank string fields, DRF-style; undefined when valid. */
-function requireStrings(body: Body, fields: string[]): Reply | undefined {
-  for (const field of fields) {
-    const value = body[field];
-    if (value === undefined || value === null) return required(field);
-    if (typeof value !== 'string') return invalid(field, 'Not a valid string.');
-    if (value.trim() === '') return invalid(field, 'This field may not be blank.', 'blank');
-  }
-  return undefined;
-}
-
-function isIntegerOrNull(value: unknown): boolean {
-  return value === null || Number.isInteger(value);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The two pagination styles
-
-/** PostHog's LimitOffsetPagination: {count, next, previous, results} with absolute links. */
-function paginate(ctx: Context, items: unknown[]): Reply {
-  const limit = Math.min(positiveInt(param(ctx.query, 'limit'), PAGE_SIZE, true), PAGE_SIZE);
-  const offset = positiveInt(param(ctx.query, 'offset'), 0, false);
-  const link = (linkOffset: number) => {
-    const url = new URL(ctx.absoluteUrl);
-    url.searchParams.set('limit', String(limit));
-    // Like DRF, the link back to the first page carries no offset at all.
-    if (linkOffset > 0) url.searchParams.set('offset', String(linkOffset));
-    else url.searchParams.delete('offset');
-    url.searchParams.sort();
-    return url.toString();
+/** github_rate_limited_response (posthog/api/integration.py): no `type`, GitHub's Retry-After. */
+function githubRateLimited(retryAfterSeconds: number): Reply {
+  return {
+    status: 429,
+    body: { detail: 'GitHub API rate limit exceeded. Please retry later.', code: 'rate_limited' },
+    headers: { 'Retry-After': String(retryAfterSeconds) },
   };
-  return ok({
-    count: items.length,
-    next: offset + limit < items.length ? link(offset + limit) : null,
-    previous: offset > 0 ? link(offset - limit) : null,
-    results: items.slice(offset, offset + limit),
-  });
 }
 
-/** Anthropic's cursor pages, passed through by PostHog: {<key>, next_cursor, has_more}. */
+/** Anthropic's cursor pages, passed through by PostHog: {next_cursor, has_more, <key>}. */
 function cursorPage(key: string, items: readonly { id: string }[], query: Query): Reply {
-  const rawLimit = param(query, 'limit') ?? String(CURSOR_PAGE_SIZE);
-  const limit = Number(rawLimit);
-  if (!/^\d+$/.test(rawLimit) || limit < 1 || limit > 100) {
-    return invalid('limit', 'Ensure this value is between 1 and 100.');
-  }
+  const raw = param(query, 'limit');
+  const asked = raw !== undefined && /^\d+$/.test(raw) ? Number(raw) : ANTHROPIC_PAGE_LIMIT;
+  const limit = Math.min(ANTHROPIC_PAGE_LIMIT, Math.max(1, asked)); // clamped, never refused
   const after = param(query, 'after');
   const start = after === undefined ? 0 : items.findIndex((item) => item.id === after) + 1;
   if (after !== undefined && start === 0) return invalid('after', 'Invalid cursor.');
   const page = items.slice(start, start + limit);
   const hasMore = start + limit < items.length;
   return ok({
-    [key]: page,
     next_cursor: hasMore ? page[page.length - 1].id : null,
     has_more: hasMore,
+    [key]: page,
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Helper routes under one project integration: route name -> required kind and answer
-
-const HELPERS: Record<string, { kind: string; answer: (query: Query) => Reply }> = {
-  anthropic_managed_agents: {
-    kind: 'anthropic',
-    answer: (q) => cursorPage('agents', HELPER_DATA.anthropicAgents, q),
-  },
-  anthropic_managed_agent_vaults: {
-    kind: 'anthropic',
-    answer: (q) => cursorPage('vaults', HELPER_DATA.anthropicVaults, q),
-  },
-  anthropic_managed_agent_environments: {
-    kind: 'anthropic',
-    answer: (q) => cursorPage('environments', HELPER_DATA.anthropicEnvironments, q),
-  },
-  linear_teams: { kind: 'linear', answer: () => ok({ teams: HELPER_DATA.linearTeams }) },
-  linkedin_ads_accounts: {
-    kind: 'linkedin-ads',
-    answer: () => ok({ adAccounts: HELPER_DATA.linkedinAdsAccounts }),
-  },
-  linkedin_ads_conversion_rules: {
-    kind: 'linkedin-ads',
-    answer: (q) => {
-      const accountId = param(q, 'accountId');
-      if (!accountId) return required('accountId');
-      const rules = HELPER_DATA.linkedinAdsConversionRules;
-      return ok({ conversionRules: rules.filter((rule) => String(rule.account) === accountId) });
-    },
-  },
-  twilio_phone_numbers: {
-    kind: 'twilio',
-    answer: () =>
-      ok({
-        phone_numbers: HELPER_DATA.twilioPhoneNumbers,
-        lastRefreshedAt: HELPER_DATA.twilioLastRefreshedAt,
-      }),
-  },
-};
-
-/** `:int` and `:uuid` in a route pattern capture a path segment. */
-function route(
-  method: string,
-  scope: Route['scope'],
-  pattern: string,
-  handler: Route['handler'],
-): Route {
-  const source = pattern.replaceAll(':int', '(\\d+)').replaceAll(':uuid', `(${UUID})`);
-  return { method, scope, pattern: new RegExp(`^${source}$`), handler };
+/** The id PostHog upserts a created integration on: (team, kind, integration_id). */
+function externalId(kind: string, config: Record<string, unknown>): string | undefined {
+  const team = isObject(config.team) ? config.team.id : undefined;
+  const id =
+    kind === 'slack'
+      ? team
+      : kind === 'github'
+        ? config.installation_id
+        : kind === 'twilio'
+          ? config.account_sid
+          : config.integration_id;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
 }
 
 const SCOPED_PATH = /^\/api\/(projects|environments|organizations)\/([^/]+)(\/.*)?$/;
 
-export class FakePostHog {
+export class FakePostHog implements FakeStore {
   readonly apiKey: string;
   readonly projectId: number;
   readonly organizationId: string;
   requests: RecordedRequest[] = [];
   data: SeedData = seedData();
+  /** Organization integrations whose Vercel account has unpaid invoices (delete: 409). */
+  openInvoices = new Set<string>(OPEN_INVOICE_INTEGRATIONS);
 
   private readonly server: Server;
   private readonly port: number;
   private readonly host: string;
   private readonly baseDelayMs: number;
+  private readonly baseKey: FakeKey;
+  private key: FakeKey;
   private delayMs: number;
   private mode: FakeMode = { kind: 'normal' };
-  /** Requests the current status/reset mode still applies to. */
+  /** Requests the current status/reset/github mode still applies to. */
   private modeRemaining = 0;
   private baseUrl: string | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
 
-  private readonly routes: Route[] = [
-    ...this.collectionRoutes('project', '/integrations', ':int', 'integrations', {
-      filters: { kind: 'kind' },
-    }),
-    route('POST', 'project', '/integrations', (c) => this.createIntegration(c)),
-    route('GET', 'project', `/integrations/:int/(${Object.keys(HELPERS).join('|')})`, (c) =>
-      this.integrationHelper(c),
-    ),
-    route('GET', 'project', '/integrations/authorize', (c) => this.authorize(c)),
-    route('POST', 'project', '/integrations/domain-connect/apply-url', (c) =>
-      this.domainConnectApplyUrl(c),
-    ),
-    route('GET', 'project', '/integrations/domain-connect/check', (c) =>
-      param(c.query, 'domain')
-        ? ok({ supported: true, provider_name: 'Cloudflare', provider_id: 'cloudflare.com' })
-        : required('domain'),
-    ),
-    route('POST', 'project', '/integrations/github/link_existing', (c) =>
-      this.githubLinkExisting(c),
-    ),
-    route('POST', 'project', '/integrations/github/oauth_authorize', () =>
-      ok({
-        url: `https://github.com/login/oauth/authorize?client_id=Iv1.fakeposthog&state=${state()}`,
-      }),
-    ),
-    ...this.collectionRoutes('organization', '/integrations', ':uuid', 'organizationIntegrations'),
-    route('PATCH', 'organization', '/integrations/:uuid/environment-mapping', (c) =>
-      this.environmentMapping(c),
-    ),
-    ...this.collectionRoutes(
-      'organization',
-      '/role_external_references',
-      ':uuid',
-      'roleExternalReferences',
-      {
-        filters: {
-          provider: 'provider',
-          provider_organization_id: 'provider_organization_id',
-          role_id: 'role',
-        },
-        retrieve: false, // PostHog documents list, create, delete and lookup only
-      },
-    ),
-    route('POST', 'organization', '/role_external_references', (c) => this.createRoleReference(c)),
-    route('GET', 'organization', '/role_external_references/lookup', (c) =>
-      this.lookupRoleReference(c),
-    ),
+  private readonly routes: FakeRoute[] = [
+    ...this.projectIntegrationRoutes(),
+    ...this.organizationIntegrationRoutes(),
+    ...this.roleReferenceRoutes(),
+    ...EXTENSIONS.flatMap((extend) => extend(this)),
   ];
 
   constructor(opts: FakePostHogOptions) {
     this.apiKey = opts.apiKey;
+    this.baseKey = { ...DEFAULT_KEY, ...opts.key };
+    this.key = { ...this.baseKey };
     this.projectId = opts.projectId ?? 1;
     this.organizationId = opts.organizationId ?? DEFAULT_ORGANIZATION_ID;
     this.port = opts.port ?? 0;
@@ -350,7 +277,7 @@ export class FakePostHog {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         console.error('fake PostHog: request failed', err);
-        this.send(res, errorForStatus(500, 0));
+        this.send(res, serverError());
       });
     });
   }
@@ -396,12 +323,14 @@ export class FakePostHog {
     this.requests.length = 0;
   }
 
-  /** Seed data back, requests cleared, mode normal, delay back to the constructor's. */
+  /** Seed data back, requests cleared, mode normal, delay and key back to the constructor's. */
   reset(): void {
     Object.assign(this.data, seedData());
+    this.openInvoices = new Set(OPEN_INVOICE_INTEGRATIONS);
     this.clearRequests();
     this.setMode({ kind: 'normal' });
     this.delayMs = this.baseDelayMs;
+    this.key = { ...this.baseKey };
   }
 
   setMode(mode: FakeMode): void {
@@ -414,8 +343,18 @@ export class FakePostHog {
     this.delayMs = ms;
   }
 
+  /** What kind of personal key the fake takes `apiKey` for (until reset()). */
+  setKey(key: Partial<FakeKey>): void {
+    this.key = { ...this.key, ...key };
+  }
+
+  /** FakeStore: a project integration by id (route files read rows through this). */
+  integration(id: string): Integration | undefined {
+    return this.data.integrations.find((i) => String(i.id) === id);
+  }
+
   // -------------------------------------------------------------------------------------------
-  // Request pipeline: read + record, failure mode, delay, auth, route, answer
+  // Request pipeline: read + record, failure mode, delay, auth, route, permissions, answer
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -451,8 +390,16 @@ export class FakePostHog {
       return;
     }
     const reply = failure ?? this.answer(recorded, absoluteUrl, bodyIsJson);
-    if (recorded.path.startsWith('/api/environments/')) {
-      reply.headers = { ...reply.headers, Deprecation: 'true' };
+    const alias = /^\/api\/environments\/[^/]+/.exec(recorded.path);
+    if (alias) {
+      // routing.py serves /api/environments/ as a deprecated alias of /api/projects/.
+      const successor = recorded.path.replace('/api/environments/', '/api/projects/');
+      reply.headers = {
+        ...reply.headers,
+        Deprecation: 'true',
+        Sunset: ENVIRONMENTS_SUNSET,
+        Link: `<${new URL(successor, absoluteUrl).toString()}>; rel="successor-version"`,
+      };
     }
     this.send(res, reply);
   }
@@ -461,10 +408,14 @@ export class FakePostHog {
   private takeFailure(): Reply | 'reset' | undefined {
     const mode = this.mode;
     if (mode.kind !== 'status' && mode.kind !== 'reset') return undefined;
-    this.modeRemaining -= 1;
-    if (this.modeRemaining <= 0) this.setMode({ kind: 'normal' });
+    this.consumeMode();
     if (mode.kind === 'reset') return 'reset';
     return errorForStatus(mode.status, mode.retryAfterSeconds ?? 1);
+  }
+
+  private consumeMode(): void {
+    this.modeRemaining -= 1;
+    if (this.modeRemaining <= 0) this.setMode({ kind: 'normal' });
   }
 
   private answer(req: RecordedRequest, absoluteUrl: URL, bodyIsJson: boolean): Reply {
@@ -486,6 +437,8 @@ export class FakePostHog {
       const reply = postHogError(405, 'invalid_request', 'method_not_allowed', detail);
       return { ...reply, headers: { Allow: candidates.map((r) => r.method).join(', ') } };
     }
+    const refusal = this.refusal(found);
+    if (refusal) return refusal;
     if (!bodyIsJson) {
       return invalid(
         null,
@@ -494,8 +447,54 @@ export class FakePostHog {
       );
     }
     const params = (found.pattern.exec(rest) ?? []).slice(1);
-    const body = isObject(req.body) ? req.body : {};
-    return found.handler({ params, query: req.query, body, absoluteUrl });
+    const ctx: FakeContext = {
+      params,
+      query: req.query,
+      body: isObject(req.body) ? req.body : {},
+      absoluteUrl,
+    };
+    if (this.mode.kind === 'github-rate-limited' && this.githubBacked(found, ctx)) {
+      const { retryAfterSeconds } = this.mode;
+      this.consumeMode();
+      return githubRateLimited(retryAfterSeconds);
+    }
+    return found.handler(ctx);
+  }
+
+  /** APIScopePermission, then the admin-only permission classes (posthog/permissions.py). */
+  private refusal(route: FakeRoute): Reply | undefined {
+    if (this.key.mode === 'scoped') {
+      const actions = SCOPE_ACTIONS[route.scopeObject];
+      const level = actions.read.includes(route.action)
+        ? 'read'
+        : actions.write.includes(route.action)
+          ? 'write'
+          : undefined;
+      if (!level) return permissionDenied(PAK_REFUSED);
+      const needed = `${route.scopeObject}:${level}`;
+      const scopes = this.key.scopes;
+      const granted =
+        scopes.includes('*') ||
+        scopes.includes(needed) ||
+        (level === 'read' && scopes.includes(`${route.scopeObject}:write`));
+      if (!granted) return permissionDenied(`API key missing required scope '${needed}'`);
+    }
+    if (route.admin && !this.key.ownerIsAdmin) {
+      return permissionDenied(
+        route.admin === 'organization' ? ORGANIZATION_ADMIN_ONLY : DRF_PERMISSION_DENIED,
+      );
+    }
+    return undefined;
+  }
+
+  /** GitHub-backed: the route says so, or it reads one GitHub integration row. */
+  private githubBacked(route: FakeRoute, ctx: FakeContext): boolean {
+    if (route.github) return true;
+    return (
+      route.scopeObject === 'integration' &&
+      route.action === 'retrieve' &&
+      this.integration(ctx.params[0])?.kind === 'github'
+    );
   }
 
   private send(res: ServerResponse, reply: Reply): void {
@@ -526,179 +525,524 @@ export class FakePostHog {
   }
 
   // -------------------------------------------------------------------------------------------
-  // One generic collection: list (paginated, filtered), retrieve, delete
+  // Project integrations (posthog/api/integration.py IntegrationViewSet)
 
-  /** `filters` maps a list query parameter to the field it must equal. */
-  private collectionRoutes<K extends CollectionName>(
-    scope: Route['scope'],
-    prefix: string,
-    id: ':int' | ':uuid',
-    name: K,
-    {
-      filters = {},
-      retrieve = true,
-    }: { filters?: Record<string, keyof Row<K>>; retrieve?: boolean } = {},
-  ): Route[] {
-    const rows = (): Row<K>[] => this.data[name];
-    const find = (ctx: Context) => rows().findIndex((row) => String(row.id) === ctx.params[0]);
-    const routes = [
-      route('GET', scope, prefix, (ctx) => {
-        const wanted = Object.entries(filters).flatMap(([queryName, field]) => {
-          const value = param(ctx.query, queryName);
-          return value === undefined ? [] : [{ field, value }];
-        });
-        const matching = rows().filter((row) =>
-          wanted.every(({ field, value }) => String(row[field]) === value),
-        );
-        return paginate(ctx, matching);
+  private projectIntegrationRoutes(): FakeRoute[] {
+    const spec = (action: string, handler: FakeRoute['handler'], extra = {}) => ({
+      scopeObject: 'integration' as const,
+      action,
+      handler,
+      ...extra,
+    });
+    const anthropic = (path: string, key: string, items: readonly { id: string }[]) =>
+      integrationAction(this, {
+        path,
+        action: path,
+        kinds: ['anthropic'],
+        wrongKind: { status: 400, detail: 'Integration is not an Anthropic integration.' },
+        answer: (ctx) => cursorPage(key, items, ctx.query),
+      });
+    return [
+      fakeRoute(
+        'GET',
+        'project',
+        '/integrations',
+        spec('list', (c) => this.listIntegrations(c)),
+      ),
+      fakeRoute(
+        'POST',
+        'project',
+        '/integrations',
+        spec('create', (c) => this.create(c)),
+      ),
+      fakeRoute(
+        'GET',
+        'project',
+        '/integrations/:int',
+        spec('retrieve', (c) => this.retrieve(c)),
+      ),
+      fakeRoute(
+        'DELETE',
+        'project',
+        '/integrations/:int',
+        spec('destroy', (c) => this.destroy(c)),
+      ),
+      anthropic('anthropic_managed_agents', 'agents', HELPER_DATA.anthropicAgents),
+      anthropic('anthropic_managed_agent_vaults', 'vaults', HELPER_DATA.anthropicVaults),
+      anthropic(
+        'anthropic_managed_agent_environments',
+        'environments',
+        HELPER_DATA.anthropicEnvironments,
+      ),
+      integrationAction(this, {
+        path: 'linear_teams',
+        action: 'linear_teams',
+        kinds: ['linear'],
+        wrongKind: { status: 400, detail: 'Integration is not a Linear integration.' },
+        answer: () => ok({ teams: HELPER_DATA.linearTeams }),
       }),
-      route('DELETE', scope, `${prefix}/${id}`, (ctx) => {
-        const index = find(ctx);
-        if (index < 0) return notFound();
-        rows().splice(index, 1);
-        return noContent();
+      // LinkedIn Ads and Twilio views call the provider for any kind and crash: 500.
+      integrationAction(this, {
+        path: 'linkedin_ads_accounts',
+        action: 'linkedin_ads_accounts',
+        kinds: ['linkedin-ads'],
+        wrongKind: { status: 500 },
+        answer: () => ok({ adAccounts: HELPER_DATA.linkedinAdsAccounts }),
       }),
-    ];
-    if (retrieve) {
-      routes.push(
-        route('GET', scope, `${prefix}/${id}`, (ctx) => {
-          const index = find(ctx);
-          return index < 0 ? notFound() : ok(rows()[index]);
+      integrationAction(this, {
+        path: 'linkedin_ads_conversion_rules',
+        action: 'linkedin_ads_conversion_rules',
+        kinds: ['linkedin-ads'],
+        wrongKind: { status: 500 },
+        // accountId is passed to LinkedIn as is, not validated: an unknown one has no rules.
+        answer: (c) => {
+          const rules = HELPER_DATA.linkedinAdsConversionRules[param(c.query, 'accountId') ?? ''];
+          return ok({ conversionRules: rules ?? [] });
+        },
+      }),
+      integrationAction(this, {
+        path: 'twilio_phone_numbers',
+        action: 'twilio_phone_numbers',
+        kinds: ['twilio'],
+        wrongKind: { status: 500 },
+        answer: (_, integration) =>
+          // An account without numbers crashes the view too.
+          integration.config.account_sid === HELPER_DATA.twilioAccountSid
+            ? ok({
+                phone_numbers: HELPER_DATA.twilioPhoneNumbers,
+                lastRefreshedAt: HELPER_DATA.twilioLastRefreshedAt,
+              })
+            : serverError(),
+      }),
+      fakeRoute(
+        'GET',
+        'project',
+        '/integrations/authorize',
+        spec('authorize', (c) => this.authorize(c)),
+      ),
+      fakeRoute(
+        'GET',
+        'project',
+        '/integrations/domain-connect/check',
+        spec('domain_connect_check', (c) =>
+          param(c.query, 'domain')
+            ? ok({
+                supported: true,
+                provider_name: 'Cloudflare',
+                available_providers: HELPER_DATA.domainConnectProviders,
+              })
+            : required('domain'),
+        ),
+      ),
+      fakeRoute(
+        'POST',
+        'project',
+        '/integrations/domain-connect/apply-url',
+        spec('domain_connect_apply_url', (c) => this.domainConnectApplyUrl(c), {
+          admin: 'project',
         }),
-      );
-    }
-    return routes;
+      ),
+      fakeRoute(
+        'POST',
+        'project',
+        '/integrations/github/link_existing',
+        spec('github_link_existing', (c) => this.githubLinkExisting(c), { github: true }),
+      ),
+      fakeRoute(
+        'POST',
+        'project',
+        '/integrations/github/oauth_authorize',
+        spec('github_oauth_authorize', (c) => this.githubOAuthAuthorize(c)),
+      ),
+    ];
   }
 
-  // -------------------------------------------------------------------------------------------
-  // Project integrations
+  private listIntegrations(ctx: FakeContext): Reply {
+    const kind = param(ctx.query, 'kind');
+    if (kind !== undefined && !INTEGRATION_KINDS.includes(kind)) {
+      // django-filter's ChoiceFilter on `kind`
+      const detail = `Select a valid choice. ${kind} is not one of the available choices.`;
+      return invalid('kind', detail, 'invalid_choice');
+    }
+    const rows = this.data.integrations
+      .filter((row) => kind === undefined || row.kind === kind)
+      .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
+    return paginate(ctx, rows);
+  }
 
-  private addIntegration(kind: string, config: Record<string, unknown>, displayName: string) {
-    const id = Math.max(0, ...this.data.integrations.map((i) => i.id)) + 1;
+  private retrieve({ params: [id] }: FakeContext): Reply {
+    const integration = this.integration(id);
+    return integration ? ok(integration) : notFound();
+  }
+
+  private destroy({ params: [id] }: FakeContext): Reply {
+    const index = this.data.integrations.findIndex((i) => String(i.id) === id);
+    if (index < 0) return notFound();
+    // IntegrationManagementPermission: someone else's integration needs a project admin.
+    const row = this.data.integrations[index];
+    if (!this.key.ownerIsAdmin && row.created_by?.id !== API_KEY_OWNER.id) {
+      return permissionDenied(DRF_PERMISSION_DENIED);
+    }
+    this.data.integrations.splice(index, 1);
+    return noContent();
+  }
+
+  /** IntegrationSerializer.create: kind checks, then an upsert on (team, kind, integration_id). */
+  private create({ body }: FakeContext): Reply {
+    const { kind } = body;
+    if (kind === undefined) return required('kind');
+    if (kind === null) return notNull('kind');
+    if (typeof kind !== 'string' || !INTEGRATION_KINDS.includes(kind)) {
+      return invalidChoice('kind', kind);
+    }
+    if (kind === 'slack-posthog-code') {
+      return invalid('kind', 'This integration kind is deprecated and can no longer be created.');
+    }
+    if (KINDS_NOT_CREATABLE.includes(kind)) return invalid(null, 'Kind not supported');
+    const config: Record<string, unknown> = isObject(body.config) ? { ...body.config } : {};
+    if (kind === 'twilio') {
+      if (!config.account_sid || !config.auth_token) {
+        return invalid(null, 'Account SID and auth token must be provided');
+      }
+      delete config.auth_token; // sensitive_config, never answered
+    }
+    if (kind === 'anthropic') {
+      if (typeof config.api_key !== 'string' || !config.api_key.trim()) {
+        return invalid(null, 'An Anthropic API key must be provided');
+      }
+      delete config.api_key;
+    }
+    return ok(this.upsert(kind, config), 201);
+  }
+
+  private upsert(kind: string, config: Record<string, unknown>): Integration {
+    const id = externalId(kind, config);
+    const existing =
+      id === undefined
+        ? undefined
+        : this.data.integrations.find((i) => i.kind === kind && externalId(kind, i.config) === id);
+    if (existing) {
+      existing.config = config;
+      return existing;
+    }
     const integration: Integration = {
-      id,
+      id: Math.max(0, ...this.data.integrations.map((i) => i.id)) + 1,
       kind,
       config,
       created_at: new Date().toISOString(),
       created_by: API_KEY_OWNER,
       errors: '',
-      display_name: displayName,
+      display_name: id ?? 'ID: None', // Integration.display_name's fallback
+      files_write_requestable: kind === 'slack',
+      installation_shared: kind === 'github' ? false : null,
+      installation_status: kind === 'github' ? 'connected' : null,
     };
     this.data.integrations.push(integration);
-    return ok(integration, 201);
+    return integration;
   }
 
-  private createIntegration({ body }: Context): Reply {
-    const { kind, config } = body;
-    if (kind === undefined || kind === null) return required('kind');
-    if (typeof kind !== 'string' || !INTEGRATION_KINDS.includes(kind)) {
-      return invalidChoice('kind', kind);
-    }
-    return this.addIntegration(kind, isObject(config) ? config : {}, kind);
-  }
-
-  private integrationHelper({ params: [id, name], query }: Context): Reply {
-    const integration = this.data.integrations.find((i) => String(i.id) === id);
-    if (!integration) return notFound();
-    const helper = HELPERS[name];
-    if (integration.kind !== helper.kind) {
-      return invalid(
-        null,
-        `Integration ${id} is not a ${helper.kind} integration.`,
-        'invalid_input',
-      );
-    }
-    return helper.answer(query);
-  }
-
-  private authorize({ query }: Context): Reply {
+  /** OAuth kinds: 302 to the provider with the ph_oauth_state cookie; github: the App install page. */
+  private authorize({ query }: FakeContext): Reply {
     const kind = param(query, 'kind');
-    if (!kind) return required('kind');
-    if (!INTEGRATION_KINDS.includes(kind)) return invalidChoice('kind', kind);
+    const next = param(query, 'next') ?? '';
+    const token = randomBytes(33).toString('hex');
+    if (kind === 'github') {
+      if (next && !next.startsWith('/')) {
+        return invalid(null, 'next must be a relative path starting with /');
+      }
+      const install = new URL('https://github.com/apps/posthog/installations/new');
+      install.searchParams.set('state', new URLSearchParams({ next, token }).toString());
+      return { status: 302, headers: { Location: install.toString() } };
+    }
+    if (kind === undefined || !OAUTH_KINDS.includes(kind)) {
+      return invalid(null, 'Kind not supported', 'invalid_input');
+    }
     const location = new URL(`https://${kind}.example.com/oauth/authorize`);
-    location.searchParams.set('state', state());
-    location.searchParams.set('next', param(query, 'next') ?? '');
-    return { status: 302, headers: { Location: location.toString() } };
+    location.searchParams.set('state', `token=${token}&next=${encodeURIComponent(next)}`);
+    return {
+      status: 302,
+      headers: {
+        Location: location.toString(),
+        'Set-Cookie': `ph_oauth_state=${token}; Max-Age=300; Path=/`,
+      },
+    };
   }
 
-  private domainConnectApplyUrl({ body }: Context): Reply {
+  private domainConnectApplyUrl({ body }: FakeContext): Reply {
     const { context } = body;
     if (context === undefined || context === null) return required('context');
     if (context !== 'email' && context !== 'proxy') return invalidChoice('context', context);
     const idField = context === 'email' ? 'integration_id' : 'proxy_record_id';
     if (body[idField] === undefined || body[idField] === null) return required(idField);
+    const endpoint = body.provider_endpoint;
+    const provider =
+      endpoint === undefined
+        ? HELPER_DATA.domainConnectProviders[0]
+        : HELPER_DATA.domainConnectProviders.find((p) => p.endpoint === endpoint);
+    if (!provider) return invalid('provider_endpoint', 'Unknown Domain Connect provider.');
     const url = new URL(
-      `https://domainconnect.example.com/v2/domainTemplates/providers/posthog.com/services/${context}/apply`,
+      `${provider.endpoint}/v2/domainTemplates/providers/posthog.com/services/${context}/apply`,
     );
     url.searchParams.set('domain', 'example.com');
     if (typeof body.redirect_uri === 'string')
       url.searchParams.set('redirect_uri', body.redirect_uri);
     url.searchParams.set('sig', state());
-    return ok({ url: url.toString(), provider_name: 'Cloudflare' });
+    return ok({ url: url.toString() });
   }
 
-  private githubLinkExisting({ body }: Context): Reply {
+  /** GitHubLinkExistingRequestSerializer, then the (team, github, installation) upsert: 200. */
+  private githubLinkExisting({ body }: FakeContext): Reply {
+    const { discovery_id: discoveryId, source_team_id: sourceTeam } = body;
+    if (
+      discoveryId !== undefined &&
+      discoveryId !== null &&
+      !(typeof discoveryId === 'string' && UUID_PATTERN.test(discoveryId))
+    ) {
+      return invalid('discovery_id', 'Must be a valid UUID.');
+    }
+    if (sourceTeam !== undefined && sourceTeam !== null && !Number.isInteger(sourceTeam)) {
+      return invalid('source_team_id', 'A valid integer is required.');
+    }
+    // Without an installation_id, the installation of a sibling team in the organization.
     const installationId =
-      typeof body.installation_id === 'string' ? body.installation_id : '51234567';
+      typeof body.installation_id === 'string' && body.installation_id
+        ? body.installation_id
+        : '61234567';
     const account = { type: 'Organization', name: 'acme-inc' };
-    return this.addIntegration(
-      'github',
-      { installation_id: installationId, account },
-      account.name,
-    );
+    const integration = this.upsert('github', { installation_id: installationId, account });
+    integration.display_name = account.name;
+    return ok(integration);
+  }
+
+  private githubOAuthAuthorize({ body }: FakeContext): Reply {
+    if (typeof body.installation_id !== 'string' || body.installation_id === '') {
+      return invalid(null, 'installation_id is required', 'invalid_input');
+    }
+    if (typeof body.next === 'string' && body.next && !body.next.startsWith('/')) {
+      return invalid(null, 'next must be a relative path starting with /', 'invalid_input');
+    }
+    const url = new URL('https://github.com/login/oauth/authorize');
+    url.searchParams.set('client_id', 'Iv1.fakeposthog');
+    url.searchParams.set('state', state());
+    return ok({ oauth_url: url.toString() });
   }
 
   // -------------------------------------------------------------------------------------------
-  // Organization integrations
+  // Organization integrations (posthog/api/organization_integration.py)
 
-  private environmentMapping({ params: [id], body }: Context): Reply {
+  private organizationIntegrationRoutes(): FakeRoute[] {
+    const rows = () => this.data.organizationIntegrations;
+    const find = (id: string) => rows().find((row) => row.id === id);
+    const spec = (action: string, handler: FakeRoute['handler'], admin = false) => ({
+      scopeObject: 'organization_integration' as const,
+      action,
+      handler,
+      ...(admin ? { admin: 'organization' as const } : {}),
+    });
+    return [
+      // No ordering on this queryset: rows come back as stored.
+      fakeRoute(
+        'GET',
+        'organization',
+        '/integrations',
+        spec('list', (c) => paginate(c, rows())),
+      ),
+      fakeRoute(
+        'GET',
+        'organization',
+        '/integrations/:uuid',
+        spec('retrieve', ({ params: [id] }) => {
+          const row = find(id);
+          return row ? ok(row) : notFound();
+        }),
+      ),
+      fakeRoute(
+        'DELETE',
+        'organization',
+        '/integrations/:uuid',
+        spec(
+          'destroy',
+          ({ params: [id] }) => {
+            const row = find(id);
+            if (!row) return notFound();
+            const marketplace = row.config.type !== 'connectable';
+            if (marketplace && row.integration_id && this.openInvoices.has(row.id)) {
+              const detail =
+                'This integration has unpaid invoices that must be resolved before disconnecting. ' +
+                'Please contact support@posthog.com for help.';
+              return postHogError(409, 'server_error', 'open_invoices_error', detail);
+            }
+            rows().splice(rows().indexOf(row), 1);
+            return noContent();
+          },
+          true,
+        ),
+      ),
+      fakeRoute(
+        'PATCH',
+        'organization',
+        '/integrations/:uuid/environment-mapping',
+        spec('environment_mapping', (c) => this.environmentMapping(c), true),
+      ),
+    ];
+  }
+
+  /** Bare {"detail"} 400s for its own checks; the serializer's 400s name the field. */
+  private environmentMapping({ params: [id], body }: FakeContext): Reply {
     const integration = this.data.organizationIntegrations.find((i) => i.id === id);
     if (!integration) return notFound();
-    if (body.production === undefined || body.production === null) return required('production');
+    if (integration.config.type !== 'connectable') {
+      return bareError(400, 'Environment mapping is only supported for connectable integrations.');
+    }
+    if (body.production === undefined) return required('production');
     for (const field of ['production', 'preview', 'development']) {
-      if (body[field] !== undefined && !isIntegerOrNull(body[field])) {
+      const value = body[field];
+      if (value === null) return notNull(field);
+      if (value !== undefined && !Number.isInteger(value)) {
         return invalid(field, 'A valid integer is required.');
       }
     }
-    integration.config = {
-      ...integration.config,
-      environment_mapping: {
-        production: body.production,
-        preview: body.preview ?? null,
-        development: body.development ?? null,
-      },
+    const production = body.production as number;
+    const mapping = {
+      production,
+      preview: (body.preview as number | undefined) ?? production,
+      development: (body.development as number | undefined) ?? production,
     };
+    for (const team of new Set(Object.values(mapping))) {
+      if (!ORGANIZATION_TEAM_IDS.includes(team)) {
+        return bareError(400, `Project ${team} does not belong to this organization.`);
+      }
+    }
+    integration.config = { ...integration.config, environment_mapping: mapping };
     integration.updated_at = new Date().toISOString();
     return ok(integration);
   }
 
   // -------------------------------------------------------------------------------------------
-  // Role external references
+  // Role external references (posthog/api/role_external_reference.py)
 
-  private createRoleReference({ body }: Context): Reply {
-    const fields = [
-      'provider',
-      'provider_organization_id',
-      'provider_role_id',
-      'provider_role_name',
+  private roleReferenceRoutes(): FakeRoute[] {
+    const rows = () => this.data.roleExternalReferences;
+    const spec = (action: string, handler: FakeRoute['handler'], admin = false) => ({
+      scopeObject: 'organization' as const,
+      action,
+      handler,
+      ...(admin ? { admin: 'organization' as const } : {}),
+    });
+    return [
+      fakeRoute(
+        'GET',
+        'organization',
+        '/role_external_references',
+        spec('list', (ctx) => {
+          const provider = param(ctx.query, 'provider');
+          const organization = param(ctx.query, 'provider_organization_id')?.toLowerCase();
+          const role = param(ctx.query, 'role_id');
+          const matching = rows()
+            .filter(
+              (r) =>
+                (!provider || r.provider === provider) &&
+                (!organization || r.provider_organization_id.toLowerCase() === organization) &&
+                (!role || r.role === role),
+            )
+            .sort(
+              (a, b) =>
+                compare(a.provider, b.provider) ||
+                compare(a.provider_organization_id, b.provider_organization_id) ||
+                compare(a.provider_role_slug, b.provider_role_slug),
+            );
+          return paginate(ctx, matching);
+        }),
+      ),
+      fakeRoute(
+        'POST',
+        'organization',
+        '/role_external_references',
+        spec('create', (c) => this.createRoleReference(c), true),
+      ),
+      fakeRoute(
+        'DELETE',
+        'organization',
+        '/role_external_references/:uuid',
+        spec(
+          'destroy',
+          ({ params: [id] }) => {
+            const index = rows().findIndex((r) => r.id === id);
+            if (index < 0) return notFound();
+            rows().splice(index, 1);
+            return noContent();
+          },
+          true,
+        ),
+      ),
+      fakeRoute(
+        'GET',
+        'organization',
+        '/role_external_references/lookup',
+        spec('lookup', (c) => this.lookupRoleReference(c)),
+      ),
     ];
-    const error = requireStrings(body, [...fields, 'role']);
-    if (error) return error;
+  }
+
+  private createRoleReference({ body }: FakeContext): Reply {
+    const limits: Record<string, number | undefined> = {
+      provider: 32,
+      provider_organization_id: undefined,
+      provider_role_id: undefined,
+      provider_role_name: 255,
+    };
+    for (const [field, max] of Object.entries(limits)) {
+      const value = body[field];
+      if (value === undefined) return required(field);
+      if (value === null) return notNull(field);
+      if (typeof value !== 'string') return invalid(field, 'Not a valid string.');
+      if (value.trim() === '') return invalid(field, 'This field may not be blank.', 'blank');
+      if (max !== undefined && value.length > max) {
+        return invalid(
+          field,
+          `Ensure this field has no more than ${max} characters.`,
+          'max_length',
+        );
+      }
+    }
     const slug = body.provider_role_slug ?? null;
     if (slug !== null && typeof slug !== 'string') {
       return invalid('provider_role_slug', 'Not a valid string.');
     }
-    if (!new RegExp(`^${UUID}$`).test(body.role as string)) {
-      return invalid('role', 'Must be a valid UUID.');
+    if (body.role === undefined) return required('role');
+    if (typeof body.role !== 'string' || !ORGANIZATION_ROLE_IDS.includes(body.role)) {
+      return invalid(
+        'role',
+        `Invalid pk "${String(body.role)}" - object does not exist.`,
+        'does_not_exist',
+      );
+    }
+    const provider = body.provider as string;
+    const organization = (body.provider_organization_id as string).toLowerCase();
+    const roleId = (body.provider_role_id as string).toLowerCase();
+    const sameOrg = this.data.roleExternalReferences.filter(
+      (r) => r.provider === provider && r.provider_organization_id.toLowerCase() === organization,
+    );
+    if (slug && sameOrg.some((r) => r.provider_role_slug?.toLowerCase() === slug.toLowerCase())) {
+      return invalid(
+        null,
+        'A role external reference with this provider, organization, and role slug already exists.',
+      );
+    }
+    if (sameOrg.some((r) => r.provider_role_id.toLowerCase() === roleId)) {
+      return invalid(
+        null,
+        'A role external reference with this provider, organization, and role ID already exists.',
+      );
     }
     const reference = {
       id: randomUUID(),
-      provider: body.provider as string,
+      provider,
       provider_organization_id: body.provider_organization_id as string,
       provider_role_id: body.provider_role_id as string,
       provider_role_slug: slug,
       provider_role_name: body.provider_role_name as string,
-      role: body.role as string,
+      role: body.role,
       created_at: new Date().toISOString(),
       created_by: API_KEY_OWNER,
     };
@@ -706,26 +1050,35 @@ export class FakePostHog {
     return ok(reference, 201);
   }
 
-  private lookupRoleReference({ query }: Context): Reply {
+  /** Matches slug OR id, each case-insensitively, within provider + organization (iexact). */
+  private lookupRoleReference({ query }: FakeContext): Reply {
     const provider = param(query, 'provider');
     const organization = param(query, 'provider_organization_id');
-    const roleId = param(query, 'provider_role_id');
-    const roleSlug = param(query, 'provider_role_slug');
+    const roleId = param(query, 'provider_role_id')?.toLowerCase();
+    const roleSlug = param(query, 'provider_role_slug')?.toLowerCase();
     if (!provider) return required('provider');
     if (!organization) return required('provider_organization_id');
     if (!roleId && !roleSlug) {
-      const detail = 'Either provider_role_id or provider_role_slug is required.';
+      const detail = 'Either provider_role_slug or provider_role_id must be provided.';
       return invalid(null, detail, 'invalid_input');
     }
     const reference = this.data.roleExternalReferences.find(
       (r) =>
         r.provider === provider &&
-        r.provider_organization_id === organization &&
-        (!roleId || r.provider_role_id === roleId) &&
-        (!roleSlug || r.provider_role_slug === roleSlug),
+        r.provider_organization_id.toLowerCase() === organization.toLowerCase() &&
+        ((roleSlug !== undefined && r.provider_role_slug?.toLowerCase() === roleSlug) ||
+          (roleId !== undefined && r.provider_role_id.toLowerCase() === roleId)),
     );
     return ok({ reference: reference ?? null });
   }
+}
+
+/** Postgres ascending order: NULLs last. */
+function compare(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
 }
 
 function toQuery(params: URLSearchParams): Query {
@@ -740,3 +1093,5 @@ function toQuery(params: URLSearchParams): Query {
 function state(): string {
   return randomBytes(8).toString('hex');
 }
+
+export type { FakeRoute, IntegrationRow };

@@ -15,21 +15,29 @@ export interface PostHogUser {
   role_at_organization: string | null;
 }
 
+/** IntegrationSerializer's fields (posthog/api/integration.py). */
 export interface Integration {
   id: number;
   kind: string;
-  config: Record<string, unknown> | null;
+  config: Record<string, unknown>;
   created_at: string;
   created_by: PostHogUser | null;
   errors: string;
   display_name: string;
+  /** Slack only: whether reconnecting can request files:write. */
+  files_write_requestable: boolean;
+  /** GitHub only (null otherwise): another project references the same App installation. */
+  installation_shared: boolean | null;
+  /** GitHub only (null otherwise). */
+  installation_status: 'connected' | 'unavailable' | null;
 }
 
 export interface OrganizationIntegration {
   id: string;
   kind: string;
   integration_id: string | null;
-  config: Record<string, unknown> | null;
+  /** Never null (a JSONField with default=dict). `type: connectable` or a marketplace install. */
+  config: Record<string, unknown>;
   created_at: string;
   updated_at: string;
   created_by: PostHogUser | null;
@@ -84,10 +92,11 @@ const OTHER_USER: PostHogUser = {
   role_at_organization: 'product',
 };
 
-/** Kinds PostHog accepts for a project integration (its list filter and serializer choices). */
+/** Integration.IntegrationKind (posthog/models/integration/model.py): the kind filter's choices. */
 export const INTEGRATION_KINDS: readonly string[] = [
   'anthropic',
   'apns',
+  'aws-redshift',
   'aws-s3',
   'azure-blob',
   'bing-ads',
@@ -96,15 +105,54 @@ export const INTEGRATION_KINDS: readonly string[] = [
   'customerio-track',
   'customerio-webhook',
   'databricks',
+  'ebay',
   'email',
   'firebase',
   'github',
   'gitlab',
   'google-ads',
   'google-analytics',
+  'google-calendar',
   'google-cloud-service-account',
   'google-cloud-storage',
   'google-pubsub',
+  'google-search-console',
+  'google-sheets',
+  'hubspot',
+  'instagram',
+  'intercom',
+  'jira',
+  'linear',
+  'linkedin-ads',
+  'meta-ads',
+  'pardot',
+  'pinterest-ads',
+  'postgresql',
+  'posthog',
+  'reddit-ads',
+  'resend',
+  's3-compatible',
+  'salesforce',
+  'slack',
+  'slack-posthog-code',
+  'snapchat',
+  'snowflake',
+  'stripe',
+  'tiktok-ads',
+  'twilio',
+  'vercel',
+  'youtube-analytics',
+];
+
+/**
+ * Kinds `authorize` redirects for: OAuth kinds (a subset of OauthIntegration.supported_kinds,
+ * posthog/models/integration/oauth.py) and `github` (the App install page). Others: 400.
+ */
+export const OAUTH_KINDS: readonly string[] = [
+  'bing-ads',
+  'clickup',
+  'google-ads',
+  'google-analytics',
   'google-search-console',
   'google-sheets',
   'hubspot',
@@ -114,17 +162,31 @@ export const INTEGRATION_KINDS: readonly string[] = [
   'linkedin-ads',
   'meta-ads',
   'pinterest-ads',
-  'postgresql',
+  'posthog',
   'reddit-ads',
-  's3-compatible',
   'salesforce',
   'slack',
-  'slack-posthog-code',
   'snapchat',
   'stripe',
   'tiktok-ads',
-  'twilio',
-  'vercel',
+];
+
+/** Kinds IntegrationSerializer._build_integration has no branch for: 400 "Kind not supported". */
+export const KINDS_NOT_CREATABLE: readonly string[] = ['vercel', 'ebay', 'resend'];
+
+/** Teams (projects) of the organization; environment-mapping refuses any other id. */
+export const ORGANIZATION_TEAM_IDS: readonly number[] = [1, 2, 3, 9];
+
+/** Roles of the organization; a role reference must point at one of them. */
+export const ORGANIZATION_ROLE_IDS: readonly string[] = [
+  '543e2fa5-dae3-497f-aa96-e06da8fcb379',
+  '9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+  '3f1e2d3c-4b5a-4697-8877-665544332211',
+];
+
+/** Organization integrations whose Vercel account has unpaid invoices: delete answers 409. */
+export const OPEN_INVOICE_INTEGRATIONS: readonly string[] = [
+  '6f1c2d3e-4a5b-4c6d-8e7f-901234567890',
 ];
 
 const INTEGRATIONS: Integration[] = [
@@ -143,6 +205,9 @@ const INTEGRATIONS: Integration[] = [
     created_by: API_KEY_OWNER,
     errors: '',
     display_name: 'Acme Inc',
+    files_write_requestable: true,
+    installation_shared: null,
+    installation_status: null,
   },
   {
     id: 2,
@@ -158,6 +223,9 @@ const INTEGRATIONS: Integration[] = [
     created_by: API_KEY_OWNER,
     errors: '',
     display_name: 'acme-inc',
+    files_write_requestable: false,
+    installation_shared: false,
+    installation_status: 'connected',
   },
   {
     id: 3,
@@ -167,6 +235,9 @@ const INTEGRATIONS: Integration[] = [
     created_by: OTHER_USER,
     errors: '',
     display_name: 'Acme Engineering',
+    files_write_requestable: false,
+    installation_shared: null,
+    installation_status: null,
   },
   {
     id: 4,
@@ -176,6 +247,9 @@ const INTEGRATIONS: Integration[] = [
     created_by: OTHER_USER,
     errors: '',
     display_name: 'ada@example.com',
+    files_write_requestable: false,
+    installation_shared: null,
+    installation_status: null,
   },
   {
     id: 5,
@@ -185,6 +259,9 @@ const INTEGRATIONS: Integration[] = [
     created_by: API_KEY_OWNER,
     errors: '',
     display_name: 'AC00000000000000000000000000000001',
+    files_write_requestable: false,
+    installation_shared: null,
+    installation_status: null,
   },
   {
     id: 6,
@@ -194,6 +271,9 @@ const INTEGRATIONS: Integration[] = [
     created_by: API_KEY_OWNER,
     errors: '',
     display_name: 'Acme AI',
+    files_write_requestable: false,
+    installation_shared: null,
+    installation_status: null,
   },
 ];
 
@@ -203,8 +283,9 @@ const ORGANIZATION_INTEGRATIONS: OrganizationIntegration[] = [
     kind: 'vercel',
     integration_id: 'icfg_8bY2kQ4nR7tW1xZ3',
     config: {
+      type: 'connectable',
       account: { type: 'team', name: 'acme', id: 'team_acme123' },
-      environment_mapping: { production: 1, preview: null, development: null },
+      environment_mapping: { production: 1, preview: 1, development: 1 },
     },
     created_at: '2025-01-20T12:00:00.000000Z',
     updated_at: '2025-01-20T12:00:00.000000Z',
@@ -214,7 +295,7 @@ const ORGANIZATION_INTEGRATIONS: OrganizationIntegration[] = [
     id: '6f1c2d3e-4a5b-4c6d-8e7f-901234567890',
     kind: 'vercel',
     integration_id: 'icfg_3cD9mL5pS2vX8yA1',
-    config: null,
+    config: { account: { type: 'team', name: 'acme-labs', id: 'team_labs456' } },
     created_at: '2025-03-02T07:45:10.000000Z',
     updated_at: '2025-03-05T18:22:31.000000Z',
     created_by: OTHER_USER,
@@ -249,65 +330,37 @@ const ROLE_EXTERNAL_REFERENCES: RoleExternalReference[] = [
 /** Data behind the per-integration helper routes, keyed by route name. Read-only. */
 export const HELPER_DATA = {
   anthropicAgents: [
-    {
-      id: 'agent_01AbC',
-      name: 'Support triage',
-      model: 'claude-sonnet-4-5',
-      created_at: '2025-04-03T09:00:00Z',
-    },
-    {
-      id: 'agent_02DeF',
-      name: 'Release notes',
-      model: 'claude-sonnet-4-5',
-      created_at: '2025-04-04T09:00:00Z',
-    },
-    {
-      id: 'agent_03GhI',
-      name: 'SQL helper',
-      model: 'claude-haiku-4-5',
-      created_at: '2025-04-05T09:00:00Z',
-    },
+    { id: 'agent_01AbC', name: 'Support triage', version: 3 },
+    { id: 'agent_02DeF', name: 'Release notes', version: 1 },
+    { id: 'agent_03GhI', name: 'SQL helper', version: 2 },
   ],
   anthropicVaults: [
-    { id: 'vault_01JkL', name: 'Production secrets', created_at: '2025-04-03T09:05:00Z' },
-    { id: 'vault_02MnO', name: 'Staging secrets', created_at: '2025-04-04T09:05:00Z' },
+    { id: 'vault_01JkL', display_name: 'Production secrets' },
+    { id: 'vault_02MnO', display_name: 'Staging secrets' },
   ],
   anthropicEnvironments: [
-    { id: 'env_01PqR', name: 'default', created_at: '2025-04-03T09:10:00Z' },
-    { id: 'env_02StU', name: 'sandbox', created_at: '2025-04-06T09:10:00Z' },
+    { id: 'env_01PqR', name: 'default' },
+    { id: 'env_02StU', name: 'sandbox' },
   ],
   linearTeams: [
     { id: '5f1d0c2e-7a3b-4c9d-8e6f-0a1b2c3d4e5f', name: 'Engineering' },
     { id: '9e8d7c6b-5a4f-4e3d-9c2b-1a0f9e8d7c6b', name: 'Design' },
   ],
   linkedinAdsAccounts: [
-    {
-      id: 508001234,
-      name: 'Acme Brand',
-      currency: 'USD',
-      status: 'ACTIVE',
-      type: 'BUSINESS',
-      reference: 'urn:li:organization:1000001',
-    },
-    {
-      id: 508005678,
-      name: 'Acme Recruiting',
-      currency: 'EUR',
-      status: 'ACTIVE',
-      type: 'BUSINESS',
-      reference: 'urn:li:organization:1000002',
-    },
+    { id: 508001234, name: 'Acme Brand', reference: 'urn:li:organization:1000001' },
+    { id: 508005678, name: 'Acme Recruiting', reference: 'urn:li:organization:1000002' },
   ],
-  linkedinAdsConversionRules: [
-    { id: 17000001, account: 508001234, name: 'Signup', type: 'SIGN_UP', enabled: true },
-    { id: 17000002, account: 508001234, name: 'Purchase', type: 'PURCHASE', enabled: true },
-    {
-      id: 17000003,
-      account: 508005678,
-      name: 'Application',
-      type: 'SUBMIT_APPLICATION',
-      enabled: false,
-    },
+  /** Conversion rules by ad account id (PostHog answers {id, name} for the account asked). */
+  linkedinAdsConversionRules: {
+    '508001234': [
+      { id: 17000001, name: 'Signup' },
+      { id: 17000002, name: 'Purchase' },
+    ],
+    '508005678': [{ id: 17000003, name: 'Application' }],
+  } as Record<string, { id: number; name: string }[]>,
+  domainConnectProviders: [
+    { endpoint: 'https://api.cloudflare.com/client/v4/dns/domainconnect', name: 'Cloudflare' },
+    { endpoint: 'https://domainconnect.godaddy.com', name: 'GoDaddy' },
   ],
   twilioPhoneNumbers: [
     {
@@ -322,6 +375,8 @@ export const HELPER_DATA = {
     },
   ],
   twilioLastRefreshedAt: '2025-04-01T00:00:00Z',
+  /** The seeded Twilio account that has numbers; any other account's list crashes the view. */
+  twilioAccountSid: 'AC00000000000000000000000000000001',
 } as const;
 
 /** A fresh deep copy of the seed collections: tests may mutate it freely. */

@@ -7,13 +7,14 @@ import {
   IsObject,
   IsOptional,
   IsUrl,
+  IsUUID,
   MaxLength,
   Min,
   ValidateIf,
 } from 'class-validator';
 import { BoundedString, PositiveIntId, QueryInt, RelativePath } from '../../common/validators';
 import { ApiSchemaRules } from '../../docs/schema-rules';
-import { INTEGRATION_KINDS, LISTABLE_KINDS } from './kinds';
+import { KindName } from './kind';
 
 const MAX_OFFSET = 1_000_000_000;
 
@@ -22,9 +23,8 @@ export class IntegrationIdParams {
 }
 
 export class ListIntegrationsQuery {
-  @ApiPropertyOptional({ enum: LISTABLE_KINDS })
   @IsOptional()
-  @IsIn(LISTABLE_KINDS)
+  @KindName('Only integrations of this kind.', false)
   kind?: string;
 
   @QueryInt(1, 100, 'Page size, default 100.') limit?: number;
@@ -32,13 +32,16 @@ export class ListIntegrationsQuery {
 }
 
 export class CreateIntegrationBody {
-  @ApiProperty({ enum: INTEGRATION_KINDS })
-  @IsIn(INTEGRATION_KINDS)
-  kind: string;
+  @KindName() kind: string;
 
-  @ApiProperty({ type: 'object', additionalProperties: true, description: "The kind's settings." })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: "The kind's settings, default {}.",
+  })
+  @ValidateIf((o: CreateIntegrationBody) => o.config !== undefined) // omitted: {}; null: refused
   @IsObject()
-  config: Record<string, unknown>;
+  config?: Record<string, unknown>;
 }
 
 /** Anthropic helper reads page with an opaque cursor. */
@@ -58,9 +61,7 @@ export class ConversionRulesQuery {
 }
 
 export class AuthorizeQuery {
-  @ApiProperty({ enum: INTEGRATION_KINDS })
-  @IsIn(INTEGRATION_KINDS)
-  kind: string;
+  @KindName('An OAuth kind, or github (PostHog answers 400 for others).') kind: string;
 
   @ApiPropertyOptional({ description: 'Relative path to return to after authorizing.' })
   @IsOptional()
@@ -112,13 +113,20 @@ export class ApplyUrlBody {
 }
 
 export class LinkExistingBody {
-  @ApiPropertyOptional() @IsOptional() @BoundedString() discovery_id?: string;
+  @ApiPropertyOptional({ format: 'uuid', description: 'Discovery response id (diagnostics).' })
+  @IsOptional()
+  @IsUUID('all', { message: '$property must be a UUID' })
+  discovery_id?: string;
+
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) source_team_id?: number;
   @ApiPropertyOptional() @IsOptional() @BoundedString() installation_id?: string;
 }
 
 export class OAuthAuthorizeBody {
-  @ApiPropertyOptional() @IsOptional() @BoundedString() installation_id?: string;
+  @ApiProperty({ description: 'GitHub installation id (PostHog: "installation_id is required").' })
+  @IsDefined({ message: '$property is required' })
+  @BoundedString()
+  installation_id: string;
 
   @ApiPropertyOptional({ description: 'Relative path to return to.' })
   @IsOptional()
