@@ -88,7 +88,8 @@ function getWithBody(
 describe('one pipeline: hits after admission, misses through the controller', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack();
+    // A legacy key: the lookup among the cached routes is refused for scoped keys by PostHog.
+    stack = await startStack({}, { key: { mode: 'legacy' } });
   });
   afterAll(() => stack.close());
   beforeEach(async () => {
