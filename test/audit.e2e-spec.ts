@@ -31,6 +31,8 @@ describe('audit records in the log', () => {
     '%s writes one record: caller, route, target, PostHog status, no secrets',
     async (name, route) => {
       const sample = WRITE_SAMPLES[name];
+      stack().fake.setKey({ mode: 'legacy' }); // PostHog refuses scoped keys on 2 of these writes
+      stack().fake.openInvoices.clear(); // no unpaid Vercel invoices: the delete succeeds
       const answer = await stack().client.call(route.method, sample.path, { body: sample.body });
       expect(answer.status).toBe(sample.status);
       const records = auditLines(stack()).filter(

@@ -28,15 +28,16 @@ describe('audit trail in Redis, read through GET /v1/audit', () => {
   const written: Array<{ name: string; answer: Answer }> = [];
 
   beforeAll(async () => {
-    stack = await startStack({
-      REDIS_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      AUDIT_MAX_RECORDS: '50',
-    });
+    // A legacy key: PostHog refuses scoped keys on 2 of these writes (apply-url, environment-mapping).
+    stack = await startStack(
+      { REDIS_URL, REDIS_KEY_PREFIX: PREFIX, AUDIT_MAX_RECORDS: '50' },
+      { key: { mode: 'legacy' } },
+    );
     await redisReady(stack);
     for (const route of writeRoutes()) {
       const sample = WRITE_SAMPLES[label(route)];
       stack.fake.reset();
+      stack.fake.openInvoices.clear(); // no unpaid Vercel invoices: the delete succeeds
       const answer = await stack.client.call(route.method, sample.path, { body: sample.body });
       expect(answer.status).toBe(sample.status);
       written.push({ name: label(route), answer });

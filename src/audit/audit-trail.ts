@@ -167,9 +167,12 @@ function targetOf(route: ProxyRoute, input: { params?: object; body?: object }):
   return target;
 }
 
-/** The id of what a POST created (PostHog answers 201 with the object). */
+/**
+ * The id of what a POST created or linked: PostHog answers create with 201 and the object,
+ * github/link_existing with 200 and the (upserted) integration; other POSTs answer no `id`.
+ */
 function createdId(response: CachedResponse | undefined): string | undefined {
-  if (response?.status !== 201) return undefined;
+  if (response?.status !== 201 && response?.status !== 200) return undefined;
   try {
     const id = (JSON.parse(response.body.toString('utf8')) as { id?: unknown }).id;
     return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;

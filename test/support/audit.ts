@@ -56,7 +56,7 @@ export const WRITE_SAMPLES: Record<string, WriteSample> = {
   'POST /v1/integrations/github/link-existing': {
     path: '/v1/integrations/github/link-existing',
     body: { installation_id: '1' },
-    status: 201,
+    status: 200,
     target: {},
     creates: true,
   },
