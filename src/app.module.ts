@@ -6,6 +6,7 @@ import { HealthModule } from './health/health.module';
 import { IntegrationsModule } from './integrations/integrations.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OrganizationIntegrationsModule } from './organization-integrations/organization-integrations.module';
+import { ProblemsModule } from './problems/problems.module';
 import { ProxyModule } from './proxy/proxy.module';
 import { RoleExternalReferencesModule } from './role-external-references/role-external-references.module';
 
@@ -22,6 +23,7 @@ export class AppModule {
         RoleExternalReferencesModule,
         HealthModule,
         MetricsModule,
+        ProblemsModule,
       ],
     };
   }

@@ -454,6 +454,7 @@ describe('actions PostHog refuses for every personal API key (the default, scope
       const answer = await stack().client.call(method, path, { body });
 
       expectProblem(answer, 502);
+      expect(answer.json.type).toBe('/problems/upstream-refuses-personal-keys');
       expect(answer.json.detail).toMatch(
         /^PostHog does not accept personal API keys on this action/,
       );

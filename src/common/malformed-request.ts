@@ -13,7 +13,7 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
   }
   const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
   const { headers, body } = renderProblem(
-    new Problem(status, 'The HTTP request is malformed.'),
+    new Problem(status, 'The HTTP request is malformed.', [], {}, 'malformed-request'),
     randomUUID(),
   );
   const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);

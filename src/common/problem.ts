@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import { defaultProblemName, PROBLEM_TYPES, type ProblemName, problemUri } from './problem-types';
 
 export interface FieldError {
   field: string;
@@ -14,6 +15,8 @@ export class Problem extends Error {
     readonly errors: FieldError[] = [],
     /** Extra response headers, e.g. Retry-After. */
     readonly headers: Record<string, string> = {},
+    /** Its cause (API.md's error table); else the usual cause of its status. */
+    readonly type: ProblemName = defaultProblemName(status),
   ) {
     super(detail);
   }
@@ -47,8 +50,8 @@ export interface RenderedProblem {
 
 export function renderProblem(problem: Problem, requestId: string): RenderedProblem {
   const body: ProblemBody = {
-    type: 'about:blank',
-    title: STATUS_CODES[problem.status] ?? 'Error',
+    type: problemUri(problem.type),
+    title: PROBLEM_TYPES[problem.type]?.title ?? STATUS_CODES[problem.status] ?? 'Error',
     status: problem.status,
     detail: problem.detail,
     request_id: requestId,

@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtension, ApiProperty, ApiResponse, ApiSchema, getSchemaPath } from '@nestjs/swagger';
+import { PROBLEM_TYPES, type ProblemName, problemUri } from '../common/problem-types';
 import type { ProxyRoute } from '../routes/route';
 
 @ApiSchema({ name: 'FieldError', description: 'One invalid field of the request.' })
@@ -11,7 +12,12 @@ class FieldErrorSchema {
 /** The RFC 9457 body of every error (application/problem+json). */
 @ApiSchema({ name: 'Problem', description: 'RFC 9457 problem details, the body of every error.' })
 export class ProblemSchema {
-  @ApiProperty({ example: 'about:blank' }) type: string;
+  @ApiProperty({
+    enum: Object.keys(PROBLEM_TYPES).map((name) => problemUri(name as ProblemName)),
+    example: '/problems/validation',
+    description: 'The stable cause; GET /problems/<name> (no token) describes it.',
+  })
+  type: string;
   @ApiProperty({ example: 'Bad Request' }) title: string;
   @ApiProperty({ type: 'integer', example: 400 }) status: number;
   @ApiProperty({ example: 'Invalid request: limit.' }) detail: string;
@@ -88,7 +94,7 @@ function success(route: ProxyRoute): MethodDecorator {
   if (route.method === 'DELETE') {
     return ApiResponse({ status: 204, description: 'Deleted; no body.', headers });
   }
-  const status = route.method === 'POST' && route.invalidates ? 201 : 200;
+  const status = route.successStatus ?? (route.method === 'POST' && route.invalidates ? 201 : 200);
   const [description, schema] =
     route.answer === 'list'
       ? [
@@ -135,11 +141,19 @@ export function ApiProblemResponses(route: ProxyRoute): MethodDecorator {
     problem(429, 'Caller limit, upstream budget or PostHog throttling; see Retry-After.', {
       'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } },
     }),
+    ...(route.method === 'GET'
+      ? []
+      : [
+          problem(
+            409,
+            "PostHog refused the write (e.g. open invoices); detail is PostHog's reason.",
+          ),
+        ]),
     problem(
       502,
-      route.keyNeeds
-        ? `PostHog failed, is unreachable, the circuit is open, or PostHog refused the key (it needs ${route.keyNeeds}).`
-        : 'PostHog failed, is unreachable, the circuit is open, or PostHog refused the key.',
+      route.refusesPersonalKeys
+        ? 'PostHog refuses personal API keys on this action (`/problems/upstream-refuses-personal-keys`), rejected the BFF key, failed, is unreachable, or the circuit is open.'
+        : 'PostHog rejected the BFF key (`/problems/upstream-credential-rejected`), failed, is unreachable, or the circuit is open.',
     ),
     ...(organization ? [problem(503, 'POSTHOG_ORGANIZATION_ID is not configured.')] : []),
     problem(504, 'PostHog did not answer in time.'),

@@ -18,7 +18,13 @@ export function installDrain(fastify: FastifyInstance, lifecycle: Lifecycle): vo
       requestId: requestIdFrom(request.headers['x-request-id']),
       startedAt: process.hrtime.bigint(),
     };
-    const problem = new Problem(503, 'This instance is shutting down; retry the request.');
+    const problem = new Problem(
+      503,
+      'This instance is shutting down; retry the request.',
+      [],
+      {},
+      'shutting-down',
+    );
     sendProblem(reply, problem, request.ctx.requestId);
     return reply;
   });

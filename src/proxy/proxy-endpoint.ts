@@ -5,6 +5,8 @@ import { ApiProblemResponses } from '../docs/problem.schema';
 import type { ProxyRoute } from '../routes/route';
 
 const METHODS = { GET: Get, POST: Post, PATCH: Patch, DELETE: Delete };
+const REFUSED_NOTE =
+  '**PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.';
 
 /** Declares a controller method as a proxied route: HTTP verb + path, route config, docs. */
 export function ProxyEndpoint(route: ProxyRoute): MethodDecorator {
@@ -20,7 +22,7 @@ export function ProxyEndpoint(route: ProxyRoute): MethodDecorator {
     ApiOperation({
       summary: route.summary,
       description: `Scope: \`${route.scope}\`. Upstream: \`${route.method} ${route.upstream}\`. ${cache}${
-        route.keyNeeds ? ` PostHog key needs: ${route.keyNeeds}.` : ''
+        route.refusesPersonalKeys ? ` ${REFUSED_NOTE}` : ''
       }`,
     }),
     ApiProblemResponses(route),

@@ -1,4 +1,3 @@
-import { REFUSES_PERSONAL_KEYS } from './refused';
 import type { ProxyRoute } from './route';
 
 // PostHog's canonical paths: /api/environments/ is only a deprecated alias of the same views.
@@ -76,53 +75,54 @@ export const INTEGRATION_ROUTES = {
     path: '/v1/integrations/:id/linkedin-ads/accounts',
     upstream: `${project}/:id/linkedin_ads_accounts/`,
     scope: 'integration:read',
-    summary: 'LinkedIn Ads accounts',
+    summary: 'LinkedIn Ads accounts (PostHog refuses personal API keys)',
     cache: 'integrations',
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    refusesPersonalKeys: true,
   },
   linkedinConversionRules: {
     method: 'GET',
     path: '/v1/integrations/:id/linkedin-ads/conversion-rules',
     upstream: `${project}/:id/linkedin_ads_conversion_rules/`,
     scope: 'integration:read',
-    summary: 'LinkedIn Ads conversion rules of an account',
+    summary: 'LinkedIn Ads conversion rules of an account (PostHog refuses personal API keys)',
     cache: 'integrations',
     upstreamQueryNames: { account_id: 'accountId' },
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    refusesPersonalKeys: true,
   },
   twilioPhoneNumbers: {
     method: 'GET',
     path: '/v1/integrations/:id/twilio/phone-numbers',
     upstream: `${project}/:id/twilio_phone_numbers/`,
     scope: 'integration:read',
-    summary: 'Twilio phone numbers',
+    summary: 'Twilio phone numbers (PostHog refuses personal API keys)',
     cache: 'integrations',
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    refusesPersonalKeys: true,
   },
   authorize: {
     method: 'GET',
     path: '/v1/integrations/authorize',
     upstream: `${project}/authorize/`,
     scope: 'integration:write',
-    summary: 'Start an OAuth authorization; answers {redirect_url}',
+    summary:
+      'Start an OAuth authorization; answers {redirect_url} (PostHog refuses personal API keys)',
     answer: 'redirect',
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    refusesPersonalKeys: true,
   },
   domainConnectApplyUrl: {
     method: 'POST',
     path: '/v1/integrations/domain-connect/apply-url',
     upstream: `${project}/domain-connect/apply-url/`,
     scope: 'integration:write',
-    summary: 'Build a signed Domain Connect apply URL',
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    summary: 'Build a signed Domain Connect apply URL (PostHog refuses personal API keys)',
+    refusesPersonalKeys: true,
   },
   domainConnectCheck: {
     method: 'GET',
     path: '/v1/integrations/domain-connect/check',
     upstream: `${project}/domain-connect/check/`,
     scope: 'integration:read',
-    summary: 'Check Domain Connect support for a domain',
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    summary: 'Check Domain Connect support for a domain (PostHog refuses personal API keys)',
+    refusesPersonalKeys: true,
   },
   githubLinkExisting: {
     method: 'POST',
@@ -131,6 +131,7 @@ export const INTEGRATION_ROUTES = {
     scope: 'integration:write',
     summary: "Reuse a sibling team's GitHub installation",
     invalidates: 'integrations',
+    successStatus: 200, // an upsert: PostHog answers 200 with the (possibly existing) integration
   },
   githubOAuthAuthorize: {
     method: 'POST',

@@ -1,4 +1,3 @@
-import { REFUSES_PERSONAL_KEYS } from './refused';
 import type { ProxyRoute } from './route';
 
 const org = '/api/organizations/{organization}/integrations';
@@ -35,8 +34,8 @@ export const ORGANIZATION_INTEGRATION_ROUTES = {
     path: '/v1/organization/integrations/:id/environment-mapping',
     upstream: `${org}/:id/environment-mapping/`,
     scope: 'organization_integration:write',
-    summary: 'Map Vercel environments to PostHog teams',
+    summary: 'Map Vercel environments to PostHog teams (PostHog refuses personal API keys)',
     invalidates: 'organization-integrations',
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    refusesPersonalKeys: true,
   },
 } satisfies Record<string, ProxyRoute>;

@@ -1,4 +1,3 @@
-import { REFUSES_PERSONAL_KEYS } from './refused';
 import type { ProxyRoute } from './route';
 
 const refs = '/api/organizations/{organization}/role_external_references';
@@ -35,8 +34,9 @@ export const ROLE_REFERENCE_ROUTES = {
     path: '/v1/role-external-references/lookup',
     upstream: `${refs}/lookup/`,
     scope: 'organization:read',
-    summary: 'Find the reference of an external role; answers {reference: object|null}',
+    summary:
+      'Find the reference of an external role; answers {reference: object|null} (PostHog refuses personal API keys)',
     cache: 'role-external-references',
-    keyNeeds: REFUSES_PERSONAL_KEYS,
+    refusesPersonalKeys: true,
   },
 } satisfies Record<string, ProxyRoute>;

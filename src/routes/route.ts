@@ -15,6 +15,8 @@ export interface ProxyRoute {
   upstream: string;
   scope: Scope;
   summary: string;
+  /** PostHog's success status when not the usual one (201 for a POST that invalidates, else 200). */
+  successStatus?: 200;
   /** GET only: cache the answer under this family. */
   cache?: CacheFamily;
   /** Freshness override for this route (else CACHE_TTL_SECONDS). */
@@ -25,8 +27,12 @@ export interface ProxyRoute {
   answer?: 'json' | 'list' | 'redirect';
   /** Public query names that PostHog spells differently, e.g. { account_id: 'accountId' }. */
   upstreamQueryNames?: Record<string, string>;
-  /** What the PostHog key needs for this route, said in the 502 when PostHog refuses it. */
-  keyNeeds?: string;
+  /**
+   * PostHog refuses every personal API key on this action today, scoped or `*` (it is outside its
+   * viewset's scope action lists, posthog/permissions.py): only a legacy scope-less key passes.
+   * Said in the route's docs; PostHog's refusal answers /problems/upstream-refuses-personal-keys.
+   */
+  refusesPersonalKeys?: true;
 }
 
 declare module 'fastify' {

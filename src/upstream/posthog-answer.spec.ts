@@ -111,6 +111,25 @@ describe('problemFromUpstream (API.md error table)', () => {
     expect(problem.detail).toBe('PostHog refused the request.');
   });
 
+  it.each([
+    [400, JSON.stringify({ attr: 'kind', detail: 'x' }), 'upstream-validation'],
+    [409, JSON.stringify({ code: 'open_invoices_error', detail: 'x' }), 'upstream-conflict'],
+    [401, '{}', 'upstream-credential-rejected'],
+    [
+      403,
+      JSON.stringify({ detail: "API key missing required scope 'x'" }),
+      'upstream-credential-rejected',
+    ],
+    [
+      403,
+      JSON.stringify({ detail: 'This action does not support personal API key access' }),
+      'upstream-refuses-personal-keys',
+    ],
+    [404, '{}', 'not-found'],
+  ])('gives a PostHog %i its stable problem type', (status, body, type) => {
+    expect(problemFromUpstream(status, body, route).type).toBe(type);
+  });
+
   it.each([302, 304])('maps an unexpected PostHog %i to 502', (status) => {
     const problem = problemFromUpstream(status, '', route);
     expect(problem.status).toBe(502);
@@ -148,6 +167,23 @@ describe('transientFailure', () => {
     expect(failure?.kind).toBe('throttled');
     expect(failure?.status).toBe(429);
     expect(failure?.retryAfterSeconds).toBe(7);
+  });
+
+  it("reads DRF's throttle body (code throttled) as the key throttled: /problems/upstream-rate-limited", () => {
+    const body = JSON.stringify({ type: 'throttled_error', code: 'throttled', detail: 'x' });
+    const failure = transientFailure({ status: 429, headers: { 'retry-after': '3' }, body });
+    expect(failure).toMatchObject({ kind: 'throttled', type: 'upstream-rate-limited' });
+  });
+
+  it("reads GitHub's 429 (code rate_limited) as a third-party limit on this request only, with GitHub's Retry-After", () => {
+    const body = JSON.stringify({
+      detail: 'GitHub API rate limit exceeded. Please retry later.',
+      code: 'rate_limited',
+    });
+    const failure = transientFailure({ status: 429, headers: { 'retry-after': '1800' }, body });
+    expect(failure).toMatchObject({ kind: 'third-party', type: 'third-party-rate-limited' });
+    expect(failure?.retryAfterSeconds).toBe(1800);
+    expect(failure?.detail).toContain('GitHub API rate limit exceeded');
   });
 
   it('reads a 5xx as a server failure that keeps PostHog status', () => {

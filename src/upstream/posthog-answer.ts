@@ -1,4 +1,5 @@
 import { Problem } from '../common/problem';
+import type { ProblemName } from '../common/problem-types';
 import type { ProxyRoute } from '../routes/route';
 
 /**
@@ -38,8 +39,21 @@ export type FailureKind =
   | 'network'
   | 'timeout'
   | 'circuit-open'
+  /** PostHog throttled the personal key itself (DRF `throttled`): every call of the key waits. */
   | 'throttled'
-  | 'budget';
+  | 'budget'
+  /** A provider behind PostHog (GitHub's `rate_limited`) refused this action: this request only. */
+  | 'third-party';
+
+const FAILURE_TYPES: Record<FailureKind, ProblemName> = {
+  server: 'upstream-unavailable',
+  network: 'upstream-unavailable',
+  'circuit-open': 'upstream-unavailable',
+  timeout: 'upstream-timeout',
+  throttled: 'upstream-rate-limited',
+  budget: 'upstream-rate-limited',
+  'third-party': 'third-party-rate-limited',
+};
 
 export class UpstreamFailure extends Problem {
   constructor(
@@ -50,7 +64,7 @@ export class UpstreamFailure extends Problem {
     /** PostHog's own status, when it answered. */
     readonly upstreamStatus = 0,
   ) {
-    super(status, detail, [], headers);
+    super(status, detail, [], headers, FAILURE_TYPES[kind]);
   }
 
   get countsAgainstCircuit(): boolean {
@@ -62,7 +76,11 @@ export class UpstreamFailure extends Problem {
     return Number(this.headers['retry-after'] ?? 0);
   }
 
-  static throttled(detail: string, retryAfterSeconds: number, kind: 'throttled' | 'budget') {
+  static throttled(
+    detail: string,
+    retryAfterSeconds: number,
+    kind: 'throttled' | 'budget' | 'third-party',
+  ) {
     const seconds = String(Math.max(1, Math.ceil(retryAfterSeconds)));
     return new UpstreamFailure(kind, 429, detail, { 'retry-after': seconds });
   }
@@ -79,6 +97,17 @@ const EMPTY = Buffer.alloc(0);
 export function transientFailure(answer: UpstreamAnswer): UpstreamFailure | undefined {
   if (answer.status === 429) {
     const retryAfter = parseRetryAfter(answer.headers['retry-after']);
+    // Only DRF's throttle (`code: throttled`) says the key is throttled. Another code (GitHub's
+    // `rate_limited` from github_rate_limited_response) is a provider's limit on this action.
+    const error: PostHogError = parseObject(answer.body);
+    if (error.code !== undefined && error.code !== 'throttled') {
+      const reason = typeof error.detail === 'string' ? ` ${error.detail.slice(0, 300)}` : '';
+      return UpstreamFailure.throttled(
+        `A provider behind PostHog rate-limited this action; retry after Retry-After.${reason}`,
+        retryAfter,
+        'third-party',
+      );
+    }
     return UpstreamFailure.throttled(
       'PostHog is throttling the BFF; retry later.',
       retryAfter,
@@ -173,14 +202,21 @@ export function problemFromUpstream(status: number, body: string, _route: ProxyR
   const detail = typeof error.detail === 'string' ? error.detail.slice(0, 1000) : undefined;
   if (status === 400) {
     const field = typeof error.attr === 'string' && error.attr ? error.attr : 'body';
-    return Problem.badRequest(detail ?? 'PostHog rejected the request.', [
-      { field, message: detail ?? 'invalid' },
-    ]);
+    return new Problem(
+      400,
+      detail ?? 'PostHog rejected the request.',
+      [{ field, message: detail ?? 'invalid' }],
+      {},
+      'upstream-validation',
+    );
   }
   if (status === 401) {
     return new Problem(
       502,
       'PostHog rejected the BFF credential (401): the configured API key is invalid or revoked.',
+      [],
+      {},
+      'upstream-credential-rejected',
     );
   }
   if (status === 403) {
@@ -188,16 +224,23 @@ export function problemFromUpstream(status: number, body: string, _route: ProxyR
       return new Problem(
         502,
         'PostHog does not accept personal API keys on this action: it answers 403 "This action does not support personal API key access" to every scoped key, `*` included; only a legacy scope-less key passes.',
+        [],
+        {},
+        'upstream-refuses-personal-keys',
       );
     }
     return new Problem(
       502,
       `PostHog refused the BFF credential (403): ${redactCredentials(detail ?? 'no reason given')} The configured key lacks a scope, or its owner a role.`,
+      [],
+      {},
+      'upstream-credential-rejected',
     );
   }
   if (status === 404) return new Problem(404, detail ?? 'Not found.');
   if (status >= 400 && status < 500) {
-    return new Problem(status, detail ?? 'PostHog refused the request.');
+    const type = status === 409 ? 'upstream-conflict' : 'upstream-validation';
+    return new Problem(status, detail ?? 'PostHog refused the request.', [], {}, type);
   }
   return new Problem(502, `PostHog answered an unexpected status ${status}.`);
 }
