@@ -10,7 +10,7 @@ import {
   writeRoutes,
 } from './support/audit';
 import { expectProblem, useStack } from './support/expectations';
-import type { Stack } from './support/stack';
+import { type Stack, startStack } from './support/stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: log lines are arbitrary JSON
 const auditLines = (stack: Stack): any[] =>
@@ -57,6 +57,51 @@ describe('audit records in the log', () => {
       target: { integration_id: '999999' },
       upstream_status: 404,
     });
+  });
+
+  it('records a write PostHog left unanswered (timeout, connection dropped) with the reason', async () => {
+    const slow = await startStack({ UPSTREAM_TIMEOUT_MS: '100' }, { delayMs: 1000 });
+    try {
+      const answer = await slow.client.call('DELETE', '/v1/integrations/2');
+      expectProblem(answer, 504);
+      slow.fake.setDelay(0);
+      slow.fake.setMode({ kind: 'reset' });
+      const dropped = await slow.client.call('DELETE', '/v1/integrations/3');
+      expectProblem(dropped, 502);
+      const records = slow.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit');
+      expect(records).toEqual([
+        expect.objectContaining({
+          request_id: answer.headers.get('x-request-id'),
+          target: { integration_id: '2' },
+          upstream_status: null,
+          upstream_error: 'timeout',
+        }),
+        expect.objectContaining({
+          request_id: dropped.headers.get('x-request-id'),
+          target: { integration_id: '3' },
+          upstream_status: null,
+          upstream_error: 'ECONNRESET',
+        }),
+      ]);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('records no write the upstream budget stopped before it left', async () => {
+    const tight = await startStack({
+      UPSTREAM_RATE_LIMIT_PER_MINUTE: '1',
+      UPSTREAM_CALLER_SHARE: '1',
+    });
+    try {
+      expect((await tight.client.call('DELETE', '/v1/integrations/2')).status).toBe(204);
+      expectProblem(await tight.client.call('DELETE', '/v1/integrations/3'), 429);
+      expect(tight.fake.requests).toHaveLength(1);
+      const records = tight.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit');
+      expect(records.map((r) => r.target)).toEqual([{ integration_id: '2' }]);
+    } finally {
+      await tight.close();
+    }
   });
 
   it('records no write that never left (validation) and no read', async () => {

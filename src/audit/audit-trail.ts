@@ -25,8 +25,10 @@ export interface AuditRecord {
   method: string;
   route: string;
   target: AuditTarget;
-  /** PostHog's status; null when it did not answer (timeout, connection lost). */
+  /** PostHog's status; null when it did not answer (then `upstream_error` says why). */
   upstream_status: number | null;
+  /** `timeout`, or the connection error code (the write may or may not have happened). */
+  upstream_error?: string;
   /** For a create PostHog accepted: the new object's id. */
   created_id?: string;
 }
@@ -59,8 +61,9 @@ export class AuditTrail {
   }
 
   /**
-   * Records a write once PostHog was reached (answered, refused, or left us without an answer);
-   * a write stopped before it left (budget, open circuit) changed nothing and is not recorded.
+   * Records a write once a call to PostHog was made: answered, refused, or left without an answer
+   * (a timeout or a dropped connection may still have changed something). A write stopped before
+   * it left (validation, budget, open circuit) changed nothing and is not recorded.
    * Never throws: the write has happened, its answer must go out.
    */
   async write(
@@ -79,6 +82,7 @@ export class AuditTrail {
       route: route.path,
       target: targetOf(route, input),
       upstream_status: ctx.upstreamStatus ?? null,
+      upstream_error: ctx.upstreamStatus === undefined ? ctx.upstreamError : undefined,
       created_id: route.method === 'POST' ? createdId(response) : undefined,
     };
     this.logger.info(record, 'audit');

@@ -55,9 +55,14 @@ class AuditRecordSchema {
   @ApiProperty({
     type: 'integer',
     nullable: true,
-    description: "PostHog's status; null when PostHog did not answer (timeout).",
+    description: "PostHog's status; null when PostHog did not answer (see upstream_error).",
   })
   upstream_status: number | null;
+  @ApiPropertyOptional({
+    example: 'timeout',
+    description: 'Why PostHog gave no answer: `timeout` or a connection error code.',
+  })
+  upstream_error?: string;
   @ApiPropertyOptional({ description: 'For a create PostHog accepted: the new id.' })
   created_id?: string;
 }
