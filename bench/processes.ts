@@ -184,14 +184,17 @@ export interface BffOptions {
 
 export const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
 
-/** The build every BFF of the run starts from: a copy of dist/ taken when the run starts. */
-const APP_DIR = join(TMP_DIR, 'dist');
+/**
+ * The build every BFF of the run starts from: a copy of dist/ (with package.json beside it, which
+ * dist/ reads) taken when the run starts.
+ */
+const APP_DIR = join(TMP_DIR, 'app', 'dist');
 /**
  * BENCH_BEFORE: another build's dist/ (e.g. main's, from a `git worktree`) measured in the same
  * run as this one, for before/after ratios under the same machine load.
  */
 export const BEFORE_DIST = process.env.BENCH_BEFORE || undefined;
-const BEFORE_APP_DIR = join(TMP_DIR, 'dist-before');
+const BEFORE_APP_DIR = join(TMP_DIR, 'before', 'dist');
 
 /** Copies dist/ aside, so a rebuild during the run cannot change or delete what is measured. */
 export function snapshotBuild(): void {
@@ -202,6 +205,8 @@ export function snapshotBuild(): void {
       throw new Error(`${dist}/main.js is missing: run \`npm run bench\` (it builds first)`);
     }
     cpSync(dist, copy, { recursive: true });
+    const manifest = join(dist, '..', 'package.json');
+    if (existsSync(manifest)) cpSync(manifest, join(copy, '..', 'package.json'));
   }
 }
 

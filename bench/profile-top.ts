@@ -64,11 +64,11 @@ function where(frame: CallFrame): string {
   return `${shortPath(frame.url)}:${frame.lineNumber + 1}`;
 }
 
-/** Repository-relative; the runner's copy of the build (bench/results/tmp/dist) shows as dist/. */
+/** Repository-relative; the runner's copy of the build (bench/results/tmp/app/dist) shows as dist/. */
 function shortPath(url: string): string {
   const path = url.startsWith('file://') ? new URL(url).pathname : url;
   const short = path.startsWith(ROOT) ? relative(ROOT, path) : path;
-  return short.replace(/^bench\/results\/tmp\/dist\//, 'dist/');
+  return short.replace(/^bench\/results\/tmp\/app\/dist\//, 'dist/');
 }
 
 const V8_NODES = new Set(['(garbage collector)', '(program)', '(root)']);

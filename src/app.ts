@@ -14,7 +14,6 @@ import {
 import { ProblemFilter } from './common/problem.filter';
 import { validationPipe } from './common/validation';
 import type { Config } from './config/config';
-import { setupDocs } from './docs/swagger';
 import { installDrain } from './health/drain';
 import { Lifecycle } from './health/lifecycle';
 import { AppLogger, batchedStdout } from './logging/app-logger';
@@ -62,7 +61,9 @@ export async function createApp(
     access,
     tracing,
   });
-  setupDocs(app);
+  // Loaded only when enabled: Swagger UI and the document builder cost memory (see docs/performance.md).
+  if (config.docsEnabled)
+    (require('./docs/swagger') as typeof import('./docs/swagger')).setupDocs(app);
   await app.init();
   return app;
 }

@@ -69,7 +69,16 @@ describe('loadConfig', () => {
     });
     expect(config.shutdown).toEqual({ drainMs: 5000, timeoutMs: 10_000 });
     expect(config.logLevel).toBe('info');
+    expect(config.docsEnabled).toBe(true);
     expect(config.otelEndpoint).toBeUndefined();
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['TRUE', true],
+  ])('reads DOCS_ENABLED=%s', (value, enabled) => {
+    expect(loadConfig(env({ DOCS_ENABLED: value })).docsEnabled).toBe(enabled);
   });
 
   it('reads every variable it is given', () => {
@@ -251,6 +260,7 @@ describe('loadConfig', () => {
       ['SHUTDOWN_DRAIN_MS', '1e3'],
       ['SHUTDOWN_TIMEOUT_MS', '999999'],
       ['LOG_LEVEL', 'verbose'],
+      ['DOCS_ENABLED', 'yes'],
       ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318'],
       ['OTEL_EXPORTER_OTLP_ENDPOINT', 'grpc://collector:4317'],
       ['BFF_CLIENTS', undefined],

@@ -54,6 +54,8 @@ export interface Config {
   };
   shutdown: { drainMs: number; timeoutMs: number };
   logLevel: string;
+  /** DOCS_ENABLED: Swagger UI at /docs and the document at /docs-json (Swagger loaded only then). */
+  docsEnabled: boolean;
   otelEndpoint?: string;
   /** Settings that work but deserve a line in the log (main.ts writes them at start-up). */
   warnings: string[];
@@ -117,6 +119,15 @@ function integer(env: Env, name: string, fallback: number, min: number, max = 2 
     return fallback;
   }
   return Number(raw);
+}
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  fail(env, `${name} must be true or false, got "${raw}"`);
+  return fallback;
 }
 
 function fraction(env: Env, name: string, fallback: number): number {
@@ -431,6 +442,7 @@ function readConfig(env: Env): Config {
       timeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 300_000),
     },
     logLevel,
+    docsEnabled: flag(env, 'DOCS_ENABLED', true),
     otelEndpoint,
     warnings,
   };

@@ -143,18 +143,28 @@ export function toOurAnswer(
     if (!location) {
       throw new UpstreamFailure('server', 502, 'PostHog did not answer a redirect location.');
     }
-    return { status: 200, body: Buffer.from(JSON.stringify({ redirect_url: location })) };
+    return { status: 200, body: ownBytes(JSON.stringify({ redirect_url: location })) };
   }
   if (answer.status === 204 || answer.body === '') return { status: answer.status, body: EMPTY };
   if (route.answer === 'list') {
     const sent = Object.fromEntries(query);
     const page = toListPage(answer.body, Number(sent.limit), Number(sent.offset));
-    return { status: answer.status, body: Buffer.from(JSON.stringify(page)) };
+    return { status: answer.status, body: ownBytes(JSON.stringify(page)) };
   }
   if (!/json/i.test(answer.headers['content-type'] ?? '')) {
     throw new UpstreamFailure('server', 502, 'PostHog answered something other than JSON.');
   }
-  return { status: answer.status, body: Buffer.from(answer.body) };
+  return { status: answer.status, body: ownBytes(answer.body) };
+}
+
+/**
+ * The bytes of an answer in a buffer of their own: Buffer.from() would slice small ones from
+ * Node's shared 8 KiB pool, and a cached answer would then keep its whole slab alive.
+ */
+function ownBytes(text: string): Buffer {
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
 }
 
 export function toListPage(upstreamBody: string, limit: number, offset: number): ListPage {
