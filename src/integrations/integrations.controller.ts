@@ -1,5 +1,5 @@
-import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Param, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ProxyService } from '../proxy/proxy.service';
 import { ProxyEndpoint } from '../proxy/proxy-endpoint';
 import { INTEGRATION_ROUTES as R } from '../routes/integrations.routes';
@@ -21,138 +21,98 @@ export class IntegrationsController {
   constructor(private readonly proxy: ProxyService) {}
 
   @ProxyEndpoint(R.list)
-  list(
-    @Query() query: ListIntegrationsQuery,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ query }, req, res);
+  list(@Query() query: ListIntegrationsQuery, @Res() res: FastifyReply) {
+    return this.proxy.forward({ query }, res);
   }
 
   @ProxyEndpoint(R.create)
-  create(
-    @Body() body: CreateIntegrationBody,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ body }, req, res);
+  create(@Body() body: CreateIntegrationBody, @Res() res: FastifyReply) {
+    return this.proxy.forward({ body }, res);
   }
 
   @ProxyEndpoint(R.authorize)
-  authorize(@Query() query: AuthorizeQuery, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward({ query }, req, res);
+  authorize(@Query() query: AuthorizeQuery, @Res() res: FastifyReply) {
+    return this.proxy.forward({ query }, res);
   }
 
   @ProxyEndpoint(R.domainConnectApplyUrl)
-  applyUrl(@Body() body: ApplyUrlBody, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward({ body }, req, res);
+  applyUrl(@Body() body: ApplyUrlBody, @Res() res: FastifyReply) {
+    return this.proxy.forward({ body }, res);
   }
 
   @ProxyEndpoint(R.domainConnectCheck)
-  domainCheck(
-    @Query() query: DomainCheckQuery,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ query }, req, res);
+  domainCheck(@Query() query: DomainCheckQuery, @Res() res: FastifyReply) {
+    return this.proxy.forward({ query }, res);
   }
 
   @ProxyEndpoint(R.githubLinkExisting)
-  linkExisting(
-    @Body() body: LinkExistingBody,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ body }, req, res);
+  linkExisting(@Body() body: LinkExistingBody, @Res() res: FastifyReply) {
+    return this.proxy.forward({ body }, res);
   }
 
   @ProxyEndpoint(R.githubOAuthAuthorize)
-  oauthAuthorize(
-    @Body() body: OAuthAuthorizeBody,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ body }, req, res);
+  oauthAuthorize(@Body() body: OAuthAuthorizeBody, @Res() res: FastifyReply) {
+    return this.proxy.forward({ body }, res);
   }
 
   @ProxyEndpoint(R.get)
-  get(@Param() params: IntegrationIdParams, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward({ params }, req, res);
+  get(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 
   @ProxyEndpoint(R.remove)
-  remove(
-    @Param() params: IntegrationIdParams,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ params }, req, res);
+  remove(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 
   @ProxyEndpoint(R.anthropicAgents)
   anthropicAgents(
     @Param() params: IntegrationIdParams,
     @Query() query: CursorQuery,
-    @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward({ params, query }, req, res);
+    return this.proxy.forward({ params, query }, res);
   }
 
   @ProxyEndpoint(R.anthropicVaults)
   anthropicVaults(
     @Param() params: IntegrationIdParams,
     @Query() query: CursorQuery,
-    @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward({ params, query }, req, res);
+    return this.proxy.forward({ params, query }, res);
   }
 
   @ProxyEndpoint(R.anthropicEnvironments)
   anthropicEnvironments(
     @Param() params: IntegrationIdParams,
     @Query() query: CursorQuery,
-    @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward({ params, query }, req, res);
+    return this.proxy.forward({ params, query }, res);
   }
 
   @ProxyEndpoint(R.linearTeams)
-  linearTeams(
-    @Param() params: IntegrationIdParams,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ params }, req, res);
+  linearTeams(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 
   @ProxyEndpoint(R.linkedinAccounts)
-  linkedinAccounts(
-    @Param() params: IntegrationIdParams,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ params }, req, res);
+  linkedinAccounts(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 
   @ProxyEndpoint(R.linkedinConversionRules)
   linkedinConversionRules(
     @Param() params: IntegrationIdParams,
     @Query() query: ConversionRulesQuery,
-    @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward({ params, query }, req, res);
+    return this.proxy.forward({ params, query }, res);
   }
 
   @ProxyEndpoint(R.twilioPhoneNumbers)
-  twilioPhoneNumbers(
-    @Param() params: IntegrationIdParams,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ params }, req, res);
+  twilioPhoneNumbers(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 }

@@ -1,5 +1,5 @@
-import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Param, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ProxyService } from '../proxy/proxy.service';
 import { ProxyEndpoint } from '../proxy/proxy-endpoint';
 import { ORGANIZATION_INTEGRATION_ROUTES as R } from '../routes/organization-integrations.routes';
@@ -14,35 +14,26 @@ export class OrganizationIntegrationsController {
   constructor(private readonly proxy: ProxyService) {}
 
   @ProxyEndpoint(R.list)
-  list(@Query() query: PageQuery, @Req() req: FastifyRequest, @Res() res: FastifyReply) {
-    return this.proxy.forward({ query }, req, res);
+  list(@Query() query: PageQuery, @Res() res: FastifyReply) {
+    return this.proxy.forward({ query }, res);
   }
 
   @ProxyEndpoint(R.get)
-  get(
-    @Param() params: OrganizationIntegrationIdParams,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ params }, req, res);
+  get(@Param() params: OrganizationIntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 
   @ProxyEndpoint(R.remove)
-  remove(
-    @Param() params: OrganizationIntegrationIdParams,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ params }, req, res);
+  remove(@Param() params: OrganizationIntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 
   @ProxyEndpoint(R.environmentMapping)
   environmentMapping(
     @Param() params: OrganizationIntegrationIdParams,
     @Body() body: EnvironmentMappingBody,
-    @Req() req: FastifyRequest,
     @Res() res: FastifyReply,
   ) {
-    return this.proxy.forward({ params, body }, req, res);
+    return this.proxy.forward({ params, body }, res);
   }
 }

@@ -98,7 +98,8 @@ export class ProxyService {
   }
 
   /** Serves the route this request matched (its ProxyEndpoint route config) with its DTO input. */
-  async forward(input: ProxyInput, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async forward(input: ProxyInput, reply: FastifyReply): Promise<void> {
+    const { request } = reply;
     const route = request.routeOptions.config.proxy;
     if (!route) throw new Error(`${request.routeOptions.url} is not a ProxyEndpoint`);
     refuseUndeclaredQuery(input, request);

@@ -1,5 +1,5 @@
-import { Body, Controller, Param, Query, Req, Res } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Body, Controller, Param, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
 import { ProxyService } from '../proxy/proxy.service';
 import { ProxyEndpoint } from '../proxy/proxy-endpoint';
 import { ROLE_REFERENCE_ROUTES as R } from '../routes/role-external-references.routes';
@@ -15,38 +15,22 @@ export class RoleExternalReferencesController {
   constructor(private readonly proxy: ProxyService) {}
 
   @ProxyEndpoint(R.list)
-  list(
-    @Query() query: ListRoleReferencesQuery,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ query }, req, res);
+  list(@Query() query: ListRoleReferencesQuery, @Res() res: FastifyReply) {
+    return this.proxy.forward({ query }, res);
   }
 
   @ProxyEndpoint(R.create)
-  create(
-    @Body() body: CreateRoleReferenceBody,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ body }, req, res);
+  create(@Body() body: CreateRoleReferenceBody, @Res() res: FastifyReply) {
+    return this.proxy.forward({ body }, res);
   }
 
   @ProxyEndpoint(R.lookup)
-  lookup(
-    @Query() query: LookupRoleReferenceQuery,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ query }, req, res);
+  lookup(@Query() query: LookupRoleReferenceQuery, @Res() res: FastifyReply) {
+    return this.proxy.forward({ query }, res);
   }
 
   @ProxyEndpoint(R.remove)
-  remove(
-    @Param() params: RoleReferenceIdParams,
-    @Req() req: FastifyRequest,
-    @Res() res: FastifyReply,
-  ) {
-    return this.proxy.forward({ params }, req, res);
+  remove(@Param() params: RoleReferenceIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
   }
 }
