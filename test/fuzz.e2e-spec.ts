@@ -12,18 +12,11 @@
  *
  * Seeded: the seed is printed; replay a failure with FUZZ_SEED=<seed> npx jest test/fuzz.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import Ajv from 'ajv';
-import addFormats from 'ajv-formats';
 import fc from 'fast-check';
+import { DOC, matchesSchema, type Schema } from './support/openapi-schema';
 import { type RawAnswer, rawRequest } from './support/raw-http';
 import { CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
 
-// biome-ignore lint/suspicious/noExplicitAny: OpenAPI schemas are plain JSON here
-type Schema = any;
-
-const DOC = JSON.parse(readFileSync(resolve(__dirname, '../openapi.json'), 'utf8'));
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const RUNS = { valid: 400, invalid: 400, random: 300 };
 /** With Redis (npm test, CI) every route is fuzzed; without it GET /v1/audit is left out (503). */
@@ -377,23 +370,6 @@ async function send(
   );
   const upstream = stack.fake.requests.filter((c) => c.headers['x-request-id'] === id).length;
   return { answer, upstream, id };
-}
-
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(DOC, 'openapi.json');
-const validatorCache = new Map<string, ReturnType<typeof ajv.compile>>();
-
-/** Validates a body against a response schema of the document (its $refs resolved in place). */
-function matchesSchema(schema: Schema, value: unknown): string | undefined {
-  const key = JSON.stringify(schema);
-  let validate = validatorCache.get(key);
-  if (!validate) {
-    const rewritten = JSON.parse(key.replace(/"#\/components\//g, '"openapi.json#/components/'));
-    validate = ajv.compile(rewritten);
-    validatorCache.set(key, validate);
-  }
-  return validate(value) ? undefined : ajv.errorsText(validate.errors);
 }
 
 function describeRequest(r: Request): string {

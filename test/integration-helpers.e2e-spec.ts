@@ -6,7 +6,12 @@
 // actions PostHog refuses for every personal key are exercised with the fake's legacy key for
 // their success paths, and with the default (scoped) key for the refusal.
 import { HELPER_DATA } from './fake-posthog/seed';
-import { expectProblem, onlyUpstreamCall, useStack } from './support/expectations';
+import {
+  expectProblem,
+  helperUpstreamCall,
+  onlyUpstreamCall,
+  useStack,
+} from './support/expectations';
 import { POSTHOG_KEY } from './support/stack';
 
 const ENV = '/api/projects/1/integrations';
@@ -43,7 +48,7 @@ describe('per-integration helper reads', () => {
       expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
       expect(answer.headers.get('x-cache')).toBe('MISS');
       expect(answer.json).toEqual(expected);
-      const call = onlyUpstreamCall(stack(), answer);
+      const call = helperUpstreamCall(stack(), answer);
       expect(call).toMatchObject({ method: 'GET', path: `${ENV}/${id}/${upstream}/`, query: {} });
     },
   );
@@ -59,7 +64,7 @@ describe('per-integration helper reads', () => {
     expect(answer.json).toEqual({
       conversionRules: HELPER_DATA.linkedinAdsConversionRules['508001234'],
     });
-    const call = onlyUpstreamCall(stack(), answer);
+    const call = helperUpstreamCall(stack(), answer);
     expect(call.path).toBe(`${ENV}/4/linkedin_ads_conversion_rules/`);
     expect(call.query).toEqual({ accountId: '508001234' });
   });
@@ -75,7 +80,12 @@ describe('per-integration helper reads', () => {
     expect(other.headers.get('x-cache')).toBe('MISS');
     expect(other.json.conversionRules).toHaveLength(1);
     expect(same.headers.get('x-cache')).toBe('HIT');
-    expect(stack().fake.requests).toHaveLength(2);
+    // One integration read (its kind, then cached) and one helper call per account.
+    expect(stack().fake.requests.map((r) => r.path)).toEqual([
+      `${ENV}/4/`,
+      `${ENV}/4/linkedin_ads_conversion_rules/`,
+      `${ENV}/4/linkedin_ads_conversion_rules/`,
+    ]);
   });
 
   it.each([
@@ -122,20 +132,30 @@ describe('per-integration helper reads', () => {
     },
   );
 
-  it('answers 404 for the helper of an integration PostHog does not know', async () => {
+  it('answers 404 for the helper of an integration PostHog does not know, from the integration read alone', async () => {
     const answer = await stack().client.get('/v1/integrations/999/linear/teams');
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ENV}/999/linear_teams/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ENV}/999/`);
   });
 
-  it("answers PostHog's 400 (Linear helper on a Twilio integration) as 400 with its detail", async () => {
-    const answer = await stack().client.get('/v1/integrations/5/linear/teams');
+  it.each([
+    ['linear/teams', 5, 'twilio', 'linear'],
+    ['twilio/phone-numbers', 1, 'slack', 'twilio'],
+    ['linkedin-ads/accounts', 3, 'linear', 'linkedin-ads'],
+    ['anthropic/agents', 2, 'github', 'anthropic'],
+  ])(
+    'answers %s on a %s-kind integration (id %i) 400 integration-kind-mismatch, with no helper call',
+    async (route, id, actual, needed) => {
+      const answer = await stack().client.get(`/v1/integrations/${id}/${route}`);
 
-    expectProblem(answer, 400);
-    expect(answer.json.detail).toBe('Integration is not a Linear integration.');
-    expect(answer.json.errors[0].message).toBe(answer.json.detail);
-  });
+      expectProblem(answer, 400, ['id']);
+      expect(answer.json.type).toBe('/problems/integration-kind-mismatch');
+      expect(answer.json.errors[0].message).toContain(`a ${actual} integration`);
+      expect(answer.json.errors[0].message).toContain(`needs ${needed}`);
+      expect(onlyUpstreamCall(stack(), answer)).toMatchObject({ path: `${ENV}/${id}/` });
+    },
+  );
 });
 
 describe('GET /v1/integrations/authorize', () => {
@@ -459,7 +479,9 @@ describe('actions PostHog refuses for every personal API key (the default, scope
         /^PostHog does not accept personal API keys on this action/,
       );
       expect(answer.text).not.toContain(POSTHOG_KEY);
-      expect(stack().fake.requests).toHaveLength(1);
+      // The refused action, after the integration read of a kind-checked helper (ids 4 and 5).
+      const kindChecked = /^\/v1\/integrations\/\d+\//.test(path);
+      expect(stack().fake.requests).toHaveLength(kindChecked ? 2 : 1);
       const refusal = stack().logs.find(
         (line) => line.includes('"level":"error"') && line.includes(answer.json.request_id),
       );

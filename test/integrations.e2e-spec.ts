@@ -3,7 +3,13 @@
 // injected key) and what the caller got (status, shape, X-Cache, problem+json), plus every
 // bad-input case of API.md answered 400 before any upstream call.
 import { HELPER_DATA } from './fake-posthog/seed';
-import { expectProblem, LIST_KEYS, onlyUpstreamCall, useStack } from './support/expectations';
+import {
+  expectProblem,
+  helperUpstreamCall,
+  LIST_KEYS,
+  onlyUpstreamCall,
+  useStack,
+} from './support/expectations';
 import { POSTHOG_KEY } from './support/stack';
 
 const BASE = '/api/projects/1/integrations';
@@ -324,7 +330,7 @@ describe.each([
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('MISS');
     expect(answer.json).toEqual({ [key]: data, next_cursor: null, has_more: false });
-    const call = onlyUpstreamCall(stack(), answer);
+    const call = helperUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${BASE}/6/${upstream}/`, query: {} });
   });
 
@@ -334,7 +340,7 @@ describe.each([
     expect(answer.status).toBe(200);
     expect(answer.json[key]).toEqual([data[1]]);
     expect(answer.json.has_more).toBe(data.length > 2);
-    expect(onlyUpstreamCall(stack(), answer).query).toEqual({ limit: '1', after: data[0].id });
+    expect(helperUpstreamCall(stack(), answer).query).toEqual({ limit: '1', after: data[0].id });
   });
 
   it.each([
@@ -368,30 +374,37 @@ describe('upstream errors on project integration routes', () => {
     expectProblem(answer, 400, ['after']);
     expect(answer.json.detail).toBe('Invalid cursor.');
     expect(answer.json.errors).toEqual([{ field: 'after', message: 'Invalid cursor.' }]);
-    expect(onlyUpstreamCall(stack(), answer).query).toEqual({ after: 'agent_nope' });
+    expect(helperUpstreamCall(stack(), answer).query).toEqual({ after: 'agent_nope' });
   });
 
-  it("answers PostHog's 400 without attr as 400 with its detail (helper on the wrong kind)", async () => {
+  it('answers a helper on an integration of another kind 400 from the BFF, with no helper call', async () => {
     const answer = await stack().client.get('/v1/integrations/1/anthropic/vaults');
 
-    expectProblem(answer, 400);
-    expect(answer.json.detail).toBe('Integration is not an Anthropic integration.');
-    expect(answer.json.errors).toHaveLength(1);
+    expectProblem(answer, 400, ['id']);
+    expect(answer.json.type).toBe('/problems/integration-kind-mismatch');
+    expect(answer.json.detail).toBe(
+      'Integration 1 is of kind slack; this route needs an integration of kind anthropic.',
+    );
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${BASE}/1/`);
   });
 
-  it('never caches a PostHog 400: the same read calls PostHog again', async () => {
-    await stack().client.get('/v1/integrations/2/anthropic/environments');
-    const again = await stack().client.get('/v1/integrations/2/anthropic/environments');
+  it('never caches a PostHog 400: the same read calls PostHog again (the kind read is cached)', async () => {
+    await stack().client.get('/v1/integrations/6/anthropic/agents?after=agent_nope');
+    const again = await stack().client.get('/v1/integrations/6/anthropic/agents?after=agent_nope');
 
     expectProblem(again, 400);
-    expect(stack().fake.requests).toHaveLength(2);
+    expect(stack().fake.requests.map((r) => r.path)).toEqual([
+      `${BASE}/6/`,
+      `${BASE}/6/anthropic_managed_agents/`,
+      `${BASE}/6/anthropic_managed_agents/`,
+    ]);
   });
 
-  it('answers 404 for the helper of an unknown integration', async () => {
+  it('answers 404 for the helper of an unknown integration, from the integration read', async () => {
     const answer = await stack().client.get('/v1/integrations/404/anthropic/agents');
 
     expectProblem(answer, 404);
-    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${BASE}/404/anthropic_managed_agents/`);
+    expect(onlyUpstreamCall(stack(), answer).path).toBe(`${BASE}/404/`);
   });
 
   it('answers 502 naming the missing scope when PostHog refuses the key (403)', async () => {

@@ -278,6 +278,7 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
     stack = await startStack({
       BREAKER_THRESHOLD: '3',
       BREAKER_COOLDOWN_MS: '300',
+      UPSTREAM_RETRIES: '0', // one upstream call per request, failing or not
       CACHE_TTL_SECONDS: '0',
       CACHE_STALE_SECONDS: '300',
     });
@@ -291,7 +292,7 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
     expect(await circuitState(stack)).toBe('0');
 
     fake.reset();
-    fake.setMode({ kind: 'status', status: 500, count: 3 }); // 500 is not retried: one call each
+    fake.setMode({ kind: 'status', status: 503, count: 3 }); // PostHog's gateway: an outage signal
     for (let i = 0; i < 3; i++) expectProblem(await client.get('/v1/integrations/1'), 502);
     expect(fake.requests).toHaveLength(3);
     expect(await circuitState(stack)).toBe('2');
@@ -324,13 +325,13 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
   it('re-opens at once when the half-open trial fails', async () => {
     const { fake, client } = stack;
     fake.reset();
-    fake.setMode({ kind: 'status', status: 500, count: 3 });
+    fake.setMode({ kind: 'reset', count: 3 }); // connection resets: an outage signal
     for (let i = 0; i < 3; i++) await client.get('/v1/integrations/4');
     expect(await circuitState(stack)).toBe('2');
 
     await sleep(350);
     fake.reset();
-    fake.setMode({ kind: 'status', status: 500, count: 1 });
+    fake.setMode({ kind: 'status', status: 502, count: 1 });
     expectProblem(await client.get('/v1/integrations/4'), 502); // the trial
     expect(fake.requests).toHaveLength(1);
     expectProblem(await client.get('/v1/integrations/4'), 502); // refused, no call
@@ -339,6 +340,16 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
 
     await sleep(350);
     expect((await client.get('/v1/integrations/4')).status).toBe(200);
+    expect(await circuitState(stack)).toBe('0');
+  });
+
+  it('does not count PostHog 500s (one view failing one request): each answers 502, the circuit stays closed', async () => {
+    const { fake, client } = stack;
+    fake.reset();
+    fake.setMode({ kind: 'status', status: 500, count: 10 });
+    // /3 was never read here: no stale entry can answer for it.
+    for (let i = 0; i < 10; i++) expectProblem(await client.get('/v1/integrations/3'), 502);
+    expect(fake.requests).toHaveLength(10);
     expect(await circuitState(stack)).toBe('0');
   });
 
@@ -358,6 +369,7 @@ describe('circuit breaker and the BFF own refusals', () => {
     stack = await startStack({
       BREAKER_THRESHOLD: '1',
       BREAKER_COOLDOWN_MS: '300',
+      UPSTREAM_RETRIES: '0',
       UPSTREAM_RATE_LIMIT_PER_MINUTE: '2',
       UPSTREAM_CALLER_SHARE: '0.5',
       CACHE_TTL_SECONDS: '0',
@@ -368,7 +380,7 @@ describe('circuit breaker and the BFF own refusals', () => {
 
   it('keeps the circuit open when the first call after the cool-down is refused by the budget (PostHog was not tested)', async () => {
     const { fake, client } = stack;
-    fake.setMode({ kind: 'status', status: 500, count: 1 });
+    fake.setMode({ kind: 'status', status: 503, count: 1 });
     expectProblem(await client.get('/v1/integrations/1', { as: 'reader' }), 502);
     expect(await circuitState(stack)).toBe('2');
 

@@ -126,7 +126,12 @@ export function ApiProblemResponses(route: ProxyRoute): MethodDecorator {
   return applyDecorators(
     ApiExtension('x-required-scope', route.scope),
     success(route),
-    problem(400, 'Bad path id, query or body (errors[] names each field), or PostHog refused it.'),
+    problem(
+      400,
+      route.kind
+        ? `Bad path id, query or body (errors[] names each field), PostHog refused it, or the integration is not a ${route.kind} integration (\`/problems/integration-kind-mismatch\`).`
+        : 'Bad path id, query or body (errors[] names each field), or PostHog refused it.',
+    ),
     problem(401, 'No or unknown caller token.', {
       'WWW-Authenticate': { description: 'Always `Bearer`.', schema: string },
     }),

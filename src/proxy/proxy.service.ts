@@ -5,6 +5,7 @@ import { type CachedResponse, type Lookup, ResponseCache } from '../cache/respon
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
 import { CONFIG, type Config } from '../config/config';
+import { INTEGRATION_ROUTES } from '../routes/integrations.routes';
 import type { ProxyRoute } from '../routes/route';
 import { UpstreamClient } from '../upstream/upstream.client';
 import { resolveTarget, type UpstreamTarget } from './upstream-target';
@@ -109,6 +110,7 @@ export class ProxyService {
       input.params as Record<string, unknown>,
       input.query as Record<string, unknown>,
     ) as UpstreamTarget; // validated input is always scalar
+    if (route.kind) await this.checkKind(route, route.kind, input.params, request.ctx);
     const call = { method: route.method, path: target.path, query: target.query, body: input.body };
     const loadFor = (ctx: RequestContext) => (): Promise<CachedResponse> =>
       this.upstream.request(call, route, ctx);
@@ -148,6 +150,50 @@ export class ProxyService {
       }),
     );
     sendAnswer(request, reply, outcome.response, outcome.cache);
+  }
+
+  /**
+   * A helper route for one integration kind: the integration's kind comes from the cached
+   * integration read (the entry GET /v1/integrations/:id uses; one upstream GET when it is not
+   * cached). Another kind answers 400 before any helper call: PostHog itself answers some of these
+   * with a 500, which says nothing about PostHog's health.
+   */
+  private async checkKind(
+    route: ProxyRoute,
+    needed: string,
+    params: object | undefined,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const id = (params as { id?: string } | undefined)?.id;
+    const read = INTEGRATION_ROUTES.get;
+    const target = resolveTarget(read, this.config.posthog, { id }) as UpstreamTarget;
+    const call = { method: read.method, path: target.path, query: target.query };
+    const loadFor = (c: RequestContext) => () => this.upstream.request(call, read, c);
+    const outcome = await this.cache.read(
+      await this.cache.lookup('integrations', target.cacheKey),
+      this.config.cache.ttlMs,
+      loadFor(ctx),
+      loadFor({ requestId: `refresh-${ctx.requestId}`, startedAt: process.hrtime.bigint() }),
+    );
+    const kind = parseKind(outcome.response.body);
+    if (kind === needed) return;
+    const message = `integration ${id} is a ${kind ?? 'unknown'} integration; ${route.path} needs ${needed}`;
+    throw new Problem(
+      400,
+      `Integration ${id} is of kind ${kind ?? 'unknown'}; this route needs an integration of kind ${needed}.`,
+      [{ field: 'id', message }],
+      {},
+      'integration-kind-mismatch',
+    );
+  }
+}
+
+function parseKind(body: Buffer): string | undefined {
+  try {
+    const kind = (JSON.parse(body.toString('utf8')) as { kind?: unknown }).kind;
+    return typeof kind === 'string' ? kind : undefined;
+  } catch {
+    return undefined;
   }
 }
 

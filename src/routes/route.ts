@@ -15,6 +15,12 @@ export interface ProxyRoute {
   upstream: string;
   scope: Scope;
   summary: string;
+  /**
+   * Helper routes of one integration kind (e.g. `twilio`): the pipeline checks the integration's
+   * kind (cached integration read) and answers 400 /problems/integration-kind-mismatch, with no
+   * helper call, for another kind.
+   */
+  kind?: string;
   /** PostHog's success status when not the usual one (201 for a POST that invalidates, else 200). */
   successStatus?: 200;
   /** GET only: cache the answer under this family. */

@@ -138,10 +138,17 @@ describe('problemFromUpstream (API.md error table)', () => {
 });
 
 describe('UpstreamFailure', () => {
-  it('counts server errors, network errors and timeouts against the circuit', () => {
-    expect(new UpstreamFailure('server', 502, 'x').countsAgainstCircuit).toBe(true);
+  it('counts outage signals against the circuit: gateway 502/503/504, network errors, timeouts', () => {
+    for (const status of [502, 503, 504]) {
+      expect(new UpstreamFailure('server', 502, 'x', {}, status).countsAgainstCircuit).toBe(true);
+    }
     expect(new UpstreamFailure('network', 502, 'x').countsAgainstCircuit).toBe(true);
     expect(new UpstreamFailure('timeout', 504, 'x').countsAgainstCircuit).toBe(true);
+  });
+
+  it('does not count a PostHog 500 (one view failing one request) against the circuit', () => {
+    expect(new UpstreamFailure('server', 502, 'x', {}, 500).countsAgainstCircuit).toBe(false);
+    expect(UpstreamFailure.throttled('x', 3, 'third-party').countsAgainstCircuit).toBe(false);
   });
 
   it('does not count our own refusals (open circuit, 429 pause, budget) against the circuit', () => {

@@ -67,8 +67,15 @@ export class UpstreamFailure extends Problem {
     super(status, detail, [], headers, FAILURE_TYPES[kind]);
   }
 
+  /**
+   * Only outage signals open the (one, global) circuit: PostHog unreachable, too slow, or its
+   * gateway answering 502/503/504. A 500 is one view failing one request (PostHog answers a
+   * wrong-kind Twilio call with 500): it is answered 502 to that request and counts for nothing,
+   * so one route's 500s never make another route answer from an open circuit.
+   */
   get countsAgainstCircuit(): boolean {
-    return this.kind === 'server' || this.kind === 'network' || this.kind === 'timeout';
+    if (this.kind === 'network' || this.kind === 'timeout') return true;
+    return this.kind === 'server' && OUTAGE_STATUSES.has(this.upstreamStatus);
   }
 
   /** Seconds before a throttled call may be tried again (from its Retry-After). */
@@ -85,6 +92,9 @@ export class UpstreamFailure extends Problem {
     return new UpstreamFailure(kind, 429, detail, { 'retry-after': seconds });
   }
 }
+
+/** PostHog's gateway saying PostHog is not serving (not one view failing one request). */
+const OUTAGE_STATUSES = new Set([502, 503, 504]);
 
 /** A Retry-After beyond PostHog's longest window (one hour) is not believed. */
 const MAX_RETRY_AFTER_SECONDS = 3600;

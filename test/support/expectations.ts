@@ -49,6 +49,22 @@ export function onlyUpstreamCall(stack: Stack, answer: Answer): RecordedRequest 
 }
 
 /**
+ * The helper call PostHog received for `answer` on a kind-checked helper route (route.kind), after
+ * the one integration read that told the BFF the integration's kind (none when it was cached).
+ */
+export function helperUpstreamCall(stack: Stack, answer: Answer): RecordedRequest {
+  const [read, ...rest] = stack.fake.requests;
+  if (rest.length > 0) {
+    expect(read).toMatchObject({
+      method: 'GET',
+      path: expect.stringMatching(/\/integrations\/\d+\/$/),
+    });
+    stack.fake.requests.splice(0, 1);
+  }
+  return onlyUpstreamCall(stack, answer);
+}
+
+/**
  * `answer` is a problem+json answer with this status, whose body names the same status and the
  * response's X-Request-Id. The least every error answer must be; `expectProblem` checks the rest.
  */
