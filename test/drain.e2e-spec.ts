@@ -108,7 +108,9 @@ describe('drain under keep-alive callers (SIGTERM, SHUTDOWN_DRAIN_MS=600)', () =
       for (let i = 0; !stop; i++) {
         // Mostly one hot key (hits), some misses.
         const path =
-          i % 5 === 0 ? `/v1/integrations?limit=${1 + ((w * 1000 + i) % 50)}` : '/v1/integrations/1';
+          i % 5 === 0
+            ? `/v1/integrations?limit=${1 + ((w * 1000 + i) % 50)}`
+            : '/v1/integrations/1';
         try {
           const res = await pool.request({ path, method: 'GET', headers: { authorization: AUTH } });
           const body = await res.body.text();
