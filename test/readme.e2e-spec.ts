@@ -1,0 +1,67 @@
+/**
+ * The README against the code: every variable the configuration reads is in its table (and no
+ * other), every metric the service exports is in its metrics table (and no other), every
+ * repository path it names exists, and nothing points outside the repository.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Stack, startStack } from './support/stack';
+
+const ROOT = join(__dirname, '..');
+const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+/** The rows of the first table under this heading: its first cell's `code` spans. */
+function firstColumn(heading: string): string[] {
+  const start = readme.indexOf(`\n${heading}\n`);
+  if (start === -1) throw new Error(`README has no "${heading}" section`);
+  const lines = readme.slice(start).split('\n');
+  const table = lines.slice(lines.findIndex((l) => l.startsWith('|')));
+  const rows = table.slice(
+    2,
+    table.findIndex((l) => !l.startsWith('|')),
+  );
+  return rows.flatMap((row) => [...row.split('|')[1].matchAll(/`([^`]+)`/g)].map((m) => m[1]));
+}
+
+describe('README', () => {
+  it('documents exactly the variables the configuration reads', () => {
+    const source = readFileSync(join(ROOT, 'src/config/config.ts'), 'utf8');
+    const read = [...source.matchAll(/(?<!Symbol\()'([A-Z][A-Z0-9_]{2,})'/g)].map((m) => m[1]);
+    expect([...new Set(firstColumn('## Configuration'))].sort()).toEqual([...new Set(read)].sort());
+  });
+
+  describe('metrics table', () => {
+    let stack: Stack;
+    beforeAll(async () => {
+      stack = await startStack();
+    });
+    afterAll(() => stack?.close());
+
+    it('lists every bff_* metric the service exports, and none it does not', async () => {
+      const text = (await stack.client.get('/metrics', { as: null })).text;
+      const exported = new Set(
+        [...text.matchAll(/^# TYPE (bff_\w+)/gm)].map((m) => m[1]).filter(Boolean),
+      );
+      const documented = firstColumn('### Metrics (`GET /metrics`, Prometheus text)').filter((n) =>
+        n.startsWith('bff_'),
+      );
+      // Registered only once Redis is configured (this stack has none).
+      const redisOnly = ['bff_redis_up'];
+      expect([...exported].sort()).toEqual(documented.filter((n) => !redisOnly.includes(n)).sort());
+    });
+  });
+
+  it('names only paths that exist in the repository', () => {
+    const named = [
+      ...readme.matchAll(
+        /`((?:src|test|deploy|docs|bench|clients)\/[^`\s*<]*|[A-Z]+\.md|LICENSE)`/g,
+      ),
+    ].map((m) => m[1]);
+    expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((path) => !existsSync(join(ROOT, path)))).toEqual([]);
+  });
+
+  it('points nowhere outside the repository (no ../ paths)', () => {
+    expect(readme).not.toMatch(/\.\.\//);
+  });
+});
