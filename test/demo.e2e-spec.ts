@@ -74,6 +74,21 @@ describe('npm run demo', () => {
     expect(await response.text()).toMatch(answer);
   });
 
+  it('answers a route PostHog refuses personal keys on with /problems/upstream-refuses-personal-keys, as the banner says', async () => {
+    const token = banner.match(/export TOKEN=(\S+)/)?.[1];
+    const response = await fetch(
+      `http://127.0.0.1:${port}/v1/integrations/5/twilio/phone-numbers`,
+      {
+        headers: { authorization: `Bearer ${token}` },
+      },
+    );
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { type: string }).type).toBe(
+      '/problems/upstream-refuses-personal-keys',
+    );
+    expect(banner).toContain('/problems/upstream-refuses-personal-keys');
+  });
+
   it('serves /docs', async () => {
     const response = await fetch(`http://127.0.0.1:${port}/docs`);
     expect(response.status).toBe(200);
