@@ -3,7 +3,8 @@
  * errors) rather than per DTO: each case is refused with 400 problem+json naming the field, and
  * PostHog receives nothing (the fake records zero calls).
  */
-import { expectRawProblem, type RawAnswer, rawRequest } from './support/raw-http';
+import { request } from 'node:http';
+import { ADMIN, expectRawProblem, type RawAnswer, rawRequest } from './support/raw-http';
 import { type Stack, startStack } from './support/stack';
 
 const ROLE = '543e2fa5-dae3-497f-aa96-e06da8fcb379'; // a role of the seeded organization
@@ -233,6 +234,67 @@ describe('request contract', () => {
         authorization: '',
       });
       expectRawProblem(answer, 400, 'path');
+    });
+  });
+  describe('abandoned requests', () => {
+    /** Polls `probe` until it returns something (bounded: 200 tries of 25 ms). */
+    async function until<T>(probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+      for (let i = 0; i < 200; i++) {
+        const found = await probe();
+        if (found !== undefined && found !== false) return found;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('condition not reached');
+    }
+    const counter = async (name: string, labels: string[]): Promise<number> => {
+      const text = (await rawRequest(stack.url, 'GET', '/metrics')).text;
+      return text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)))
+        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    };
+
+    it('logs a request the client closes before its answer (client_closed, 499) and counts it, once', async () => {
+      const labels = ['route="/v1/integrations/:id"', 'status="499"'];
+      const before = await counter('bff_http_requests_total', labels);
+      const upstreamBefore = await counter('bff_upstream_requests_total', []);
+      stack.fake.setMode({ kind: 'slow', delayMs: 300 });
+      const { hostname, port } = new URL(stack.url);
+      const req = request({
+        host: hostname,
+        port,
+        path: '/v1/integrations/2',
+        headers: { authorization: ADMIN, 'x-request-id': 'abandoned-1' },
+      });
+      req.on('error', () => undefined);
+      req.end();
+      await until(() => stack.fake.requests.length > 0); // PostHog is being called
+      req.destroy(); // the caller hangs up before the answer
+      const lines = () =>
+        stack.logs.map((l) => JSON.parse(l)).filter((l) => l.request_id === 'abandoned-1');
+      const [line] = await until(() => (lines().length > 0 ? lines() : undefined));
+      expect(line).toMatchObject({
+        route: '/v1/integrations/:id',
+        status: 499,
+        client_closed: true,
+        caller: 'admin',
+      });
+      expect(await counter('bff_http_requests_total', labels)).toBe(before + 1);
+      // The upstream call it started completes (and is counted); the request still has one line.
+      await until(async () => (await counter('bff_upstream_requests_total', [])) > upstreamBefore);
+      expect(lines()).toHaveLength(1);
+    });
+  });
+
+  describe('bodied GETs', () => {
+    it('answers a GET with a JSON body the same whether its answer is cached or not', async () => {
+      const get = () =>
+        rawRequest(stack.url, 'GET', '/v1/integrations?limit=3', JSON_TYPE, '{"kind":"evil"}');
+      const cold = await get();
+      const warm = await get();
+      expect([cold.status, warm.status]).toEqual([200, 200]);
+      expect(warm.headers['x-cache']).toBe('HIT');
+      expect(warm.text).toBe(cold.text); // the body is ignored either way: GET has no body
     });
   });
 });

@@ -15,6 +15,8 @@ export interface RequestContext {
   upstreamMs?: number;
   /** Why no answer came from PostHog: a Node/TLS error code (ECONNREFUSED, ENOTFOUND...), or timeout. */
   upstreamError?: string;
+  /** The caller closed the connection before its answer was sent. */
+  clientClosed?: boolean;
 }
 
 declare module 'fastify' {

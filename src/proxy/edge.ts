@@ -16,6 +16,8 @@ export interface EdgeDeps {
 }
 
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
+/** The status logged and counted for a request whose caller closed before its answer (nginx's). */
+const CLIENT_CLOSED = 499;
 
 /** The one access-log line and the request metrics of every request. */
 export class AccessLog {
@@ -50,6 +52,7 @@ export class AccessLog {
       upstream_error: ctx?.upstreamError,
       client: request.ip,
       user_agent: typeof userAgent === 'string' ? userAgent.slice(0, 256) : undefined,
+      client_closed: ctx?.clientClosed,
     };
     this.logger.access(QUIET_ROUTES.has(route) ? 'debug' : 'info', line);
   }
@@ -71,6 +74,13 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
       startedAt: process.hrtime.bigint(),
     };
     reply.header('x-request-id', request.ctx.requestId);
+    // A caller that hangs up before its answer still gets its access line and metric (status 499,
+    // client_closed), although the work it started (e.g. an upstream call) goes on.
+    reply.raw.once('close', () => {
+      if (reply.raw.writableFinished) return;
+      request.ctx.clientClosed = true;
+      access.record(request, request.routeOptions.url ?? 'unmatched', CLIENT_CLOSED);
+    });
     deps.tracing?.startRequest(request);
     const route = request.routeOptions.config?.proxy;
     if (!route) return;
@@ -88,6 +98,7 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
 
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     deps.tracing?.endRequest(request, reply.statusCode);
+    if (request.ctx?.clientClosed) return done(); // already recorded when the caller left
     const route = request.routeOptions.url ?? 'unmatched';
     const length = Number(reply.getHeader('content-length'));
     access.record(request, route, reply.statusCode, Number.isFinite(length) ? length : undefined);
