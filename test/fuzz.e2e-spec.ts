@@ -27,9 +27,17 @@ const SECRETS = [POSTHOG_KEY, ...Object.values(CALLERS).map((c) => c.token)];
  * answered 502 /problems/upstream-refuses-personal-keys.
  */
 const refusesPersonalKeys = (answer: RawAnswer): boolean =>
-  answer.status === 502 &&
-  (answer.json?.type === '/problems/upstream-refuses-personal-keys' ||
-    /^PostHog does not accept personal API keys/.test(answer.json?.detail ?? ''));
+  answer.status === 502 && answer.json?.type === '/problems/upstream-refuses-personal-keys';
+
+/** The causes of a refusal made before PostHog (API.md's error table). */
+const REFUSED_BEFORE_POSTHOG = [
+  '/problems/validation',
+  '/problems/malformed-request',
+  '/problems/unsupported-media-type',
+  '/problems/unauthenticated',
+  '/problems/forbidden',
+  '/problems/not-found',
+];
 const PROTOTYPE_NAMES = Object.getOwnPropertyNames(Object.prototype);
 
 interface Operation {
@@ -452,7 +460,8 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
         if (answer.status === 400) {
           // The document allowed this request: only PostHog (or the integration's kind) may refuse it.
           const byPostHog =
-            upstream > 0 || answer.json?.type === '/problems/integration-kind-mismatch';
+            (upstream > 0 && answer.json?.type === '/problems/upstream-validation') ||
+            answer.json?.type === '/problems/integration-kind-mismatch';
           expect([context, byPostHog]).toEqual([context, true]);
         }
         if (answer.status >= 400) expectProblemJson(answer, context);
@@ -480,6 +489,7 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
         expectNoSecret(answer.text);
         expect([context, answer.status >= 400 && answer.status < 500]).toEqual([context, true]);
         expectProblemJson(answer, context);
+        expect([context, answer.json.type]).toEqual([context, '/problems/validation']);
         expect([context, upstream]).toEqual([context, 0]);
       }),
       params(RUNS.invalid),
@@ -533,6 +543,12 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
         ]);
         if (answer.status >= 400) expectProblemJson(answer, context);
         const upstream = stack.fake.requests.filter((c) => c.headers['x-request-id'] === id).length;
+        if (
+          REFUSED_BEFORE_POSTHOG.includes(answer.json?.type) &&
+          answer.json?.type !== '/problems/not-found'
+        ) {
+          expect([context, upstream]).toEqual([context, 0]);
+        }
         if (upstream > 0) {
           // Only an admitted caller's request that passed validation may reach PostHog.
           expect([

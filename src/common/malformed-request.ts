@@ -45,7 +45,8 @@ export function frameworkErrorHandler(
       status === 414
         ? 'A path segment is too long.'
         : 'The URL is malformed (bad percent-encoding).';
-    const problem = new Problem(status, detail, [{ field: 'path', message: detail }]);
+    const errors = [{ field: 'path', message: detail }];
+    const problem = new Problem(status, detail, errors, {}, 'malformed-request');
     sendProblem(reply, problem, request.ctx.requestId);
     recorder()?.(request, status);
   };
