@@ -86,7 +86,8 @@ export class AuditTrail {
       created_id: route.method === 'POST' ? createdId(response) : undefined,
     };
     this.logger.info(record, 'audit');
-    if (!this.redis.configured) return;
+    // During a Redis outage (logged once by RedisService) the record is in the log only.
+    if (!this.redis.available) return;
     try {
       await this.redis.run((client) =>
         client.xAdd(
@@ -146,9 +147,8 @@ export class AuditTrail {
         503,
         'Redis, where the audit trail is kept, is not answering; retry later.',
         [],
-        {
-          'retry-after': '5',
-        },
+        { 'retry-after': '5' },
+        'audit-unavailable',
       );
     }
   }

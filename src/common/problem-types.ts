@@ -118,6 +118,12 @@ export const PROBLEM_TYPES = {
     description:
       'The route needs configuration this deployment lacks (POSTHOG_ORGANIZATION_ID for organization routes, REDIS_URL for the audit trail).',
   },
+  'audit-unavailable': {
+    title: 'Audit trail unavailable',
+    status: [503],
+    description:
+      'The Redis that keeps the audit trail is not answering (GET /v1/audit). Retry shortly; writes meanwhile are still recorded in the log.',
+  },
   'shutting-down': {
     title: 'Shutting down',
     status: [503],
