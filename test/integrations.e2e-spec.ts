@@ -278,6 +278,21 @@ describe('DELETE /v1/integrations/:id', () => {
     expect(seedIntegration(2)).toBeUndefined();
   });
 
+  it("answers PostHog's 400 for an integration still in use with its detail, invalidating nothing", async () => {
+    stack().fake.inUse.set(1, 'active workflows: Weekly digest');
+    await stack().client.get('/v1/integrations/1');
+
+    const answer = await stack().client.call('DELETE', '/v1/integrations/1');
+    const after = await stack().client.get('/v1/integrations/1');
+
+    expectProblem(answer, 400);
+    expect(answer.json.type).toBe('/problems/upstream-validation');
+    expect(answer.json.detail).toMatch(
+      /^This integration is used by active workflows: Weekly digest/,
+    );
+    expect([after.status, after.headers.get('x-cache')]).toEqual([200, 'HIT']);
+  });
+
   it('invalidates the cached read of the deleted integration', async () => {
     await stack().client.get('/v1/integrations/2');
     expect((await stack().client.get('/v1/integrations/2')).headers.get('x-cache')).toBe('HIT');

@@ -243,6 +243,8 @@ export class FakePostHog implements FakeStore {
   data: SeedData = seedData();
   /** Organization integrations whose Vercel account has unpaid invoices (delete: 409). */
   openInvoices = new Set<string>(OPEN_INVOICE_INTEGRATIONS);
+  /** Project integrations in use, by id: what uses them (delete: 400 "This integration is used by ..."). */
+  inUse = new Map<number, string>();
 
   private readonly server: Server;
   private readonly port: number;
@@ -327,6 +329,7 @@ export class FakePostHog implements FakeStore {
   reset(): void {
     Object.assign(this.data, seedData());
     this.openInvoices = new Set(OPEN_INVOICE_INTEGRATIONS);
+    this.inUse.clear();
     this.clearRequests();
     this.setMode({ kind: 'normal' });
     this.delayMs = this.baseDelayMs;
@@ -682,6 +685,13 @@ export class FakePostHog implements FakeStore {
     const row = this.data.integrations[index];
     if (!this.key.ownerIsAdmin && row.created_by?.id !== API_KEY_OWNER.id) {
       return permissionDenied(DRF_PERMISSION_DENIED);
+    }
+    const usedBy = this.inUse.get(row.id);
+    if (usedBy) {
+      return invalid(
+        null,
+        `This integration is used by ${usedBy}. Update them to use a different integration before disconnecting it.`,
+      );
     }
     this.data.integrations.splice(index, 1);
     return noContent();
