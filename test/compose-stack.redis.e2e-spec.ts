@@ -4,9 +4,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { freePort } from './support/process';
 
 const ROOT = resolve(__dirname, '..');
 const BFF_MAIN = join(ROOT, 'dist/main.js');
@@ -29,18 +29,6 @@ function composeEnv(name: string): Record<string, string> {
     );
   }
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value ?? '')]));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));

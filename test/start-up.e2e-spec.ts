@@ -3,19 +3,15 @@
  * one run, the warning for plain http:// to PostHog, a busy port in one line, and ADMIN_PORT
  * splitting the operations surface from the API.
  */
-import { join } from 'node:path';
-import { freePort, type Running, startNode } from './support/process';
+import { freePort, type Running, startMain } from './support/process';
 import { clientsJson, POSTHOG_KEY } from './support/stack';
 
-const MAIN = join(__dirname, '..', 'dist', 'main.js');
 const VALID = {
   POSTHOG_API_KEY: POSTHOG_KEY,
   POSTHOG_PROJECT_ID: '1',
   BFF_CLIENTS: clientsJson(),
   HOST: '127.0.0.1',
 };
-
-const startMain = (env: Record<string, string>): Running => startNode([MAIN], env);
 
 describe('start-up with bad configuration', () => {
   it('reports three problems at once: three lines naming them, exit code 2, no stack trace', async () => {
@@ -129,5 +125,65 @@ describe('ADMIN_PORT', () => {
     expect(exit.code).toBe(0);
     await expect(fetch(`${admin}/health/live`)).rejects.toThrow();
     await expect(fetch(`${api}/v1/integrations`)).rejects.toThrow();
+  });
+});
+
+describe('start-up with one bad variable', () => {
+  const valid = {
+    POSTHOG_API_KEY: POSTHOG_KEY,
+    POSTHOG_PROJECT_ID: '1',
+    BFF_CLIENTS: clientsJson(),
+    PORT: '0',
+  };
+  const badScope = JSON.stringify([
+    { id: 'x', token_sha256: 'a'.repeat(64), scopes: ['integration:admin'] },
+  ]);
+
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['a missing POSTHOG_API_KEY', { POSTHOG_API_KEY: '' }, 'POSTHOG_API_KEY'],
+    ['malformed BFF_CLIENTS (not JSON)', { BFF_CLIENTS: '[{"id":' }, 'BFF_CLIENTS'],
+    ['an unknown scope in BFF_CLIENTS', { BFF_CLIENTS: badScope }, 'BFF_CLIENTS[0].scopes'],
+    ['a non-numeric UPSTREAM_TIMEOUT_MS', { UPSTREAM_TIMEOUT_MS: 'soon' }, 'UPSTREAM_TIMEOUT_MS'],
+    ['a zero UPSTREAM_TIMEOUT_MS', { UPSTREAM_TIMEOUT_MS: '0' }, 'UPSTREAM_TIMEOUT_MS'],
+    ['a non-numeric POSTHOG_PROJECT_ID', { POSTHOG_PROJECT_ID: 'abc' }, 'POSTHOG_PROJECT_ID'],
+    ['a POSTHOG_HOST that is not http(s)', { POSTHOG_HOST: 'file:///etc/passwd' }, 'POSTHOG_HOST'],
+    ['a REDIS_URL that is not redis://', { REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL'],
+    ['an UPSTREAM_CALLER_SHARE above 1', { UPSTREAM_CALLER_SHARE: '2' }, 'UPSTREAM_CALLER_SHARE'],
+  ];
+
+  // One test starting every case at once: each process loads the whole app first (~1 s).
+  it(`exits non-zero with one stderr line naming the variable and no stack trace, for: ${cases
+    .map(([what]) => what)
+    .join('; ')}`, async () => {
+    const exits = await Promise.all(
+      cases.map(([, env]) => {
+        const vars: Record<string, string> = { ...valid, ...env };
+        for (const [key, value] of Object.entries(vars)) if (value === '') delete vars[key];
+        return startMain(vars).exited;
+      }),
+    );
+    const seen = exits.map((exit, i) => {
+      const lines = exit.stderr.split('\n').filter((line) => line.trim() !== '');
+      return {
+        case: cases[i][0],
+        exitedNonZero: exit.code !== null && exit.code !== 0,
+        stderrLines: lines.length,
+        namesTheVariable: lines[0]?.includes(cases[i][2]) ?? false,
+        stackTrace: /^\s+at /m.test(exit.stderr),
+        leaksKey: exit.stderr.includes(POSTHOG_KEY) || exit.stdout.includes(POSTHOG_KEY),
+        stderr: exit.stderr,
+      };
+    });
+    expect(seen).toEqual(
+      cases.map(([what]) => ({
+        case: what,
+        exitedNonZero: true,
+        stderrLines: 1,
+        namesTheVariable: true,
+        stackTrace: false,
+        leaksKey: false,
+        stderr: expect.any(String),
+      })),
+    );
   });
 });

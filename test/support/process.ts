@@ -1,6 +1,11 @@
 /** Child processes for the suites that run the service as deployed (dist/main.js, the demo). */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+/** The built service, as the image runs it. */
+export const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
 export interface Exit {
   code: number | null;
@@ -56,6 +61,14 @@ export function startNode(args: string[], env: Record<string, string>): Running 
       });
     });
   return { child, stdout: () => stdout, stderr: () => stderr, exited, waitFor };
+}
+
+/** Starts `node dist/main.js` with exactly this environment (nothing inherited but PATH). */
+export function startMain(env: Record<string, string>): Running {
+  if (!existsSync(MAIN)) {
+    throw new Error(`${MAIN} is missing: run \`npm run build\` before this suite (npm test does).`);
+  }
+  return startNode([MAIN], env);
 }
 
 /** A loopback port nobody listens on right now. */
