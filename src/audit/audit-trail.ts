@@ -167,7 +167,9 @@ function targetOf(route: ProxyRoute, input: { params?: object; body?: object }):
   } else if (route.path.startsWith('/v1/integrations')) {
     target.integration_id = text(id) ?? text(body.integration_id);
   }
-  if (typeof body.kind === 'string') target.kind = body.kind;
+  // A create names its kind; a kind-aware helper route acts only on integrations of its kind.
+  const kind = typeof body.kind === 'string' ? body.kind : route.kind;
+  if (kind !== undefined) target.kind = kind;
   return target;
 }
 
