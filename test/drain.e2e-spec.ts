@@ -134,6 +134,8 @@ describe('drain under keep-alive callers (SIGTERM, SHUTDOWN_DRAIN_MS=600)', () =
       stop = true;
       await load;
       expect(exit.code).toBe(0);
+      // Readiness answered 503 to the balancer's probes all along the drain: not an error.
+      expect(exit.stdout.split('\n').filter((l) => /"level":"(error|fatal)"/.test(l))).toEqual([]);
     } finally {
       stop = true;
       clearInterval(poll);

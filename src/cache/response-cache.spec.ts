@@ -1,0 +1,127 @@
+import { Test } from '@nestjs/testing';
+import { loadConfig } from '../config/config';
+import { CoreModule } from '../core.module';
+import { RedisService } from '../redis/redis.service';
+import { UpstreamFailure } from '../upstream/posthog-answer';
+import { type CachedResponse, ResponseCache } from './response-cache';
+import { ResponseCacheModule } from './response-cache.module';
+
+const REDIS_URL = process.env.REDIS_URL;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const answer = (text: string): CachedResponse => ({ status: 200, body: Buffer.from(text) });
+
+/** One replica's cache: the Nest modules as the app wires them. */
+async function replica(env: Record<string, string>) {
+  const config = loadConfig({
+    POSTHOG_API_KEY: 'phx_unit_not_a_key',
+    POSTHOG_PROJECT_ID: '1',
+    BFF_CLIENTS: JSON.stringify([
+      { id: 'x', token_sha256: 'a'.repeat(64), scopes: ['integration:read'] },
+    ]),
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const module = await Test.createTestingModule({
+    imports: [CoreModule.forRoot(config, { write: () => undefined }), ResponseCacheModule],
+  }).compile();
+  await module.init();
+  const redis = module.get(RedisService);
+  const deadline = Date.now() + 5000;
+  while (redis.configured && !redis.available && Date.now() < deadline) await sleep(10);
+  return { cache: module.get(ResponseCache), redis, close: () => module.close() };
+}
+
+/** A loader that counts its calls. */
+function loader(text: string) {
+  const load = Object.assign(
+    async () => {
+      load.calls++;
+      await sleep(5);
+      return answer(text);
+    },
+    { calls: 0 },
+  );
+  return load;
+}
+
+describe('ResponseCache read-through (in process)', () => {
+  let r: Awaited<ReturnType<typeof replica>>;
+  beforeAll(async () => {
+    r = await replica({ CACHE_TTL_SECONDS: '1', CACHE_STALE_SECONDS: '60' });
+  });
+  afterAll(() => r.close());
+
+  it('loads once on a miss (identical concurrent misses share it), then answers HIT', async () => {
+    const load = loader('a');
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, async () =>
+        r.cache.read(await r.cache.lookup('integrations', 'k1'), 1000, load),
+      ),
+    );
+    expect(load.calls).toBe(1);
+    expect(new Set(outcomes.map((o) => o.cache))).toEqual(new Set(['MISS']));
+    const hit = await r.cache.lookup('integrations', 'k1');
+    expect(hit.hit?.body.toString()).toBe('a');
+  });
+
+  it('answers STALE from the expired copy when the upstream fails, never on no-cache', async () => {
+    await r.cache.read(await r.cache.lookup('integrations', 'k2'), 100, loader('old'));
+    await sleep(150);
+    const failing = async (): Promise<CachedResponse> => {
+      throw new UpstreamFailure('server', 502, 'down');
+    };
+    const lookup = await r.cache.lookup('integrations', 'k2');
+    expect(lookup.hit).toBeUndefined(); // expired: not a HIT
+    const stale = await r.cache.read(lookup, 100, failing);
+    expect([stale.cache, stale.response.body.toString()]).toEqual(['STALE', 'old']);
+    await expect(
+      r.cache.read(await r.cache.lookup('integrations', 'k2', true), 100, failing),
+    ).rejects.toBeInstanceOf(UpstreamFailure);
+  });
+
+  it('makes every entry of a family unreachable after invalidate, others stay', async () => {
+    await r.cache.read(await r.cache.lookup('integrations', 'k3'), 1000, loader('i'));
+    await r.cache.read(await r.cache.lookup('role-external-references', 'k3'), 1000, loader('r'));
+    await r.cache.invalidate('integrations');
+    expect((await r.cache.lookup('integrations', 'k3')).hit).toBeUndefined();
+    expect((await r.cache.lookup('role-external-references', 'k3')).hit).toBeDefined();
+  });
+});
+
+(REDIS_URL ? describe : describe.skip)('ResponseCache read-through on Redis (REDIS_URL)', () => {
+  const env = {
+    REDIS_URL: REDIS_URL as string,
+    REDIS_KEY_PREFIX: `bff-unit-rc-${process.pid}-${Date.now()}:`,
+    CACHE_TTL_SECONDS: '1',
+  };
+  let a: Awaited<ReturnType<typeof replica>>;
+  let b: Awaited<ReturnType<typeof replica>>;
+  beforeAll(async () => {
+    a = await replica(env);
+    b = await replica(env);
+  });
+  afterAll(async () => {
+    const keys = await a.redis.run((c) => c.keys(`${env.REDIS_KEY_PREFIX}*`));
+    if (keys.length) await a.redis.run((c) => c.del(keys));
+    await a.close();
+    await b.close();
+  });
+
+  it('an expired L1 copy reads Redis first: a fresher copy another replica stored wins', async () => {
+    await a.cache.read(await a.cache.lookup('integrations', 'r1'), 600, loader('v1'));
+    expect((await b.cache.lookup('integrations', 'r1')).hit?.body.toString()).toBe('v1'); // b's L1 now
+    await sleep(300);
+    await a.cache.read(await a.cache.lookup('integrations', 'r1', true), 600, loader('v2'));
+    await sleep(350); // b's copy of v1 expired; v2 is fresh in Redis
+    const onB = await b.cache.lookup('integrations', 'r1');
+    expect(onB.hit?.body.toString()).toBe('v2');
+  });
+
+  it('drops every entry when Redis forgot the generations (new epoch), L1 copies included', async () => {
+    await a.cache.read(await a.cache.lookup('integrations', 'r2'), 1000, loader('before'));
+    expect((await a.cache.lookup('integrations', 'r2')).hit).toBeDefined();
+    await a.redis.run((c) => c.del(`${env.REDIS_KEY_PREFIX}generations`));
+    expect((await a.cache.lookup('integrations', 'r2')).hit).toBeUndefined();
+    expect((await b.cache.lookup('integrations', 'r2')).hit).toBeUndefined();
+  });
+});
