@@ -92,7 +92,14 @@ describe('ADMIN_PORT', () => {
     await main.exited;
   });
 
-  it.each(['/health/live', '/health/ready', '/metrics', '/docs', '/docs-json'])(
+  it.each([
+    '/health/live',
+    '/health/ready',
+    '/metrics',
+    '/docs',
+    '/docs-json',
+    '/problems/validation',
+  ])(
     'serves %s on the admin port and answers 404 problem+json for it on the API port',
     async (path) => {
       expect((await fetch(`${admin}${path}`)).status).toBe(200);
