@@ -10,6 +10,8 @@ import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { requestIdFrom } from '../src/common/request-context';
 import type { ProxyRoute } from '../src/routes/route';
 import type { FakeMode } from './fake-posthog/fake-posthog';
+import { jiraIntegration } from './fake-posthog/integration-surface';
+import type { Integration } from './fake-posthog/seed';
 import { expectProblemStatus } from './support/expectations';
 import {
   type Answer,
@@ -41,10 +43,15 @@ const label = (route: Pick<ProxyRoute, 'method' | 'path'>) => `${route.method} $
 const anyPath = (route: ProxyRoute) => route.path.replace(/:\w+/g, 'x');
 
 const LEGACY_KEY = { key: { mode: 'legacy' as const } };
-/** A stack whose fake takes every sample: a legacy key, and no Vercel invoices left unpaid. */
+/**
+ * A stack whose fake takes every sample: a legacy key, no Vercel invoices left unpaid, a Jira
+ * integration (7) and a second GitHub one (8) that the DELETE sample leaves alone.
+ */
 async function startSampleStack(env: Record<string, string> = {}): Promise<Stack> {
   const stack = await startStack(env, LEGACY_KEY);
   stack.fake.openInvoices.clear();
+  const github = stack.fake.data.integrations.find((i) => i.kind === 'github') as Integration;
+  stack.fake.data.integrations.push(jiraIntegration(7), { ...structuredClone(github), id: 8 });
   return stack;
 }
 const VERCEL = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
@@ -116,6 +123,41 @@ const SAMPLES: Record<string, Sample> = {
   'POST /v1/integrations/github/oauth-authorize': {
     path: '/v1/integrations/github/oauth-authorize',
     body: { installation_id: '51234567', next: '/project/1' },
+    status: 200,
+  },
+  'GET /v1/integrations/:id/slack/channels': {
+    path: '/v1/integrations/1/slack/channels?search=alerts&limit=5',
+    status: 200,
+  },
+  'GET /v1/integrations/:id/slack/users': {
+    path: '/v1/integrations/1/slack/users?user_id=U0100000001',
+    status: 200,
+  },
+  'GET /v1/integrations/:id/github/repos': {
+    path: '/v1/integrations/8/github/repos?limit=2',
+    status: 200,
+  },
+  'POST /v1/integrations/:id/github/repos/refresh': {
+    path: '/v1/integrations/8/github/repos/refresh',
+    body: {},
+    status: 200,
+  },
+  'GET /v1/integrations/:id/github/branches': {
+    path: '/v1/integrations/8/github/branches?repo=acme-inc/posthog-bff',
+    status: 200,
+  },
+  'GET /v1/integrations/:id/github/teams': { path: '/v1/integrations/8/github/teams', status: 200 },
+  'GET /v1/integrations/github/installations': {
+    path: '/v1/integrations/github/installations',
+    status: 200,
+  },
+  'POST /v1/integrations/github/prepare-callback': {
+    path: '/v1/integrations/github/prepare-callback',
+    body: { installation_id: '51234567' },
+    status: 204,
+  },
+  'GET /v1/integrations/:id/jira/projects': {
+    path: '/v1/integrations/7/jira/projects',
     status: 200,
   },
   'GET /v1/organization/integrations': { path: '/v1/organization/integrations', status: 200 },
@@ -199,7 +241,7 @@ describe('the route tables', () => {
 
     // GET /v1/audit is the BFF's own route (never proxied): audit.e2e-spec.ts covers it.
     expect([...ROUTES, AUDIT_ROUTE].map(label).sort()).toEqual(documented.sort());
-    expect(ROUTES).toHaveLength(24); // API.md's route table
+    expect(ROUTES).toHaveLength(33); // API.md's route table
   });
 
   it('make every write and the authorize route unreachable with read scopes', () => {

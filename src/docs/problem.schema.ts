@@ -1,5 +1,12 @@
-import { applyDecorators } from '@nestjs/common';
-import { ApiExtension, ApiProperty, ApiResponse, ApiSchema, getSchemaPath } from '@nestjs/swagger';
+import { applyDecorators, type Type } from '@nestjs/common';
+import {
+  ApiExtension,
+  ApiExtraModels,
+  ApiProperty,
+  ApiResponse,
+  ApiSchema,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { PROBLEM_TYPES, type ProblemName, problemUri } from '../common/problem-types';
 import type { ProxyRoute } from '../routes/route';
 
@@ -89,30 +96,45 @@ const problem = (status: number, description: string, headers: object = {}) =>
     },
   });
 
-function success(route: ProxyRoute): MethodDecorator {
-  const headers = { ...REQUEST_ID_HEADER, ...(route.method === 'GET' ? CACHE_HEADER : {}) };
-  if (route.method === 'DELETE') {
-    return ApiResponse({ status: 204, description: 'Deleted; no body.', headers });
+/** PostHog's success status: 201 for a POST that invalidates (it adds), unless the route says. */
+const successStatus = (route: ProxyRoute) =>
+  route.successStatus ?? (route.method === 'POST' && route.invalidates ? 201 : 200);
+
+function successSchema(route: ProxyRoute, answer: Type<unknown> | undefined): object {
+  if (route.answer === 'redirect') return { $ref: getSchemaPath(RedirectSchema) };
+  if (route.answer === 'list') {
+    const page = { $ref: getSchemaPath(ListPageSchema) };
+    if (!answer) return page;
+    const items = { type: 'array', items: { $ref: getSchemaPath(answer) } };
+    return { allOf: [page, { type: 'object', properties: { items } }] };
   }
-  const status = route.successStatus ?? (route.method === 'POST' && route.invalidates ? 201 : 200);
-  const [description, schema] =
+  if (answer) return { $ref: getSchemaPath(answer) };
+  return { type: 'object', additionalProperties: true, description: "PostHog's answer." };
+}
+
+function success(route: ProxyRoute, answer: Type<unknown> | undefined): MethodDecorator {
+  const headers = { ...REQUEST_ID_HEADER, ...(route.method === 'GET' ? CACHE_HEADER : {}) };
+  if (route.method === 'DELETE' || route.answer === 'none') {
+    const description = route.method === 'DELETE' ? 'Deleted; no body.' : 'Done; no body.';
+    return ApiResponse({ status: 204, description, headers });
+  }
+  const description =
     route.answer === 'list'
-      ? [
-          'One page: {items, total, limit, offset, next_offset}.',
-          { $ref: getSchemaPath(ListPageSchema) },
-        ]
+      ? 'One page: {items, total, limit, offset, next_offset}.'
       : route.answer === 'redirect'
-        ? ["PostHog's redirect target, not followed.", { $ref: getSchemaPath(RedirectSchema) }]
-        : [
-            "PostHog's JSON, unchanged.",
-            { type: 'object', additionalProperties: true, description: "PostHog's answer." },
-          ];
-  return ApiResponse({
-    status,
-    description,
-    headers,
-    content: { 'application/json': { schema } },
-  });
+        ? "PostHog's redirect target, not followed."
+        : "PostHog's JSON, unchanged.";
+  const schema = successSchema(route, answer);
+  const decorators = [
+    ApiResponse({
+      status: successStatus(route),
+      description,
+      headers,
+      content: { 'application/json': { schema } },
+    }),
+  ];
+  if (answer) decorators.unshift(ApiExtraModels(answer));
+  return applyDecorators(...decorators);
 }
 
 /**
@@ -120,12 +142,12 @@ function success(route: ProxyRoute): MethodDecorator {
  * answer. The caller scope it needs is also stated as `x-required-scope` (OpenAPI 3.0 bearer
  * security cannot carry scopes).
  */
-export function ApiProblemResponses(route: ProxyRoute): MethodDecorator {
+export function ApiProblemResponses(route: ProxyRoute, answer?: Type<unknown>): MethodDecorator {
   const hasBody = route.method === 'POST' || route.method === 'PATCH';
   const organization = route.upstream.includes('{organization}');
   return applyDecorators(
     ApiExtension('x-required-scope', route.scope),
-    success(route),
+    success(route, answer),
     problem(
       400,
       route.kind

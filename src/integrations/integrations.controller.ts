@@ -15,6 +15,24 @@ import {
   ListIntegrationsQuery,
   OAuthAuthorizeBody,
 } from './dto/integration.dto';
+import {
+  GitHubBranches,
+  GitHubInstallations,
+  GitHubRepositories,
+  GitHubRepositoriesRefreshed,
+  GitHubTeams,
+  JiraProjects,
+  SlackChannels,
+  SlackUsers,
+} from './dto/integration-helper.responses';
+import {
+  EmptyBody,
+  GitHubBranchesQuery,
+  GitHubPageQuery,
+  PrepareCallbackBody,
+  SlackChannelsQuery,
+  SlackUsersQuery,
+} from './dto/integration-helpers.dto';
 
 @Controller()
 export class IntegrationsController {
@@ -52,6 +70,16 @@ export class IntegrationsController {
 
   @ProxyEndpoint(R.githubOAuthAuthorize)
   oauthAuthorize(@Body() body: OAuthAuthorizeBody, @Res() res: FastifyReply) {
+    return this.proxy.forward({ body }, res);
+  }
+
+  @ProxyEndpoint(R.githubInstallations, GitHubInstallations)
+  githubInstallations(@Res() res: FastifyReply) {
+    return this.proxy.forward({}, res);
+  }
+
+  @ProxyEndpoint(R.githubPrepareCallback)
+  githubPrepareCallback(@Body() body: PrepareCallbackBody, @Res() res: FastifyReply) {
     return this.proxy.forward({ body }, res);
   }
 
@@ -113,6 +141,65 @@ export class IntegrationsController {
 
   @ProxyEndpoint(R.twilioPhoneNumbers)
   twilioPhoneNumbers(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
+    return this.proxy.forward({ params }, res);
+  }
+
+  @ProxyEndpoint(R.slackChannels, SlackChannels)
+  slackChannels(
+    @Param() params: IntegrationIdParams,
+    @Query() query: SlackChannelsQuery,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward({ params, query }, res);
+  }
+
+  @ProxyEndpoint(R.slackUsers, SlackUsers)
+  slackUsers(
+    @Param() params: IntegrationIdParams,
+    @Query() query: SlackUsersQuery,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward({ params, query }, res);
+  }
+
+  @ProxyEndpoint(R.githubRepos, GitHubRepositories)
+  githubRepos(
+    @Param() params: IntegrationIdParams,
+    @Query() query: GitHubPageQuery,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward({ params, query }, res);
+  }
+
+  @ProxyEndpoint(R.githubReposRefresh, GitHubRepositoriesRefreshed)
+  githubReposRefresh(
+    @Param() params: IntegrationIdParams,
+    @Body() body: EmptyBody,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward({ params, body }, res);
+  }
+
+  @ProxyEndpoint(R.githubBranches, GitHubBranches)
+  githubBranches(
+    @Param() params: IntegrationIdParams,
+    @Query() query: GitHubBranchesQuery,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward({ params, query }, res);
+  }
+
+  @ProxyEndpoint(R.githubTeams, GitHubTeams)
+  githubTeams(
+    @Param() params: IntegrationIdParams,
+    @Query() query: GitHubPageQuery,
+    @Res() res: FastifyReply,
+  ) {
+    return this.proxy.forward({ params, query }, res);
+  }
+
+  @ProxyEndpoint(R.jiraProjects, JiraProjects)
+  jiraProjects(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
     return this.proxy.forward({ params }, res);
   }
 }

@@ -1,4 +1,4 @@
-import { applyDecorators, Delete, Get, Patch, Post } from '@nestjs/common';
+import { applyDecorators, Delete, Get, Patch, Post, type Type } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiOperation } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../docs/problem.schema';
@@ -8,8 +8,11 @@ const METHODS = { GET: Get, POST: Post, PATCH: Patch, DELETE: Delete };
 const REFUSED_NOTE =
   '**PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.';
 
-/** Declares a controller method as a proxied route: HTTP verb + path, route config, docs. */
-export function ProxyEndpoint(route: ProxyRoute): MethodDecorator {
+/**
+ * Declares a controller method as a proxied route: HTTP verb + path, route config, docs.
+ * `answer` is the class describing PostHog's success body (of each item, for list routes).
+ */
+export function ProxyEndpoint(route: ProxyRoute, answer?: Type<unknown>): MethodDecorator {
   const cache = route.cache
     ? `Cached (family ${route.cache}; X-Cache HIT/MISS/STALE).`
     : route.invalidates
@@ -25,6 +28,6 @@ export function ProxyEndpoint(route: ProxyRoute): MethodDecorator {
         route.refusesPersonalKeys ? ` ${REFUSED_NOTE}` : ''
       }`,
     }),
-    ApiProblemResponses(route),
+    ApiProblemResponses(route, answer),
   );
 }

@@ -29,8 +29,11 @@ export interface ProxyRoute {
   ttlSeconds?: number;
   /** Writes only: a success invalidates this family. */
   invalidates?: CacheFamily;
-  /** How the upstream answer becomes ours: unchanged JSON (default), the list shape, or a redirect. */
-  answer?: 'json' | 'list' | 'redirect';
+  /**
+   * How the upstream answer becomes ours: unchanged JSON (default), the list shape, a redirect,
+   * or nothing (PostHog answers 204).
+   */
+  answer?: 'json' | 'list' | 'redirect' | 'none';
   /** Public query names that PostHog spells differently, e.g. { account_id: 'accountId' }. */
   upstreamQueryNames?: Record<string, string>;
   /**

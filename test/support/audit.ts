@@ -66,6 +66,18 @@ export const WRITE_SAMPLES: Record<string, WriteSample> = {
     status: 200,
     target: {},
   },
+  'POST /v1/integrations/:id/github/repos/refresh': {
+    path: '/v1/integrations/2/github/repos/refresh',
+    body: {},
+    status: 200,
+    target: { integration_id: '2' },
+  },
+  'POST /v1/integrations/github/prepare-callback': {
+    path: '/v1/integrations/github/prepare-callback',
+    body: { installation_id: '51234567', next: '/project/1' },
+    status: 204,
+    target: {},
+  },
   'DELETE /v1/organization/integrations/:id': {
     path: `/v1/organization/integrations/${OTHER_ORG_INTEGRATION}`,
     status: 204,
