@@ -16,6 +16,19 @@ import {
   OAuthAuthorizeBody,
 } from './dto/integration.dto';
 import {
+  AnthropicAgents,
+  AnthropicEnvironments,
+  AnthropicVaults,
+  DomainConnectApplyUrl,
+  DomainConnectCheck,
+  GitHubOAuthUrl,
+  Integration,
+  LinearTeams,
+  LinkedInAdAccounts,
+  LinkedInConversionRules,
+  TwilioPhoneNumbers,
+} from './dto/integration.responses';
+import {
   GitHubBranches,
   GitHubInstallations,
   GitHubRepositories,
@@ -38,12 +51,12 @@ import {
 export class IntegrationsController {
   constructor(private readonly proxy: ProxyService) {}
 
-  @ProxyEndpoint(R.list)
+  @ProxyEndpoint(R.list, Integration)
   list(@Query() query: ListIntegrationsQuery, @Res() res: FastifyReply) {
     return this.proxy.forward({ query }, res);
   }
 
-  @ProxyEndpoint(R.create)
+  @ProxyEndpoint(R.create, Integration)
   create(@Body() body: CreateIntegrationBody, @Res() res: FastifyReply) {
     return this.proxy.forward({ body }, res);
   }
@@ -53,22 +66,22 @@ export class IntegrationsController {
     return this.proxy.forward({ query }, res);
   }
 
-  @ProxyEndpoint(R.domainConnectApplyUrl)
+  @ProxyEndpoint(R.domainConnectApplyUrl, DomainConnectApplyUrl)
   applyUrl(@Body() body: ApplyUrlBody, @Res() res: FastifyReply) {
     return this.proxy.forward({ body }, res);
   }
 
-  @ProxyEndpoint(R.domainConnectCheck)
+  @ProxyEndpoint(R.domainConnectCheck, DomainConnectCheck)
   domainCheck(@Query() query: DomainCheckQuery, @Res() res: FastifyReply) {
     return this.proxy.forward({ query }, res);
   }
 
-  @ProxyEndpoint(R.githubLinkExisting)
+  @ProxyEndpoint(R.githubLinkExisting, Integration)
   linkExisting(@Body() body: LinkExistingBody, @Res() res: FastifyReply) {
     return this.proxy.forward({ body }, res);
   }
 
-  @ProxyEndpoint(R.githubOAuthAuthorize)
+  @ProxyEndpoint(R.githubOAuthAuthorize, GitHubOAuthUrl)
   oauthAuthorize(@Body() body: OAuthAuthorizeBody, @Res() res: FastifyReply) {
     return this.proxy.forward({ body }, res);
   }
@@ -83,7 +96,7 @@ export class IntegrationsController {
     return this.proxy.forward({ body }, res);
   }
 
-  @ProxyEndpoint(R.get)
+  @ProxyEndpoint(R.get, Integration)
   get(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
     return this.proxy.forward({ params }, res);
   }
@@ -93,7 +106,7 @@ export class IntegrationsController {
     return this.proxy.forward({ params }, res);
   }
 
-  @ProxyEndpoint(R.anthropicAgents)
+  @ProxyEndpoint(R.anthropicAgents, AnthropicAgents)
   anthropicAgents(
     @Param() params: IntegrationIdParams,
     @Query() query: CursorQuery,
@@ -102,7 +115,7 @@ export class IntegrationsController {
     return this.proxy.forward({ params, query }, res);
   }
 
-  @ProxyEndpoint(R.anthropicVaults)
+  @ProxyEndpoint(R.anthropicVaults, AnthropicVaults)
   anthropicVaults(
     @Param() params: IntegrationIdParams,
     @Query() query: CursorQuery,
@@ -111,7 +124,7 @@ export class IntegrationsController {
     return this.proxy.forward({ params, query }, res);
   }
 
-  @ProxyEndpoint(R.anthropicEnvironments)
+  @ProxyEndpoint(R.anthropicEnvironments, AnthropicEnvironments)
   anthropicEnvironments(
     @Param() params: IntegrationIdParams,
     @Query() query: CursorQuery,
@@ -120,17 +133,17 @@ export class IntegrationsController {
     return this.proxy.forward({ params, query }, res);
   }
 
-  @ProxyEndpoint(R.linearTeams)
+  @ProxyEndpoint(R.linearTeams, LinearTeams)
   linearTeams(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
     return this.proxy.forward({ params }, res);
   }
 
-  @ProxyEndpoint(R.linkedinAccounts)
+  @ProxyEndpoint(R.linkedinAccounts, LinkedInAdAccounts)
   linkedinAccounts(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
     return this.proxy.forward({ params }, res);
   }
 
-  @ProxyEndpoint(R.linkedinConversionRules)
+  @ProxyEndpoint(R.linkedinConversionRules, LinkedInConversionRules)
   linkedinConversionRules(
     @Param() params: IntegrationIdParams,
     @Query() query: ConversionRulesQuery,
@@ -139,7 +152,7 @@ export class IntegrationsController {
     return this.proxy.forward({ params, query }, res);
   }
 
-  @ProxyEndpoint(R.twilioPhoneNumbers)
+  @ProxyEndpoint(R.twilioPhoneNumbers, TwilioPhoneNumbers)
   twilioPhoneNumbers(@Param() params: IntegrationIdParams, @Res() res: FastifyReply) {
     return this.proxy.forward({ params }, res);
   }

@@ -9,16 +9,18 @@ import {
   PageQuery,
 } from './dto/organization-integration.dto';
 
+import { OrganizationIntegration } from './dto/organization-integration.responses';
+
 @Controller()
 export class OrganizationIntegrationsController {
   constructor(private readonly proxy: ProxyService) {}
 
-  @ProxyEndpoint(R.list)
+  @ProxyEndpoint(R.list, OrganizationIntegration)
   list(@Query() query: PageQuery, @Res() res: FastifyReply) {
     return this.proxy.forward({ query }, res);
   }
 
-  @ProxyEndpoint(R.get)
+  @ProxyEndpoint(R.get, OrganizationIntegration)
   get(@Param() params: OrganizationIntegrationIdParams, @Res() res: FastifyReply) {
     return this.proxy.forward({ params }, res);
   }
@@ -28,7 +30,7 @@ export class OrganizationIntegrationsController {
     return this.proxy.forward({ params }, res);
   }
 
-  @ProxyEndpoint(R.environmentMapping)
+  @ProxyEndpoint(R.environmentMapping, OrganizationIntegration)
   environmentMapping(
     @Param() params: OrganizationIntegrationIdParams,
     @Body() body: EnvironmentMappingBody,

@@ -10,21 +10,26 @@ import {
   RoleReferenceIdParams,
 } from './dto/role-external-reference.dto';
 
+import {
+  RoleExternalReference,
+  RoleExternalReferenceLookup,
+} from './dto/role-external-reference.responses';
+
 @Controller()
 export class RoleExternalReferencesController {
   constructor(private readonly proxy: ProxyService) {}
 
-  @ProxyEndpoint(R.list)
+  @ProxyEndpoint(R.list, RoleExternalReference)
   list(@Query() query: ListRoleReferencesQuery, @Res() res: FastifyReply) {
     return this.proxy.forward({ query }, res);
   }
 
-  @ProxyEndpoint(R.create)
+  @ProxyEndpoint(R.create, RoleExternalReference)
   create(@Body() body: CreateRoleReferenceBody, @Res() res: FastifyReply) {
     return this.proxy.forward({ body }, res);
   }
 
-  @ProxyEndpoint(R.lookup)
+  @ProxyEndpoint(R.lookup, RoleExternalReferenceLookup)
   lookup(@Query() query: LookupRoleReferenceQuery, @Res() res: FastifyReply) {
     return this.proxy.forward({ query }, res);
   }
