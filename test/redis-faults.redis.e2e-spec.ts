@@ -162,6 +162,9 @@ describe('shared cache across replicas', () => {
     expect((await a.client.get(path)).headers.get('x-cache')).toBe('MISS');
     expect((await b.client.get(path)).headers.get('x-cache')).toBe('HIT'); // now in b's memory
     await sleep(700);
+    const stored = a.fake.data.integrations.find((i) => i.id === 3);
+    if (!stored) throw new Error('seed has no integration 3');
+    stored.display_name = 'renewed in PostHog';
     const renewed = await a.client.get(path, { headers: { 'cache-control': 'no-cache' } });
     expect(renewed.headers.get('x-cache')).toBe('BYPASS'); // a fresher copy, in Redis
     expect(upstreamGets(a, upstream)).toBe(2);
@@ -169,6 +172,7 @@ describe('shared cache across replicas', () => {
     await sleep(storedAt + 2100 - Date.now()); // b's own copy has expired, a's is still fresh
     const onB = await b.client.get(path);
     expect([onB.status, onB.headers.get('x-cache')]).toEqual([200, 'HIT']);
+    expect(onB.json.display_name).toBe('renewed in PostHog');
     expect(onB.text).toBe(renewed.text);
     expect(upstreamGets(a, upstream)).toBe(2);
   });
