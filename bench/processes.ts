@@ -190,24 +190,21 @@ export const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
  */
 const APP_DIR = join(TMP_DIR, 'app', 'dist');
 /**
- * BENCH_BEFORE: another build's dist/ (e.g. main's, from a `git worktree`) measured in the same
- * run as this one, for before/after ratios under the same machine load.
+ * BENCH_BEFORE: another build's dist/ (e.g. main's, from a `git worktree` with its own
+ * `npm ci`) measured in the same run as this one, for before/after ratios under the same machine
+ * load. It runs where it is, with that checkout's node_modules.
  */
 export const BEFORE_DIST = process.env.BENCH_BEFORE || undefined;
-const BEFORE_APP_DIR = join(TMP_DIR, 'before', 'dist');
 
 /** Copies dist/ aside, so a rebuild during the run cannot change or delete what is measured. */
 export function snapshotBuild(): void {
-  const builds: Array<[string, string]> = [[join(ROOT, 'dist'), APP_DIR]];
-  if (BEFORE_DIST) builds.push([BEFORE_DIST, BEFORE_APP_DIR]);
-  for (const [dist, copy] of builds) {
-    if (!existsSync(join(dist, 'main.js'))) {
+  for (const dist of [join(ROOT, 'dist'), BEFORE_DIST]) {
+    if (dist && !existsSync(join(dist, 'main.js'))) {
       throw new Error(`${dist}/main.js is missing: run \`npm run bench\` (it builds first)`);
     }
-    cpSync(dist, copy, { recursive: true });
-    const manifest = join(dist, '..', 'package.json');
-    if (existsSync(manifest)) cpSync(manifest, join(copy, '..', 'package.json'));
   }
+  cpSync(join(ROOT, 'dist'), APP_DIR, { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(APP_DIR, '..', 'package.json'));
 }
 
 /**
@@ -222,7 +219,7 @@ export async function startBff(name: string, options: BffOptions): Promise<Servi
   const child = spawnChild(
     name,
     process.execPath,
-    [...nodeArgs, join(options.before ? BEFORE_APP_DIR : APP_DIR, 'main.js')],
+    [...nodeArgs, join((options.before && BEFORE_DIST) || APP_DIR, 'main.js')],
     {
       NODE_ENV: 'production',
       PORT: String(port),
