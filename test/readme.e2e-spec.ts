@@ -5,6 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { INTEGRATION_ROUTES } from '../src/routes/integrations.routes';
+import { ORGANIZATION_INTEGRATION_ROUTES } from '../src/routes/organization-integrations.routes';
+import { ROLE_REFERENCE_ROUTES } from '../src/routes/role-external-references.routes';
+import type { ProxyRoute } from '../src/routes/route';
 import { type Stack, startStack } from './support/stack';
 
 const ROOT = join(__dirname, '..');
@@ -28,6 +32,30 @@ describe('README', () => {
     const source = readFileSync(join(ROOT, 'src/config/config.ts'), 'utf8');
     const read = [...source.matchAll(/(?<!Symbol\()'([A-Z][A-Z0-9_]{2,})'/g)].map((m) => m[1]);
     expect([...new Set(firstColumn('## Configuration'))].sort()).toEqual([...new Set(read)].sort());
+  });
+
+  it('lists every proxied route with its scope and whether it is cached', () => {
+    const routes: ProxyRoute[] = [
+      ...Object.values(INTEGRATION_ROUTES),
+      ...Object.values(ORGANIZATION_INTEGRATION_ROUTES),
+      ...Object.values(ROLE_REFERENCE_ROUTES),
+    ];
+    const documented = [
+      ...readme.matchAll(
+        // the path cell may hold an escaped `\|` (`a\|b`: one of two parameters)
+        /^\| (GET|POST|PATCH|DELETE) \| `([^`?]+)(?:[^|\\]|\\\|)*\| ([a-z_:]+) \| ([^|]+) \|$/gm,
+      ),
+    ].map(([, method, path, scope, cache]) => {
+      const cached = cache.trim() === 'yes';
+      return `${method} ${path} ${scope} ${cached ? 'cached' : 'not cached'}`;
+    });
+    const actual = routes.map(
+      (r) => `${r.method} ${r.path} ${r.scope} ${r.cache ? 'cached' : 'not cached'}`,
+    );
+    // GET /v1/audit is the BFF's own route, not a proxied one.
+    expect(documented.filter((row) => !row.startsWith('GET /v1/audit ')).sort()).toEqual(
+      actual.sort(),
+    );
   });
 
   describe('metrics table', () => {
