@@ -90,8 +90,9 @@ export class ResponseCache {
     // event names the tier, so the copy is made here, for the rest of the entry's freshness.
     tiers.on('get', (data) => {
       const { key, value, store } = data as { key: string; value?: Entry; store?: string };
-      const remaining = value ? value.freshUntil - Date.now() : 0;
-      if (store !== 'primary' && value && remaining > 0) void this.local.set(key, value, remaining);
+      if (store === 'primary' || !value) return; // every L1 hit lands here: keep it cheap
+      const remaining = value.freshUntil - Date.now();
+      if (remaining > 0) void this.local.set(key, value, remaining);
     });
     registerGauges(metrics, this.memory);
   }

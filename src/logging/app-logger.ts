@@ -35,12 +35,35 @@ export function scrubbingDestination(
 /**
  * Standard output, written in batches of at least 8 KiB and at least every 500 ms: one write
  * per log line cost a cache hit more than the rest of its work (measured: hit throughput nearly
- * halved). main.ts flushes it on shutdown.
+ * halved). Lines are gathered in an array and handed to sonic-boom joined, 64 KiB at a time:
+ * sonic-boom appends each write to its pending string and measures it (Buffer.byteLength), which
+ * copies the whole pending batch on every line (measured: ~10% of a cache hit). main.ts flushes
+ * it on shutdown.
  */
 export function batchedStdout(): pino.DestinationStream & { flush(done?: () => void): void } {
   const stdout = pino.destination({ sync: false, minLength: 8 * 1024 });
-  setInterval(() => stdout.flush(), 500).unref();
-  return stdout;
+  let lines: string[] = [];
+  let pending = 0;
+  const handOver = () => {
+    if (lines.length === 0) return;
+    const batch = lines.join('');
+    lines = [];
+    pending = 0;
+    stdout.write(batch);
+  };
+  const flush = (done?: () => void) => {
+    handOver();
+    stdout.flush(done);
+  };
+  setInterval(flush, 500).unref();
+  return {
+    write(line: string) {
+      lines.push(line);
+      pending += line.length;
+      if (pending >= 64 * 1024) handOver();
+    },
+    flush,
+  } as pino.DestinationStream & { flush(done?: () => void): void };
 }
 
 const SERVICE = 'posthog-bff';
@@ -115,7 +138,8 @@ export class AppLogger implements LoggerService {
   access(level: 'info' | 'debug', fields: AccessFields): void {
     if (this.pino.levels.values[level] < this.accessLevel) return;
     let line = `{"level":"${level}"${this.time()},"service":"${SERVICE}"`;
-    for (const [name, value] of Object.entries(fields)) {
+    for (const name in fields) {
+      const value = fields[name];
       if (value === undefined) continue;
       line += `,"${name}":${typeof value === 'string' ? JSON.stringify(value) : value}`;
     }
