@@ -3,9 +3,7 @@
 // there is covered by the 401/403 checks automatically, and the secrecy run fails until it gets a
 // sample request below.
 import { createHash } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { requestIdFrom } from '../src/common/request-context';
 import type { ProxyRoute } from '../src/routes/route';
@@ -13,6 +11,7 @@ import type { FakeMode } from './fake-posthog/fake-posthog';
 import { jiraIntegration } from './fake-posthog/integration-surface';
 import type { Integration } from './fake-posthog/seed';
 import { expectProblemStatus } from './support/expectations';
+import { declaredRoutes, label } from './support/routes';
 import {
   type Answer,
   CALLERS,
@@ -25,20 +24,7 @@ import {
 // ---------------------------------------------------------------------------------------------
 // The routes, from the tables the controllers are built from
 
-function routeTables(): ProxyRoute[] {
-  const src = join(__dirname, '..', 'src');
-  const files = readdirSync(src, { recursive: true })
-    .map(String)
-    .filter((file) => file.endsWith('.routes.ts'));
-  return files.flatMap((file) => {
-    // Loaded synchronously: the test list is built from these tables at collection time.
-    const exports = require(join(src, file)) as Record<string, Record<string, ProxyRoute>>;
-    return Object.values(exports).flatMap((table) => Object.values(table));
-  });
-}
-
-const ROUTES = routeTables();
-const label = (route: Pick<ProxyRoute, 'method' | 'path'>) => `${route.method} ${route.path}`;
+const ROUTES = declaredRoutes();
 /** Any id will do: authentication and scope are checked before the id is validated. */
 const anyPath = (route: ProxyRoute) => route.path.replace(/:\w+/g, 'x');
 

@@ -26,19 +26,12 @@ import {
 } from 'kubernetes-models/v1';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '../src/config/config';
+import { POSTHOG_SCOPES } from '../src/routes/scopes';
 
 const ROOT = resolve(__dirname, '..');
 const K8S_DIR = join(ROOT, 'deploy/k8s');
 const FAKE_DIR = join(ROOT, 'test/fake-posthog');
 const DEMO_TOKEN = 'demo-token-compose';
-const ALL_SCOPES = [
-  'integration:read',
-  'integration:write',
-  'organization_integration:read',
-  'organization_integration:write',
-  'organization:read',
-  'organization:write',
-];
 /** Variables the BFF cannot run the compose demo without. */
 const REQUIRED_BFF_VARIABLES = [
   'PORT',
@@ -474,7 +467,7 @@ describe('docker-compose.yml', () => {
     }>;
     const demo = clients.find((client) => client.token_sha256 === sha256(DEMO_TOKEN));
     expect(demo).toBeDefined();
-    expect([...(demo?.scopes ?? [])].sort()).toEqual([...ALL_SCOPES].sort());
+    expect([...(demo?.scopes ?? [])].sort()).toEqual([...POSTHOG_SCOPES].sort());
   });
 
   it('publishes the port the bff listens on, which the runtime image exposes', () => {

@@ -1,37 +1,16 @@
 // The OpenAPI document: served without a token, valid OpenAPI 3, describing exactly the /v1
 // routes of the route tables (src/**/*.routes.ts) with their DTOs, scopes and problem+json
 // errors, and identical to the committed openapi.json (`npm run openapi` regenerates it).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import type { OpenAPIV3 } from 'openapi-types';
 import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { OPENAPI_FILE, renderOpenApi } from '../src/docs/write-openapi';
 import type { ProxyRoute } from '../src/routes/route';
+import { declaredRoutes } from './support/routes';
 import { CALLERS, type Stack, startStack } from './support/stack';
 
-const SRC = resolve(__dirname, '../src');
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
-
-/** Every ProxyRoute declared in a route table, found by walking src/ (nothing listed by hand). */
-function declaredRoutes(): ProxyRoute[] {
-  const files = readdirSync(SRC, { recursive: true })
-    .map(String)
-    .filter((file) => file.endsWith('.routes.ts'));
-  const routes: ProxyRoute[] = [];
-  for (const file of files) {
-    const exports: Record<string, unknown> = require(join(SRC, file));
-    for (const table of Object.values(exports)) {
-      if (typeof table !== 'object' || table === null) continue;
-      for (const route of Object.values(table)) {
-        if (route && typeof route === 'object' && 'path' in route && 'scope' in route) {
-          routes.push(route as ProxyRoute);
-        }
-      }
-    }
-  }
-  return routes;
-}
 
 /** /v1/integrations/:id → /v1/integrations/{id} */
 const openApiPath = (path: string) => path.replace(/:(\w+)/g, '{$1}');

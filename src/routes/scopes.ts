@@ -1,13 +1,14 @@
 /** PostHog's own scope names, as API.md lists them. */
-export const SCOPES = [
+export const POSTHOG_SCOPES = [
   'integration:read',
   'integration:write',
   'organization_integration:read',
   'organization_integration:write',
   'organization:read',
   'organization:write',
-  // The BFF's own: reading its audit trail (GET /v1/audit).
-  'audit:read',
 ] as const;
+
+/** Every scope a caller may hold: PostHog's, and the BFF's own for reading its audit trail. */
+export const SCOPES = [...POSTHOG_SCOPES, 'audit:read'] as const;
 
 export type Scope = (typeof SCOPES)[number];

@@ -1,8 +1,7 @@
 // One request per write route with the audit record it must leave, shared by the log suite
 // (audit.e2e-spec.ts) and the Redis suite (audit.redis.e2e-spec.ts).
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ProxyRoute } from '../../src/routes/route';
+import { declaredRoutes, label } from './routes';
 import { type Answer, CALLERS, POSTHOG_KEY } from './stack';
 
 export const VERCEL = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
@@ -23,16 +22,8 @@ export interface WriteSample {
 }
 
 /** Every write route of the route tables (src/routes/*.routes.ts). */
-export function writeRoutes(): ProxyRoute[] {
-  const dir = join(__dirname, '..', '..', 'src', 'routes');
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.routes.ts'))
-    .flatMap((file) => {
-      const tables = require(join(dir, file)) as Record<string, Record<string, ProxyRoute>>;
-      return Object.values(tables).flatMap((table) => Object.values(table));
-    })
-    .filter((route) => route.method !== 'GET');
-}
+export const writeRoutes = (): ProxyRoute[] =>
+  declaredRoutes().filter((route) => route.method !== 'GET');
 
 export const WRITE_SAMPLES: Record<string, WriteSample> = {
   'POST /v1/integrations': {
@@ -109,8 +100,7 @@ export const WRITE_SAMPLES: Record<string, WriteSample> = {
   },
 };
 
-export const label = (route: Pick<ProxyRoute, 'method' | 'path'>) =>
-  `${route.method} ${route.path}`;
+export { label };
 
 /** The fields every audit record of `sample` (sent by CALLERS.admin) must have. */
 export function expectedRecord(route: ProxyRoute, sample: WriteSample, answer: Answer): object {
