@@ -115,6 +115,7 @@ const ID = /^(?:[1-9]\d{0,18}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
  * pasted token, say) is never logged; nor is the query string.
  */
 function concretePath(route: string, params: unknown): string {
+  if (!route.includes(':')) return route;
   const values = (params ?? {}) as Record<string, unknown>;
   return route.replace(/:(\w+)/g, (template, name: string) => {
     const value = values[name];
