@@ -11,6 +11,8 @@ import { resolve } from 'node:path';
 import { FakePostHog } from './fake-posthog';
 import { DEMO_API_KEY } from './seed';
 
+// PostHog's six scopes (src/routes/scopes.ts POSTHOG_SCOPES), spelled out: the fake-posthog image
+// copies test/fake-posthog alone, so nothing here may import from src/.
 const SCOPES = [
   'integration:read',
   'integration:write',
