@@ -24,6 +24,7 @@ import {
   notFound,
   notNull,
   ok,
+  organizationAction,
   paginate,
   param,
   postHogError,
@@ -843,12 +844,7 @@ export class FakePostHog implements FakeStore {
   private organizationIntegrationRoutes(): FakeRoute[] {
     const rows = () => this.data.organizationIntegrations;
     const find = (id: string) => rows().find((row) => row.id === id);
-    const spec = (action: string, handler: FakeRoute['handler'], admin = false) => ({
-      scopeObject: 'organization_integration' as const,
-      action,
-      handler,
-      ...(admin ? { admin: 'organization' as const } : {}),
-    });
+    const spec = organizationAction('organization_integration');
     return [
       // No ordering on this queryset: rows come back as stored.
       fakeRoute(
@@ -933,12 +929,7 @@ export class FakePostHog implements FakeStore {
 
   private roleReferenceRoutes(): FakeRoute[] {
     const rows = () => this.data.roleExternalReferences;
-    const spec = (action: string, handler: FakeRoute['handler'], admin = false) => ({
-      scopeObject: 'organization' as const,
-      action,
-      handler,
-      ...(admin ? { admin: 'organization' as const } : {}),
-    });
+    const spec = organizationAction('organization');
     return [
       fakeRoute(
         'GET',

@@ -41,6 +41,19 @@ export interface FakeRoute {
   handler: (ctx: FakeContext) => Reply;
 }
 
+/**
+ * An organization-level action of the viewset `scopeObject`; `admin` marks the writes PostHog
+ * keeps to organization admins (OrganizationAdminWritePermissions).
+ */
+export const organizationAction =
+  (scopeObject: ScopeObject) =>
+  (action: string, handler: FakeRoute['handler'], admin = false) => ({
+    scopeObject,
+    action,
+    handler,
+    ...(admin ? { admin: 'organization' as const } : {}),
+  });
+
 const UUID_SOURCE = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 export const UUID_PATTERN = new RegExp(`^${UUID_SOURCE}$`);
 
