@@ -11,7 +11,7 @@ import type { FakeMode } from './fake-posthog/fake-posthog';
 import { jiraIntegration } from './fake-posthog/integration-surface';
 import type { Integration } from './fake-posthog/seed';
 import { expectProblemStatus } from './support/expectations';
-import { declaredRoutes, label } from './support/routes';
+import { declaredRoutes, label, NEW_ROLE_REFERENCE } from './support/routes';
 import {
   type Answer,
   CALLERS,
@@ -166,13 +166,7 @@ const SAMPLES: Record<string, Sample> = {
   },
   'POST /v1/role-external-references': {
     path: '/v1/role-external-references',
-    body: {
-      provider: 'github',
-      provider_organization_id: 'acme-inc',
-      provider_role_id: '77',
-      provider_role_name: 'Ops',
-      role: '543e2fa5-dae3-497f-aa96-e06da8fcb379',
-    },
+    body: NEW_ROLE_REFERENCE,
     status: 201,
   },
   'DELETE /v1/role-external-references/:id': {

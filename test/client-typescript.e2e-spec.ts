@@ -15,6 +15,7 @@ import {
 } from '../clients/typescript/src';
 import { jiraIntegration } from './fake-posthog/integration-surface';
 import type { Integration } from './fake-posthog/seed';
+import { NEW_ROLE_REFERENCE } from './support/routes';
 import { CALLERS, type Stack, startStack } from './support/stack';
 
 const ROOT = resolve(__dirname, '..');
@@ -208,13 +209,7 @@ describe('the client against the BFF and the simulated PostHog', () => {
         'POST /v1/role-external-references',
         () =>
           bff.POST('/v1/role-external-references', {
-            body: {
-              provider: 'github',
-              provider_organization_id: 'acme-inc',
-              provider_role_id: '77',
-              provider_role_name: 'Ops',
-              role: '543e2fa5-dae3-497f-aa96-e06da8fcb379',
-            },
+            body: NEW_ROLE_REFERENCE,
           }),
         201,
       ],

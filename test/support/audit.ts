@@ -1,7 +1,7 @@
 // One request per write route with the audit record it must leave, shared by the log suite
 // (audit.e2e-spec.ts) and the Redis suite (audit.redis.e2e-spec.ts).
 import type { ProxyRoute } from '../../src/routes/route';
-import { declaredRoutes, label } from './routes';
+import { declaredRoutes, label, NEW_ROLE_REFERENCE } from './routes';
 import { type Answer, CALLERS, POSTHOG_KEY } from './stack';
 
 export const VERCEL = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
@@ -82,13 +82,7 @@ export const WRITE_SAMPLES: Record<string, WriteSample> = {
   },
   'POST /v1/role-external-references': {
     path: '/v1/role-external-references',
-    body: {
-      provider: 'github',
-      provider_organization_id: 'acme-inc',
-      provider_role_id: '77',
-      provider_role_name: 'Ops',
-      role: '543e2fa5-dae3-497f-aa96-e06da8fcb379',
-    },
+    body: NEW_ROLE_REFERENCE,
     status: 201,
     target: {},
     creates: true,

@@ -19,3 +19,12 @@ export function declaredRoutes(): ProxyRoute[] {
 /** How suites name a route: `GET /v1/integrations/:id`. */
 export const label = (route: Pick<ProxyRoute, 'method' | 'path'>) =>
   `${route.method} ${route.path}`;
+
+/** A valid new role external reference (a role of the seeded organization), for write samples. */
+export const NEW_ROLE_REFERENCE = {
+  provider: 'github',
+  provider_organization_id: 'acme-inc',
+  provider_role_id: '77',
+  provider_role_name: 'Ops',
+  role: '543e2fa5-dae3-497f-aa96-e06da8fcb379',
+};
