@@ -34,6 +34,7 @@ const newEpoch = () => randomBytes(6).toString('hex');
 export class Generations {
   private readonly key: string;
   private readonly local = new Map<CacheFamily, number>();
+  private readonly localTags = new Map<CacheFamily, Generation>();
   private localEpoch = newEpoch();
   /** Families written while Redis could not be told: their Redis number is behind. */
   private readonly unshared = new Set<CacheFamily>();
@@ -72,7 +73,17 @@ export class Generations {
         }
       }
     }
-    return { tag: `L${this.localEpoch}.${this.local.get(family) ?? 0}`, shared: false };
+    return this.localGeneration(family);
+  }
+
+  /** This replica's own generation of a family: one object until a bump or a restart. */
+  private localGeneration(family: CacheFamily): Generation {
+    let generation = this.localTags.get(family);
+    if (!generation) {
+      generation = { tag: `L${this.localEpoch}.${this.local.get(family) ?? 0}`, shared: false };
+      this.localTags.set(family, generation);
+    }
+    return generation;
   }
 
   /**
@@ -81,6 +92,7 @@ export class Generations {
    */
   async bump(family: CacheFamily): Promise<void> {
     this.local.set(family, (this.local.get(family) ?? 0) + 1);
+    this.localTags.delete(family);
     if (this.redis.configured && !(await this.bumpShared(family))) this.unshared.add(family);
   }
 
@@ -144,5 +156,6 @@ export class Generations {
     this.sharedMode = false;
     this.localEpoch = newEpoch();
     this.local.clear();
+    this.localTags.clear();
   }
 }

@@ -38,6 +38,9 @@ type Loader = () => Promise<CachedResponse>;
  */
 const REFRESH_AHEAD_FRACTION = 0.1;
 
+/** Targets whose current key is remembered (see keyOf). */
+const REMEMBERED_KEYS = 2048;
+
 export interface CacheOutcome {
   response: CachedResponse;
   cache: CacheResult;
@@ -57,6 +60,9 @@ export interface Lookup {
   readonly noCache: boolean;
 }
 
+/** Where an entry lives: its key, and whether in Redis too. */
+type Slot = Pick<Lookup, 'key' | 'shared'>;
+
 /**
  * Read-through cache for proxied GETs on cache-manager's tiers (ResponseCacheModule): L1 in
  * process, then, with REDIS_URL, Redis shared by the replicas. Both tiers keep an entry for its
@@ -75,6 +81,7 @@ export class ResponseCache {
   private readonly local: Cache;
   private readonly generations: Generations;
   private readonly inflight = new Map<string, Promise<CachedResponse>>();
+  private readonly keys = new Map<string, { family: CacheFamily; tag: string; key: string }>();
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly tiers: Cache,
@@ -103,17 +110,23 @@ export class ResponseCache {
    */
   async lookup(family: CacheFamily, target: string, noCache = false): Promise<Lookup> {
     const generation = await this.generations.current(family);
-    const lookup = {
-      target,
-      key: `${this.redis.keyPrefix}cache:${family}:${generation.tag}:${target}`,
-      shared: generation.shared,
-      noCache,
-    };
-    if (noCache) return lookup;
-    const entry = await this.find(lookup);
-    if (!entry) return lookup;
-    this.refreshAhead(lookup, entry);
-    return { ...lookup, hit: entry };
+    const key = this.keyOf(family, generation.tag, target);
+    const entry = noCache ? undefined : await this.find(key, generation.shared);
+    if (entry) this.refreshAhead(key, generation.shared, entry);
+    return { target, key, shared: generation.shared, noCache, hit: entry };
+  }
+
+  /**
+   * The key in the tiers, remembered per target while its generation holds: a new string per
+   * hit would be hashed again by every map it is looked up in. Bounded; started afresh when full.
+   */
+  private keyOf(family: CacheFamily, tag: string, target: string): string {
+    const known = this.keys.get(target);
+    if (known?.tag === tag && known.family === family) return known.key;
+    const key = `${this.redis.keyPrefix}cache:${family}:${tag}:${target}`;
+    if (this.keys.size >= REMEMBERED_KEYS) this.keys.clear();
+    this.keys.set(target, { family, tag, key });
+    return key;
   }
 
   /**
@@ -140,22 +153,23 @@ export class ResponseCache {
   }
 
   /** L1, then Redis (bounded by REDIS_TIMEOUT_MS; a Redis that fails or is slow is a miss). */
-  private async find(lookup: Omit<Lookup, 'hit'>): Promise<Entry | undefined> {
-    if (!lookup.shared) return this.local.get<Entry>(lookup.key);
+  private async find(key: string, shared: boolean): Promise<Entry | undefined> {
+    if (!shared) return this.local.get<Entry>(key);
     try {
-      return await this.redis.run(() => this.tiers.get<Entry>(lookup.key));
+      return await this.redis.run(() => this.tiers.get<Entry>(key));
     } catch {
-      return this.local.get<Entry>(lookup.key);
+      return this.local.get<Entry>(key);
     }
   }
 
-  private refreshAhead(lookup: Omit<Lookup, 'hit'>, entry: Entry): void {
+  private refreshAhead(key: string, shared: boolean, entry: Entry): void {
     const remaining = entry.freshUntil - Date.now();
     const refresh = entry.refresh;
     if (!refresh || remaining > entry.ttlMs * REFRESH_AHEAD_FRACTION) return;
-    if (this.inflight.has(lookup.key)) return;
-    void this.claimRefresh(lookup, remaining).then((claimed) => {
-      if (claimed) this.coalesce(lookup, entry.ttlMs, refresh, refresh).catch(() => undefined);
+    if (this.inflight.has(key)) return;
+    const slot = { key, shared };
+    void this.claimRefresh(slot, remaining).then((claimed) => {
+      if (claimed) this.coalesce(slot, entry.ttlMs, refresh, refresh).catch(() => undefined);
     });
   }
 
@@ -163,7 +177,7 @@ export class ResponseCache {
    * One replica refreshes a shared entry: an atomic SET NX (not a cache-manager call: a claim must
    * be atomic across replicas), expiring with the entry. Without Redis, this replica alone does.
    */
-  private async claimRefresh(lookup: Omit<Lookup, 'hit'>, remainingMs: number) {
+  private async claimRefresh(lookup: Slot, remainingMs: number) {
     if (!lookup.shared) return true;
     try {
       const px = Math.max(1, Math.ceil(remainingMs));
@@ -180,7 +194,7 @@ export class ResponseCache {
   }
 
   private coalesce(
-    lookup: Omit<Lookup, 'hit'>,
+    lookup: Slot,
     ttlMs: number,
     load: Loader,
     refresh?: Loader,
@@ -200,7 +214,7 @@ export class ResponseCache {
 
   /** Both tiers for shared generations (L1 alone when Redis fails or is slow), else L1. */
   private async store(
-    lookup: Omit<Lookup, 'hit'>,
+    lookup: Slot,
     response: CachedResponse,
     ttlMs: number,
     refresh?: Loader,

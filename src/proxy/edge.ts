@@ -4,6 +4,7 @@ import { Problem, sendProblem, toProblem } from '../common/problem';
 import { type RequestContext, requestIdFrom } from '../common/request-context';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
+import type { ProxyRoute } from '../routes/route';
 import type { Tracing } from '../tracing/tracing';
 import type { ProxyService } from './proxy.service';
 
@@ -68,33 +69,50 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
   const { auth, proxy, access } = deps;
   fastify.decorateRequest('cacheLookup', undefined);
 
-  fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
     request.ctx = {
       requestId: requestIdFrom(request.headers['x-request-id']),
       startedAt: process.hrtime.bigint(),
     };
     reply.header('x-request-id', request.ctx.requestId);
-    // A caller that hangs up before its answer still gets its access line and metric (status 499,
-    // client_closed), although the work it started (e.g. an upstream call) goes on.
-    reply.raw.once('close', () => {
-      if (reply.raw.writableFinished) return;
-      request.ctx.clientClosed = true;
-      access.record(request, request.routeOptions.url ?? 'unmatched', CLIENT_CLOSED);
-    });
     deps.tracing?.startRequest(request);
-    const route = request.routeOptions.config?.proxy;
-    if (!route) return;
-    try {
-      request.ctx.caller = await auth.admit(request.headers.authorization, route, request.ctx);
-      if (hasBodyWithoutType(request)) {
-        throw new Problem(415, 'A request body needs Content-Type: application/json.');
-      }
-      if (await proxy.answerFromCache(route, request, reply)) return reply;
-    } catch (error) {
-      sendProblem(reply, toProblem(error), request.ctx.requestId);
-      return reply;
-    }
+    const { url, config } = request.routeOptions; // a getter that builds an object: read once
+    const route = config?.proxy;
+    // Past this step (on to the controller) the request may wait, so a caller that hangs up
+    // before its answer is watched for from here on.
+    const proceed = () => {
+      watchClientClose(request, reply, access, url);
+      done();
+    };
+    if (!route) return proceed();
+    // A callback hook, not an async one: a fresh hit is answered without Fastify adopting a
+    // returned promise (measured: fewer microtasks per hit).
+    admitAndAnswer(request, reply, route).then(
+      (answered) => {
+        if (!answered) return proceed();
+        // Answered to a caller that left while admission or the cache step waited (Redis):
+        // no answer is written, so no onResponse either.
+        if (reply.raw.destroyed) watchClientClose(request, reply, access, url);
+      },
+      (error: unknown) => {
+        sendProblem(reply, toProblem(error), request.ctx.requestId);
+        if (reply.raw.destroyed) watchClientClose(request, reply, access, url);
+      },
+    );
   });
+
+  /** Caller admission, the 415 check, then the cache step: true when a fresh hit was answered. */
+  async function admitAndAnswer(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: ProxyRoute,
+  ): Promise<boolean> {
+    request.ctx.caller = await auth.admit(request.headers.authorization, route, request.ctx);
+    if (hasBodyWithoutType(request)) {
+      throw new Problem(415, 'A request body needs Content-Type: application/json.');
+    }
+    return proxy.answerFromCache(route, request, reply);
+  }
 
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     deps.tracing?.endRequest(request, reply.statusCode);
@@ -104,6 +122,26 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
     access.record(request, route, reply.statusCode, Number.isFinite(length) ? length : undefined);
     done();
   });
+}
+
+/**
+ * A caller that hangs up before its answer still gets its access line and metric (status 499,
+ * client_closed), although the work it started (e.g. an upstream call) goes on. Attached once the
+ * request leaves the edge unanswered; a caller already gone by then is recorded at once.
+ */
+function watchClientClose(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  access: AccessLog,
+  route: string | undefined,
+): void {
+  const closed = () => {
+    if (reply.raw.writableFinished) return;
+    request.ctx.clientClosed = true;
+    access.record(request, route ?? 'unmatched', CLIENT_CLOSED);
+  };
+  if (reply.raw.destroyed) closed();
+  else reply.raw.once('close', closed);
 }
 
 /** What a path id looks like: a positive integer or a UUID. */
