@@ -33,7 +33,9 @@ CMD ["node", "node_modules/ts-node/dist/bin.js", "--transpile-only", "test/fake-
 
 # ---- runtime: what runs in production (default target) ----------------------------------------
 FROM node:24-bookworm-slim AS runtime
-ENV NODE_ENV=production
+# The young generation's bound of deploy/k8s/deployment.yaml (which also bounds the old one from
+# the pod's memory limit): docs/performance.md.
+ENV NODE_ENV=production NODE_OPTIONS=--max-semi-space-size=4
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force

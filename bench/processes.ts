@@ -180,6 +180,8 @@ export interface BffOptions {
   cpuProfile?: boolean;
   /** Start the BENCH_BEFORE build instead of this worktree's. */
   before?: boolean;
+  /** NODE_OPTIONS instead of the Deployment's (DEPLOYED_NODE_OPTIONS). */
+  nodeOptions?: string;
 }
 
 export const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
@@ -208,7 +210,18 @@ export function snapshotBuild(): void {
 }
 
 /**
- * The built app as deployed: `node dist/main.js`, NODE_ENV=production, auth, scopes, validation,
+ * The Node options the Kubernetes Deployment starts the BFF with (its NODE_OPTIONS: V8's heap
+ * bounds), so the BFF is measured as deployed; BENCH_NODE_OPTIONS overrides them ('' for none).
+ */
+export const DEPLOYED_NODE_OPTIONS =
+  process.env.BENCH_NODE_OPTIONS ??
+  /name: NODE_OPTIONS\s+value: (.+)/.exec(
+    readFileSync(join(ROOT, 'deploy/k8s/deployment.yaml'), 'utf8'),
+  )?.[1] ??
+  '';
+
+/**
+ * The built app as deployed: `node dist/main.js` with the Deployment's NODE_OPTIONS, NODE_ENV=production, auth, scopes, validation,
  * metrics and the access log (LOG_LEVEL=info, one line per request into the log file) all on.
  * The upstream budget is raised out of the way: it is not what is measured.
  */
@@ -221,6 +234,7 @@ export async function startBff(name: string, options: BffOptions): Promise<Servi
     process.execPath,
     [...nodeArgs, join((options.before && BEFORE_DIST) || APP_DIR, 'main.js')],
     {
+      NODE_OPTIONS: options.nodeOptions ?? DEPLOYED_NODE_OPTIONS,
       NODE_ENV: 'production',
       PORT: String(port),
       POSTHOG_HOST: options.upstream,

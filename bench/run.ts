@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { wrkAvailable } from './load';
 import { nginxVersion } from './nginx';
 import {
+  DEPLOYED_NODE_OPTIONS,
   killAllNow,
   PINNING,
   PROFILES_DIR,
@@ -104,6 +105,8 @@ async function main(): Promise<number> {
       ? `servers on CPU ${PINNING.server}; runner, load generators, fake PostHog on CPU ${PINNING.client}`
       : 'off',
     'BFF CPU profile': settings.cpuProfile,
+    'BFF NODE_OPTIONS (before and after alike; the Deployment’s unless BENCH_NODE_OPTIONS)':
+      DEPLOYED_NODE_OPTIONS || '(none)',
   });
   describeSetup(results, settings, wrk);
 

@@ -871,9 +871,15 @@ export async function memoryScenario(s: Settings, results: Results): Promise<voi
     // A TTL longer than the pass: every key stays cached, so a second upstream call for a key
     // can only mean it was evicted.
     const ttl = { CACHE_TTL_SECONDS: '3600' };
-    const passes: Array<{ name: string; env: Record<string, string>; before?: boolean }> = [
+    const passes: Array<{
+      name: string;
+      env: Record<string, string>;
+      before?: boolean;
+      nodeOptions?: string;
+    }> = [
       { name: 'default bounds', env: ttl },
       { name: 'CACHE_MAX_ENTRIES=1000', env: { ...ttl, CACHE_MAX_ENTRIES: '1000' } },
+      { name: 'default bounds, no NODE_OPTIONS', env: ttl, nodeOptions: '' },
     ];
     if (BEFORE_DIST)
       passes.push({ name: 'BENCH_BEFORE build, default bounds', env: ttl, before: true });
@@ -889,6 +895,7 @@ export async function memoryScenario(s: Settings, results: Results): Promise<voi
         upstream: fake.url,
         env: pass.env,
         before: pass.before,
+        nodeOptions: pass.nodeOptions,
       });
       fake.clearRequests();
       const sample = await request(

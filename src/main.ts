@@ -1,3 +1,4 @@
+import './v8-heap'; // first: before the app's modules allocate
 import 'reflect-metadata';
 import type { FastifyInstance } from 'fastify';
 import { createApp } from './app';

@@ -1,18 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  errors,
-  type JWTVerifyGetKey,
-  jwtVerify,
-} from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import { CONFIG, type Config, type JwtConfig } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 
 /** Asymmetric only: `none` and HMAC (which would take the public key for a shared secret) never. */
 const ALGORITHMS = ['RS256', 'ES256'];
 const CLOCK_SKEW_SECONDS = 30;
+
+/** jose, loaded only when JWT callers are configured (it costs ~10 MB of memory otherwise idle). */
+const jose = () => require('jose') as typeof import('jose');
 /** Least time between two JWKS reads caused by an unknown `kid` (a key rotation). */
 const JWKS_COOLDOWN_MS = 1000;
 const JWKS_MAX_AGE_MS = 10 * 60_000;
@@ -46,7 +43,7 @@ export class JwtVerifier {
     this.jwt = config.jwt;
     if (!this.jwt) return;
     this.keys = this.jwt.jwksUrl
-      ? createRemoteJWKSet(new URL(this.jwt.jwksUrl), {
+      ? jose().createRemoteJWKSet(new URL(this.jwt.jwksUrl), {
           cooldownDuration: JWKS_COOLDOWN_MS,
           cacheMaxAge: JWKS_MAX_AGE_MS,
         })
@@ -62,7 +59,7 @@ export class JwtVerifier {
   async verify(token: string): Promise<VerifiedJwt | undefined> {
     if (!this.keys || !this.jwt) return undefined;
     try {
-      const { payload } = await jwtVerify(token, this.keys, {
+      const { payload } = await jose().jwtVerify(token, this.keys, {
         issuer: this.jwt.issuer,
         audience: this.jwt.audience,
         algorithms: ALGORITHMS,
@@ -73,7 +70,7 @@ export class JwtVerifier {
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'ERR_UNKNOWN';
       // The JWKS itself failing is the operator's problem; a bad token is the caller's.
-      const unavailable = !(error instanceof errors.JOSEError) || JWKS_FAILURES.has(code);
+      const unavailable = !(error instanceof jose().errors.JOSEError) || JWKS_FAILURES.has(code);
       this.logger[unavailable ? 'warn' : 'debug'](
         { reason: code, message: (error as Error).message },
         unavailable ? 'JWKS unavailable: JWT callers are refused' : 'caller JWT refused',
@@ -95,7 +92,7 @@ function fileKeySet(path: string): JWTVerifyGetKey {
     readAt = Date.now();
     const next = await readFile(path, 'utf8');
     if (next !== content) {
-      keys = createLocalJWKSet(JSON.parse(next));
+      keys = jose().createLocalJWKSet(JSON.parse(next));
       content = next;
     }
   };
@@ -104,7 +101,10 @@ function fileKeySet(path: string): JWTVerifyGetKey {
     try {
       return await (keys as JWTVerifyGetKey)(header, token);
     } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || Date.now() - readAt < JWKS_COOLDOWN_MS) {
+      if (
+        !(error instanceof jose().errors.JWKSNoMatchingKey) ||
+        Date.now() - readAt < JWKS_COOLDOWN_MS
+      ) {
         throw error;
       }
       await load();

@@ -1,4 +1,4 @@
-import KeyvRedis from '@keyv/redis';
+import type { RedisClientType } from '@keyv/redis';
 import { CacheModule } from '@nestjs/cache-manager';
 import { Module } from '@nestjs/common';
 import Keyv from 'keyv';
@@ -12,10 +12,14 @@ import { ResponseCache } from './response-cache';
  * KeyvRedis on the connection RedisService owns. CacheModule disconnects its stores when the app
  * closes, and KeyvRedis would then close that shared connection gracefully, which waits for every
  * pending reply (forever, with a silent Redis); RedisService, a global module torn down after
- * every user of the connection, closes it instead, bounded.
+ * every user of the connection, closes it instead, bounded. Loaded only when REDIS_URL is set.
  */
-class SharedConnectionRedisStore<T> extends KeyvRedis<T> {
-  override async disconnect(): Promise<void> {}
+function sharedConnectionRedisStore(client: RedisClientType) {
+  const { default: KeyvRedis } = require('@keyv/redis') as typeof import('@keyv/redis');
+  class SharedConnectionRedisStore<T> extends KeyvRedis<T> {
+    override async disconnect(): Promise<void> {}
+  }
+  return new SharedConnectionRedisStore(client, { namespace: undefined });
 }
 
 /**
@@ -43,7 +47,7 @@ class SharedConnectionRedisStore<T> extends KeyvRedis<T> {
         });
         if (!redis.client) return { stores: [l1] };
         const l2 = new Keyv({
-          store: new SharedConnectionRedisStore(redis.client, { namespace: undefined }),
+          store: sharedConnectionRedisStore(redis.client),
           namespace: undefined,
           useKeyPrefix: false,
         });

@@ -4,10 +4,10 @@ import { AuditTrail } from '../audit/audit-trail';
 import { type CachedResponse, type Lookup, ResponseCache } from '../cache/response-cache';
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
-import { CONFIG, type Config } from '../config/config';
+import { type CallerConfig, CONFIG, type Config } from '../config/config';
 import { INTEGRATION_ROUTES } from '../routes/integrations.routes';
 import type { ProxyRoute } from '../routes/route';
-import { UpstreamClient } from '../upstream/upstream.client';
+import { type UpstreamCall, UpstreamClient } from '../upstream/upstream.client';
 import { resolveTarget, type UpstreamTarget } from './upstream-target';
 
 /** A route's validated input, as its controller received it from the DTO pipes. */
@@ -134,9 +134,7 @@ export class ProxyService {
     ) as UpstreamTarget; // validated input is always scalar
     if (route.kind) await this.checkKind(route, route.kind, input.params, request.ctx);
     const call = { method: route.method, path: target.path, query: target.query, body: input.body };
-    const loadFor = (ctx: RequestContext) => (): Promise<CachedResponse> =>
-      this.upstream.request(call, route, ctx);
-    const load = loadFor(request.ctx);
+    const load = () => this.upstream.request(call, route, request.ctx);
 
     if (!route.cache) {
       let response: CachedResponse | undefined;
@@ -163,15 +161,28 @@ export class ProxyService {
       lookup,
       ttlMs,
       load,
-      // Kept with the entry to refresh it ahead of expiry: detached from this request (its own
-      // request id, the same caller's budget share), holding no request or reply object.
-      loadFor({
-        requestId: `refresh-${request.ctx.requestId}`,
-        startedAt: process.hrtime.bigint(),
-        caller: request.ctx.caller,
-      }),
+      this.refresher(call, route, request.ctx.requestId, request.ctx.caller),
     );
     sendAnswer(request, reply, outcome.response, outcome.cache);
+  }
+
+  /**
+   * Kept with a cached entry to refresh it ahead of expiry, detached from the request that stored
+   * it: it holds no request or reply, and its context (own request id, the same caller's budget
+   * share) is made when it runs, not kept with each of the cache's entries.
+   */
+  private refresher(
+    call: UpstreamCall,
+    route: ProxyRoute,
+    requestId: string,
+    caller?: CallerConfig,
+  ): () => Promise<CachedResponse> {
+    return () =>
+      this.upstream.request(call, route, {
+        requestId: `refresh-${requestId}`,
+        startedAt: process.hrtime.bigint(),
+        caller,
+      });
   }
 
   /**
@@ -190,12 +201,11 @@ export class ProxyService {
     const read = INTEGRATION_ROUTES.get;
     const target = resolveTarget(read, this.config.posthog, { id }) as UpstreamTarget;
     const call = { method: read.method, path: target.path, query: target.query };
-    const loadFor = (c: RequestContext) => () => this.upstream.request(call, read, c);
     const outcome = await this.cache.read(
       await this.cache.lookup('integrations', target.cacheKey),
       this.config.cache.ttlMs,
-      loadFor(ctx),
-      loadFor({ requestId: `refresh-${ctx.requestId}`, startedAt: process.hrtime.bigint() }),
+      () => this.upstream.request(call, read, ctx),
+      this.refresher(call, read, ctx.requestId),
     );
     const kind = parseKind(outcome.response.body);
     if (kind === needed) return;
