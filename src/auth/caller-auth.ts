@@ -79,7 +79,8 @@ export class CallerAuth {
     route: ProxyRoute,
     ctx?: RequestContext,
   ): Promise<CallerConfig> {
-    const caller = await this.identify(authorization);
+    // A token seen before (every request but a caller's first) needs no await.
+    const caller = this.authenticate(authorization) ?? (await this.identify(authorization));
     if (ctx && caller) ctx.caller = caller;
     if (!caller) {
       if (ctx && authorization !== undefined) ctx.unknownCaller = true;

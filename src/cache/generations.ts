@@ -59,18 +59,21 @@ export class Generations {
     });
   }
 
-  async current(family: CacheFamily): Promise<Generation> {
-    if (this.redis.available) {
-      if (this.unshared.size > 0) await this.shareMissed();
-      if (!this.unshared.has(family)) {
-        try {
-          const [epoch, n] = await this.readShared(family);
-          this.sharedMode = true;
-          this.noteEpoch(epoch);
-          return { tag: `${epoch}.${n ?? 0}`, shared: true };
-        } catch {
-          this.leaveSharedMode(); // Redis too slow: this replica's own numbers instead
-        }
+  /** The family's current generation; synchronous while Redis is not in use (no round trip). */
+  current(family: CacheFamily): Generation | Promise<Generation> {
+    return this.redis.available ? this.currentShared(family) : this.localGeneration(family);
+  }
+
+  private async currentShared(family: CacheFamily): Promise<Generation> {
+    if (this.unshared.size > 0) await this.shareMissed();
+    if (!this.unshared.has(family)) {
+      try {
+        const [epoch, n] = await this.readShared(family);
+        this.sharedMode = true;
+        this.noteEpoch(epoch);
+        return { tag: `${epoch}.${n ?? 0}`, shared: true };
+      } catch {
+        this.leaveSharedMode(); // Redis too slow: this replica's own numbers instead
       }
     }
     return this.localGeneration(family);

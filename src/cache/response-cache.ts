@@ -109,7 +109,8 @@ export class ResponseCache {
    * (and may start a refresh ahead of expiry); otherwise read() loads from here.
    */
   async lookup(family: CacheFamily, target: string, noCache = false): Promise<Lookup> {
-    const generation = await this.generations.current(family);
+    const current = this.generations.current(family);
+    const generation = current instanceof Promise ? await current : current;
     const key = this.keyOf(family, generation.tag, target);
     const entry = noCache ? undefined : await this.find(key, generation.shared);
     if (entry) this.refreshAhead(key, generation.shared, entry);

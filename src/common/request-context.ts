@@ -7,6 +7,8 @@ export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 export interface RequestContext {
   requestId: string;
   startedAt: bigint;
+  /** The route template matched (`unmatched` when none): what logs and metrics name. */
+  route?: string;
   caller?: CallerConfig;
   /** Credentials were sent but named no caller (the `unknown` of the metrics' caller label). */
   unknownCaller?: boolean;

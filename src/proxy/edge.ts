@@ -77,11 +77,12 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
     reply.header('x-request-id', request.ctx.requestId);
     deps.tracing?.startRequest(request);
     const { url, config } = request.routeOptions; // a getter that builds an object: read once
+    request.ctx.route = url ?? 'unmatched';
     const route = config?.proxy;
     // Past this step (on to the controller) the request may wait, so a caller that hangs up
     // before its answer is watched for from here on.
     const proceed = () => {
-      watchClientClose(request, reply, access, url);
+      watchClientClose(request, reply, access);
       done();
     };
     if (!route) return proceed();
@@ -92,11 +93,11 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
         if (!answered) return proceed();
         // Answered to a caller that left while admission or the cache step waited (Redis):
         // no answer is written, so no onResponse either.
-        if (reply.raw.destroyed) watchClientClose(request, reply, access, url);
+        if (reply.raw.destroyed) watchClientClose(request, reply, access);
       },
       (error: unknown) => {
         sendProblem(reply, toProblem(error), request.ctx.requestId);
-        if (reply.raw.destroyed) watchClientClose(request, reply, access, url);
+        if (reply.raw.destroyed) watchClientClose(request, reply, access);
       },
     );
   });
@@ -117,7 +118,7 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     deps.tracing?.endRequest(request, reply.statusCode);
     if (request.ctx?.clientClosed) return done(); // already recorded when the caller left
-    const route = request.routeOptions.url ?? 'unmatched';
+    const route = request.ctx?.route ?? request.routeOptions.url ?? 'unmatched';
     const length = Number(reply.getHeader('content-length'));
     access.record(request, route, reply.statusCode, Number.isFinite(length) ? length : undefined);
     done();
@@ -129,16 +130,11 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
  * client_closed), although the work it started (e.g. an upstream call) goes on. Attached once the
  * request leaves the edge unanswered; a caller already gone by then is recorded at once.
  */
-function watchClientClose(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  access: AccessLog,
-  route: string | undefined,
-): void {
+function watchClientClose(request: FastifyRequest, reply: FastifyReply, access: AccessLog): void {
   const closed = () => {
     if (reply.raw.writableFinished) return;
     request.ctx.clientClosed = true;
-    access.record(request, route ?? 'unmatched', CLIENT_CLOSED);
+    access.record(request, request.ctx.route ?? 'unmatched', CLIENT_CLOSED);
   };
   if (reply.raw.destroyed) closed();
   else reply.raw.once('close', closed);
