@@ -38,8 +38,9 @@ type Loader = () => Promise<CachedResponse>;
  */
 const REFRESH_AHEAD_FRACTION = 0.1;
 
-/** Targets whose current key is remembered (see keyOf). */
+/** Targets whose current key is remembered (see keyOf), and the longest remembered. */
 const REMEMBERED_KEYS = 2048;
+const REMEMBERED_TARGET_LENGTH = 512;
 
 export interface CacheOutcome {
   response: CachedResponse;
@@ -119,12 +120,14 @@ export class ResponseCache {
 
   /**
    * The key in the tiers, remembered per target while its generation holds: a new string per
-   * hit would be hashed again by every map it is looked up in. Bounded; started afresh when full.
+   * hit would be hashed again by every map it is looked up in. Bounded in count and length;
+   * started afresh when full.
    */
   private keyOf(family: CacheFamily, tag: string, target: string): string {
     const known = this.keys.get(target);
     if (known?.tag === tag && known.family === family) return known.key;
     const key = `${this.redis.keyPrefix}cache:${family}:${tag}:${target}`;
+    if (target.length > REMEMBERED_TARGET_LENGTH) return key;
     if (this.keys.size >= REMEMBERED_KEYS) this.keys.clear();
     this.keys.set(target, { family, tag, key });
     return key;

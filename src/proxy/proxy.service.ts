@@ -26,8 +26,12 @@ declare module 'fastify' {
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
-/** Raw URLs whose cache target is remembered (see cacheTargetOf). */
+/**
+ * Raw URLs whose cache target is remembered (see cacheTargetOf), and the longest remembered:
+ * a caller's long URLs (up to Node's 16 KiB header limit) would otherwise hold tens of MB.
+ */
 const REMEMBERED_URLS = 2048;
+const REMEMBERED_URL_LENGTH = 512;
 
 const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
 
@@ -98,7 +102,8 @@ export class ProxyService {
 
   /**
    * The target a GET's params and query build, remembered by raw URL (the same URL always routes
-   * and parses alike): resolving it was ~5% of a hit. Bounded; started afresh when full.
+   * and parses alike): resolving it was ~5% of a hit. Bounded in count and length; started afresh
+   * when full.
    */
   private cacheTargetOf(route: ProxyRoute, request: FastifyRequest): UpstreamTarget | undefined {
     const url = request.raw.url ?? '';
@@ -115,6 +120,7 @@ export class ProxyService {
     } catch {
       return undefined; // e.g. organization routes without an organization: forward() answers
     }
+    if (url.length > REMEMBERED_URL_LENGTH) return target;
     if (this.targetsByUrl.size >= REMEMBERED_URLS) this.targetsByUrl.clear();
     this.targetsByUrl.set(url, { route, target });
     return target;
