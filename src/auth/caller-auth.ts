@@ -56,10 +56,8 @@ export class CallerAuth {
     return caller;
   }
 
-  /** The caller by configured token, else by a JWT that verifies and whose subject is configured. */
-  async identify(authorization: string | undefined): Promise<CallerConfig | undefined> {
-    const caller = this.authenticate(authorization);
-    if (caller || authorization === undefined) return caller;
+  /** The caller named by a JWT that verifies and whose subject is configured (admit's slow path). */
+  private async identifyByJwt(authorization: string): Promise<CallerConfig | undefined> {
     const token = BEARER.exec(authorization)?.[1];
     if (token === undefined || !this.jwt.applies(token)) return undefined;
     const verified = await this.jwt.verify(token);
@@ -79,8 +77,10 @@ export class CallerAuth {
     route: ProxyRoute,
     ctx?: RequestContext,
   ): Promise<CallerConfig> {
-    // A token seen before (every request but a caller's first) needs no await.
-    const caller = this.authenticate(authorization) ?? (await this.identify(authorization));
+    // A token seen before or configured needs no await; only a JWT seen first waits.
+    const caller =
+      this.authenticate(authorization) ??
+      (authorization === undefined ? undefined : await this.identifyByJwt(authorization));
     if (ctx && caller) ctx.caller = caller;
     if (!caller) {
       if (ctx && authorization !== undefined) ctx.unknownCaller = true;
