@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Cache, createCache } from 'cache-manager';
 import type Keyv from 'keyv';
 import { Counter, Gauge } from 'prom-client';
+import { BoundedMemo } from '../common/bounded-memo';
 import type { CacheResult } from '../common/request-context';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
@@ -37,10 +38,6 @@ type Loader = () => Promise<CachedResponse>;
  * waiting at expiry, and what is served is still within CACHE_TTL_SECONDS. Idle entries expire.
  */
 const REFRESH_AHEAD_FRACTION = 0.1;
-
-/** Targets whose current key is remembered (see keyOf), and the longest remembered. */
-const REMEMBERED_KEYS = 2048;
-const REMEMBERED_TARGET_LENGTH = 512;
 
 export interface CacheOutcome {
   response: CachedResponse;
@@ -82,7 +79,8 @@ export class ResponseCache {
   private readonly local: Cache;
   private readonly generations: Generations;
   private readonly inflight = new Map<string, Promise<CachedResponse>>();
-  private readonly keys = new Map<string, { family: CacheFamily; tag: string; key: string }>();
+  /** See keyOf. */
+  private readonly keys = new BoundedMemo<{ family: CacheFamily; tag: string; key: string }>();
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly tiers: Cache,
@@ -127,8 +125,6 @@ export class ResponseCache {
     const known = this.keys.get(target);
     if (known?.tag === tag && known.family === family) return known.key;
     const key = `${this.redis.keyPrefix}cache:${family}:${tag}:${target}`;
-    if (target.length > REMEMBERED_TARGET_LENGTH) return key;
-    if (this.keys.size >= REMEMBERED_KEYS) this.keys.clear();
     this.keys.set(target, { family, tag, key });
     return key;
   }

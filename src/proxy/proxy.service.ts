@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditTrail } from '../audit/audit-trail';
 import { type CachedResponse, type Lookup, ResponseCache } from '../cache/response-cache';
+import { BoundedMemo } from '../common/bounded-memo';
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
 import { type CallerConfig, CONFIG, type Config } from '../config/config';
@@ -25,13 +26,6 @@ declare module 'fastify' {
 }
 
 export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-
-/**
- * Raw URLs whose cache target is remembered (see cacheTargetOf), and the longest remembered:
- * a caller's long URLs (up to Node's 16 KiB header limit) would otherwise hold tens of MB.
- */
-const REMEMBERED_URLS = 2048;
-const REMEMBERED_URL_LENGTH = 512;
 
 const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
 
@@ -70,10 +64,11 @@ export class ProxyService {
     private readonly audit: AuditTrail,
   ) {}
 
-  private readonly targetsByUrl = new Map<
-    string,
-    { route: ProxyRoute; target: UpstreamTarget | undefined }
-  >();
+  /** See cacheTargetOf. */
+  private readonly targetsByUrl = new BoundedMemo<{
+    route: ProxyRoute;
+    target: UpstreamTarget | undefined;
+  }>();
 
   /**
    * The step after admission, for cached GETs: looks the entry up under the key the route's params
@@ -120,8 +115,6 @@ export class ProxyService {
     } catch {
       return undefined; // e.g. organization routes without an organization: forward() answers
     }
-    if (url.length > REMEMBERED_URL_LENGTH) return target;
-    if (this.targetsByUrl.size >= REMEMBERED_URLS) this.targetsByUrl.clear();
     this.targetsByUrl.set(url, { route, target });
     return target;
   }
