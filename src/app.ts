@@ -18,7 +18,8 @@ import { installDrain } from './health/drain';
 import { Lifecycle } from './health/lifecycle';
 import { AppLogger, batchedStdout } from './logging/app-logger';
 import { MetricsService } from './metrics/metrics.service';
-import { AccessLog, installEdge } from './proxy/edge';
+import { AccessLog, Edge } from './proxy/edge';
+import { HitEntry } from './proxy/hit-entry';
 import { ProxyService } from './proxy/proxy.service';
 import { installTracing } from './tracing/tracing';
 
@@ -30,6 +31,7 @@ export async function createApp(
   logDestination: DestinationStream = batchedStdout(),
 ): Promise<NestFastifyApplication> {
   let recordAnswer: RecordAnswer | undefined;
+  const hitEntry = new HitEntry();
   const adapter = new FastifyAdapter({
     bodyLimit: ONE_MIB,
     routerOptions: { maxParamLength: 16_384 }, // long ids reach validation (400), not a bare 404
@@ -38,6 +40,7 @@ export async function createApp(
     clientErrorHandler: answerMalformedRequest,
     frameworkErrors: frameworkErrorHandler(() => recordAnswer),
     skipMiddie: true, // no Nest middleware here: one request hook less on every request
+    serverFactory: hitEntry.serverFactory, // hits of URLs Fastify routed before: see HitEntry
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logDestination),
@@ -56,12 +59,15 @@ export async function createApp(
   recordAnswer = (request, status) => access.record(request, 'unmatched', status);
   installAdminPort(fastify, config.adminPort);
   installDrain(fastify, app.get(Lifecycle));
-  installEdge(fastify, {
+  const edge = new Edge({
     auth: app.get(CallerAuth),
     proxy: app.get(ProxyService),
     access,
+    lifecycle: app.get(Lifecycle),
     tracing,
   });
+  edge.install(fastify);
+  hitEntry.attach(edge);
   // Loaded only when enabled: Swagger UI and the document builder cost memory (see docs/performance.md).
   if (config.docsEnabled)
     (require('./docs/swagger') as typeof import('./docs/swagger')).setupDocs(app);

@@ -1,15 +1,19 @@
 /**
  * One request pipeline (issue 10): a fresh cache hit is answered by the step right after caller
- * admission, inside Fastify's lifecycle, without the controller, the DTO pipes or a second cache
- * read; hits and misses answer the same status, headers and access-log fields; every caller gets
- * hits; the pre-cache checks (415) hold whether the answer is cached or not.
+ * admission, without the controller, the DTO pipes or a second cache read: in Fastify's request
+ * hook, or ahead of Fastify by the hit entry (its serverFactory) for a URL Fastify routed before,
+ * running the same steps. Hits (either way) and misses answer the same status, headers and
+ * access-log fields; every caller gets hits; the pre-cache checks (415) hold whether the answer is
+ * cached or not; a drain turns the entry off.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ResponseCache } from '../src/cache/response-cache';
+import { Lifecycle } from '../src/health/lifecycle';
 import { ProxyService } from '../src/proxy/proxy.service';
 import { expectProblemStatus } from './support/expectations';
+import { rawRequest } from './support/raw-http';
 import { type Answer, CALLERS, type Stack, startBff, startStack } from './support/stack';
 
 const ROLE_LOOKUP =
@@ -195,6 +199,96 @@ describe('one pipeline: hits after admission, misses through the controller', ()
     );
     const undeclared = await stack.client.get('/v1/organization/integrations?limit=100&x=1');
     expectProblemStatus(undeclared, 400);
+  });
+});
+
+describe('one pipeline: the hit entry ahead of Fastify', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({});
+  });
+  afterAll(() => stack.close());
+  afterEach(() => {
+    jest.restoreAllMocks();
+    stack.app.get(Lifecycle).draining = false;
+  });
+
+  /** A URL no other test asked for: the entry knows only URLs Fastify routed before. */
+  const freshUrl = () => `/v1/integrations?limit=2&offset=${1 + Math.floor(Math.random() * 1e6)}`;
+
+  it('answers a URL Fastify routed before without Fastify, reading the cache once', async () => {
+    const proxy = stack.app.get(ProxyService);
+    // Called by the request hook only, once Fastify's router matched the request.
+    const hook = jest.spyOn(proxy, 'cacheTargetOf');
+    // Asked by the entry, before Fastify, for every GET.
+    const entry = jest.spyOn(proxy, 'routedBefore');
+    const lookup = jest.spyOn(stack.app.get(ResponseCache), 'lookup');
+    const path = freshUrl();
+
+    const miss = await stack.client.get(path);
+    expect(miss.headers.get('x-cache')).toBe('MISS');
+    expect(entry).toHaveBeenLastCalledWith(path);
+    expect(entry.mock.results.at(-1)?.value).toBeUndefined(); // not seen before: Fastify routes it
+    expect(hook).toHaveBeenCalledTimes(1);
+
+    const hit = await stack.client.get(path);
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect(entry.mock.results.at(-1)?.value).toMatchObject({ template: '/v1/integrations' });
+    expect(hook).toHaveBeenCalledTimes(1); // the hit never reached Fastify's hook
+    expect(lookup).toHaveBeenCalledTimes(2); // one per request
+  });
+
+  it('answers a hit the same from the entry as from the request hook, and as the miss', async () => {
+    const path = freshUrl();
+    // The same request spelled differently (a percent-encoded digit): a URL the entry has not seen,
+    // so Fastify's hook answers its hit.
+    const spelled = path.replace('limit=2', 'limit=%32');
+    const hook = jest.spyOn(stack.app.get(ProxyService), 'cacheTargetOf');
+    const answers: Answer[] = [];
+    const lines: AccessLine[] = [];
+    for (const url of [path, spelled, path]) {
+      const requestId = `entry-${randomUUID()}`;
+      answers.push(await stack.client.get(url, { headers: { 'x-request-id': requestId } }));
+      lines.push(accessLine(stack.logs, requestId));
+    }
+    expect(answers.map((a) => a.headers.get('x-cache'))).toEqual(['MISS', 'HIT', 'HIT']);
+    expect(hook).toHaveBeenCalledTimes(2); // the miss and the spelled hit: the last is the entry's
+    const [miss, hookHit, entryHit] = answers;
+    for (const hit of [hookHit, entryHit]) {
+      expect({ status: hit.status, headers: stableHeaders(hit), body: hit.text }).toEqual({
+        status: miss.status,
+        headers: stableHeaders(miss),
+        body: miss.text,
+      });
+    }
+    expect(stableFields(lines[2])).toEqual(stableFields(lines[1]));
+    expect(stableFields(lines[2])).toEqual(stableFields(lines[0]));
+    expect(lines.map((line) => line.cache)).toEqual(['MISS', 'HIT', 'HIT']);
+  });
+
+  it('hands refusals on to the pipeline: 401, 403 and 415 for a URL it knows', async () => {
+    const path = '/v1/organization/integrations';
+    await stack.client.get(path);
+    expect((await stack.client.get(path)).headers.get('x-cache')).toBe('HIT');
+    expectProblemStatus(await stack.client.get(path, { as: null }), 401);
+    expectProblemStatus(await stack.client.get(path, { as: 'limited' }), 403);
+    const bodied = await getWithBody(
+      stack.url,
+      path,
+      { authorization: `Bearer ${CALLERS.admin.token}` },
+      '{}',
+    );
+    expect(bodied).toMatchObject({ status: 415, cache: undefined });
+  });
+
+  it('steps aside while draining: the hit says Connection: close', async () => {
+    const path = freshUrl();
+    await stack.client.get(path);
+    const before = await rawRequest(stack.url, 'GET', path);
+    expect([before.headers['x-cache'], before.headers.connection]).toEqual(['HIT', 'keep-alive']);
+    stack.app.get(Lifecycle).draining = true;
+    const during = await rawRequest(stack.url, 'GET', path);
+    expect([during.headers['x-cache'], during.headers.connection]).toEqual(['HIT', 'close']);
   });
 });
 

@@ -4,6 +4,7 @@
  * Redis is shared with other runs: only commands on this run's key prefix are counted (MONITOR).
  */
 import { createClient } from '@redis/client';
+import { ResponseCache } from '../src/cache/response-cache';
 import { type Stack, startStack } from './support/stack';
 
 const REDIS_URL = process.env.REDIS_URL as string;
@@ -53,5 +54,17 @@ describe('one pipeline on Redis: the cache is read once per request', () => {
     expect(hit.headers.get('x-cache')).toBe('HIT');
     await settle();
     expect(entryReads(from, path).length).toBeLessThanOrEqual(1);
+  });
+
+  it('reads the entry of a miss the hit entry hands on to Fastify once', async () => {
+    const path = '/api/projects/1/integrations/4/';
+    await stack.client.get('/v1/integrations/4'); // Fastify routes it: the hit entry knows it now
+    await stack.app.get(ResponseCache).invalidate('integrations');
+    await settle();
+    const from = seen.length;
+    const miss = await stack.client.get('/v1/integrations/4');
+    expect(miss.headers.get('x-cache')).toBe('MISS');
+    await settle();
+    expect(entryReads(from, path)).toHaveLength(1);
   });
 });

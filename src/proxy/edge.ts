@@ -1,17 +1,22 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallerAuth } from '../auth/caller-auth';
+import type { CachedResponse, Lookup } from '../cache/response-cache';
 import { Problem, sendProblem, toProblem } from '../common/problem';
 import { type RequestContext, requestIdFrom } from '../common/request-context';
+import type { Lifecycle } from '../health/lifecycle';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ProxyRoute } from '../routes/route';
 import type { Tracing } from '../tracing/tracing';
-import type { ProxyService } from './proxy.service';
+import { answerHead, type ProxyService, type RoutedGet, sendAnswer } from './proxy.service';
+import type { UpstreamTarget } from './upstream-target';
 
 export interface EdgeDeps {
   auth: CallerAuth;
   proxy: ProxyService;
   access: AccessLog;
+  lifecycle: Lifecycle;
   /** Set only when OTEL_EXPORTER_OTLP_ENDPOINT is configured. */
   tracing?: Tracing;
 }
@@ -19,6 +24,15 @@ export interface EdgeDeps {
 const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
 /** The status logged and counted for a request whose caller closed before its answer (nginx's). */
 const CLIENT_CLOSED = 499;
+
+/** What the access log reads of a request: Fastify's request, or the hit entry's view of Node's. */
+export interface AccessSubject {
+  method: string;
+  headers: IncomingHttpHeaders;
+  params: unknown;
+  ip: string | undefined;
+  ctx?: RequestContext;
+}
 
 /** The one access-log line and the request metrics of every request. */
 export class AccessLog {
@@ -31,8 +45,8 @@ export class AccessLog {
    * `route` is the template (`unmatched` for unknown paths); `bytes` the Content-Length answered,
    * when known. Headers are never logged: only the client's address and user agent.
    */
-  record(request: FastifyRequest, route: string, status: number, bytes?: number): void {
-    const { method, ctx } = request as FastifyRequest & { ctx?: RequestContext };
+  record(request: AccessSubject, route: string, status: number, bytes?: number): void {
+    const { method, ctx } = request;
     const seconds = ctx ? Number(process.hrtime.bigint() - ctx.startedAt) / 1e9 : 0;
     const caller = ctx?.caller?.id ?? (ctx?.unknownCaller ? 'unknown' : 'none');
     this.metrics.request(method, route, status, seconds, caller);
@@ -59,70 +73,153 @@ export class AccessLog {
   }
 }
 
-/**
- * The one request pipeline's first steps, as Fastify hooks on Fastify's router: request id; for
- * /v1 routes caller admission (token, scope, caller limit: 401/403/429 come before validation,
- * cache and upstream), then the cache step (a fresh entry is answered here, before NestJS's
- * controller and DTO pipes). On the way out, the access-log line and the request metrics.
- */
-export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
-  const { auth, proxy, access } = deps;
-  fastify.decorateRequest('cacheLookup', undefined);
+/** What the hit entry learned of a request it handed on to Fastify (see HitEntry). */
+interface HandedOver {
+  ctx: RequestContext;
+  /** Admission and the cache step, already settled: the lookup (a miss), or the refusal. */
+  steps: Promise<Lookup | undefined>;
+}
+const HANDED_OVER = Symbol('handedOver');
+type RawRequest = IncomingMessage & { [HANDED_OVER]?: HandedOver };
 
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
-    request.ctx = {
-      requestId: requestIdFrom(request.headers['x-request-id']),
+/**
+ * The one request pipeline's first steps, on Fastify's router: request id; for /v1 routes caller
+ * admission (token, scope, caller limit: 401/403/429 come before validation, cache and upstream),
+ * the 415 check, then the cache step (a fresh entry is answered here, before NestJS's controller
+ * and DTO pipes). On the way out, the access-log line and the request metrics. The steps run once
+ * per request: in the request hook, or before Fastify in the hit entry, which hands on to Fastify
+ * what they found when it does not answer.
+ */
+export class Edge {
+  constructor(private readonly deps: EdgeDeps) {}
+
+  /** The request's context: its id (the caller's X-Request-Id when sane) and start. */
+  begin(headers: IncomingHttpHeaders): RequestContext {
+    return {
+      requestId: requestIdFrom(headers['x-request-id']),
       startedAt: process.hrtime.bigint(),
     };
-    reply.header('x-request-id', request.ctx.requestId);
-    deps.tracing?.startRequest(request);
-    const { url, config } = request.routeOptions; // a getter that builds an object: read once
-    request.ctx.route = url ?? 'unmatched';
-    const route = config?.proxy;
-    // Past this step (on to the controller) the request may wait, so a caller that hangs up
-    // before its answer is watched for from here on.
-    const proceed = () => {
-      watchClientClose(request, reply, access);
-      done();
-    };
-    if (!route) return proceed();
-    // A callback hook, not an async one: a fresh hit is answered without Fastify adopting a
-    // returned promise (measured: fewer microtasks per hit).
-    admitAndAnswer(request, reply, route).then(
-      (answered) => {
-        if (!answered) return proceed();
-        // Answered to a caller that left while admission or the cache step waited (Redis):
-        // no answer is written, so no onResponse either.
-        if (reply.raw.destroyed) watchClientClose(request, reply, access);
-      },
-      (error: unknown) => {
-        sendProblem(reply, toProblem(error), request.ctx.requestId);
-        if (reply.raw.destroyed) watchClientClose(request, reply, access);
-      },
-    );
-  });
-
-  /** Caller admission, the 415 check, then the cache step: true when a fresh hit was answered. */
-  async function admitAndAnswer(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    route: ProxyRoute,
-  ): Promise<boolean> {
-    request.ctx.caller = await auth.admit(request.headers.authorization, route, request.ctx);
-    if (hasBodyWithoutType(request)) {
-      throw new Problem(415, 'A request body needs Content-Type: application/json.');
-    }
-    return proxy.answerFromCache(route, request, reply);
   }
 
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
-    deps.tracing?.endRequest(request, reply.statusCode);
-    if (request.ctx?.clientClosed) return done(); // already recorded when the caller left
-    const route = request.ctx?.route ?? request.routeOptions.url ?? 'unmatched';
-    const length = Number(reply.getHeader('content-length'));
-    access.record(request, route, reply.statusCode, Number.isFinite(length) ? length : undefined);
-    done();
-  });
+  /**
+   * Caller admission, the 415 check, then the cache step: the request's one cache lookup, or
+   * undefined when the route is not cached (or its values are odd: validation answers those).
+   * The target is asked for only once the caller is admitted.
+   */
+  async admitAndLookUp(
+    headers: IncomingHttpHeaders,
+    route: ProxyRoute,
+    ctx: RequestContext,
+    targetOf: () => UpstreamTarget | undefined,
+  ): Promise<Lookup | undefined> {
+    ctx.caller = await this.deps.auth.admit(headers.authorization, route, ctx);
+    if (hasBodyWithoutType(headers)) {
+      throw new Problem(415, 'A request body needs Content-Type: application/json.');
+    }
+    if (!route.cache) return undefined;
+    const target = targetOf();
+    return target && this.deps.proxy.lookUp(route.cache, target, headers['cache-control']);
+  }
+
+  /**
+   * For the hit entry: what Fastify's router matched for this GET's URL before, while the edge
+   * steps may run ahead of Fastify (not once draining or closed, nor when tracing: the drain's
+   * Connection: close and 503 and the request span are Fastify hooks).
+   */
+  routedBefore(req: IncomingMessage): RoutedGet | undefined {
+    const { lifecycle, tracing, proxy } = this.deps;
+    if (req.method !== 'GET' || lifecycle.draining || lifecycle.closed || tracing) return undefined;
+    return proxy.routedBefore(req.url ?? '');
+  }
+
+  /**
+   * The hit entry answers a fresh hit: the head sendAnswer gives, written by Node. False, without
+   * answering, when the drain began while the steps waited (Fastify then answers it).
+   */
+  answerHit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    routed: RoutedGet,
+    ctx: RequestContext,
+    hit: CachedResponse,
+  ): boolean {
+    if (this.deps.lifecycle.draining || this.deps.lifecycle.closed) return false;
+    const subject: AccessSubject = {
+      method: 'GET',
+      headers: req.headers,
+      params: routed.params,
+      ip: req.socket.remoteAddress,
+      ctx,
+    };
+    ctx.route = routed.template;
+    if (res.destroyed) {
+      watchClientClose(subject, res, this.deps.access);
+      return true;
+    }
+    ctx.cache = 'HIT';
+    const head = answerHead(hit, 'HIT');
+    head['x-request-id'] = ctx.requestId;
+    res.writeHead(hit.status, head).end(hit.body);
+    this.deps.access.record(subject, routed.template, hit.status, hit.body.length);
+    return true;
+  }
+
+  /** Leaves what the steps found on Node's request, for the request hook to go on from. */
+  handOver(req: IncomingMessage, handed: HandedOver): void {
+    (req as RawRequest)[HANDED_OVER] = handed;
+  }
+
+  install(fastify: FastifyInstance): void {
+    const { proxy, access, tracing } = this.deps;
+    fastify.decorateRequest('cacheLookup', undefined);
+
+    fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done) => {
+      const handed = (request.raw as RawRequest)[HANDED_OVER];
+      request.ctx = handed?.ctx ?? this.begin(request.headers);
+      reply.header('x-request-id', request.ctx.requestId);
+      tracing?.startRequest(request);
+      const { url, config } = request.routeOptions; // a getter that builds an object: read once
+      request.ctx.route = url ?? 'unmatched';
+      const route = config?.proxy;
+      // Past this step (on to the controller) the request may wait, so a caller that hangs up
+      // before its answer is watched for from here on.
+      const proceed = () => {
+        watchClientClose(request, reply.raw, access);
+        done();
+      };
+      if (!route) return proceed();
+      const steps =
+        handed?.steps ??
+        this.admitAndLookUp(request.headers, route, request.ctx, () =>
+          proxy.cacheTargetOf(route, request),
+        );
+      // A callback hook, not an async one: a fresh hit is answered without Fastify adopting a
+      // returned promise (measured: fewer microtasks per hit).
+      steps.then(
+        (lookup) => {
+          request.cacheLookup = lookup;
+          if (!lookup?.hit) return proceed();
+          sendAnswer(request, reply, lookup.hit, 'HIT');
+          // Answered to a caller that left while admission or the cache step waited (Redis):
+          // no answer is written, so no onResponse either.
+          if (reply.raw.destroyed) watchClientClose(request, reply.raw, access);
+        },
+        (error: unknown) => {
+          sendProblem(reply, toProblem(error), request.ctx.requestId);
+          if (reply.raw.destroyed) watchClientClose(request, reply.raw, access);
+        },
+      );
+    });
+
+    fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
+      tracing?.endRequest(request, reply.statusCode);
+      if (request.ctx?.clientClosed) return done(); // already recorded when the caller left
+      const route = request.ctx?.route ?? request.routeOptions.url ?? 'unmatched';
+      const length = Number(reply.getHeader('content-length'));
+      access.record(request, route, reply.statusCode, Number.isFinite(length) ? length : undefined);
+      done();
+    });
+  }
 }
 
 /**
@@ -130,14 +227,14 @@ export function installEdge(fastify: FastifyInstance, deps: EdgeDeps): void {
  * client_closed), although the work it started (e.g. an upstream call) goes on. Attached once the
  * request leaves the edge unanswered; a caller already gone by then is recorded at once.
  */
-function watchClientClose(request: FastifyRequest, reply: FastifyReply, access: AccessLog): void {
+function watchClientClose(request: AccessSubject, res: ServerResponse, access: AccessLog): void {
   const closed = () => {
-    if (reply.raw.writableFinished) return;
+    if (res.writableFinished || !request.ctx) return;
     request.ctx.clientClosed = true;
     access.record(request, request.ctx.route ?? 'unmatched', CLIENT_CLOSED);
   };
-  if (reply.raw.destroyed) closed();
-  else reply.raw.once('close', closed);
+  if (res.destroyed) closed();
+  else res.once('close', closed);
 }
 
 /** What a path id looks like: a positive integer or a UUID. */
@@ -157,9 +254,9 @@ function concretePath(route: string, params: unknown): string {
   });
 }
 
-function hasBodyWithoutType(request: FastifyRequest): boolean {
-  const length = request.headers['content-length'];
+function hasBodyWithoutType(headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length'];
   const hasBody =
-    (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined;
-  return hasBody && request.headers['content-type'] === undefined;
+    (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined;
+  return hasBody && headers['content-type'] === undefined;
 }

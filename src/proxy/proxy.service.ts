@@ -20,7 +20,7 @@ export interface ProxyInput {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The request's one cache lookup, made right after admission (see answerFromCache). */
+    /** The request's one cache lookup, made right after admission (see Edge.admitAndLookUp). */
     cacheLookup?: Lookup;
   }
 }
@@ -34,25 +34,51 @@ function wantsNoCache(cacheControl: string | string[] | undefined): boolean {
   return typeof cacheControl === 'string' && NO_CACHE.test(cacheControl);
 }
 
+/**
+ * The head of a finished answer, a cache hit or not: what Fastify would add to it is set here, so
+ * the hit entry, which writes through Node, sends the very same head.
+ */
+export function answerHead(
+  response: CachedResponse,
+  cache: CacheResult | undefined,
+): Record<string, string> {
+  const head: Record<string, string> = {};
+  if (cache) head['x-cache'] = cache;
+  if (response.body.length > 0) {
+    head['content-type'] = JSON_CONTENT_TYPE;
+    head['content-length'] = String(response.body.length);
+  } else if (response.status >= 200 && response.status !== 204 && response.status !== 304) {
+    head['content-length'] = '0';
+  }
+  return head;
+}
+
 /** Sends a finished answer, a cache hit or not; /v1 GETs also say how the cache served them. */
-function sendAnswer(
+export function sendAnswer(
   request: FastifyRequest,
   reply: FastifyReply,
   response: CachedResponse,
   cache: CacheResult | undefined,
 ): void {
-  if (cache) {
-    request.ctx.cache = cache;
-    reply.header('x-cache', cache);
-  }
-  reply.code(response.status);
-  if (response.body.length > 0) reply.header('content-type', JSON_CONTENT_TYPE).send(response.body);
-  else reply.send();
+  if (cache) request.ctx.cache = cache;
+  reply
+    .code(response.status)
+    .headers(answerHead(response, cache))
+    .send(response.body.length > 0 ? response.body : undefined);
+}
+
+/** A GET's route as Fastify's router matched it for one URL, and the cache target it builds. */
+export interface RoutedGet {
+  route: ProxyRoute;
+  /** Fastify's route template, as logs and metrics name it. */
+  template: string;
+  params: unknown;
+  target: UpstreamTarget | undefined;
 }
 
 /**
  * The shared path of every /v1 route: right after caller admission, a cached GET is looked up once
- * and a fresh entry answered (answerFromCache); anything else goes through the DTO pipes to
+ * and a fresh entry answered (the edge, edge.ts); anything else goes through the DTO pipes to
  * forward(): resolve the PostHog target, read through the cache, call PostHog, invalidate on writes.
  */
 @Injectable()
@@ -65,44 +91,17 @@ export class ProxyService {
   ) {}
 
   /** See cacheTargetOf. */
-  private readonly targetsByUrl = new BoundedMemo<{
-    route: ProxyRoute;
-    target: UpstreamTarget | undefined;
-  }>();
+  private readonly routedUrls = new BoundedMemo<RoutedGet>();
 
   /**
-   * The step after admission, for cached GETs: looks the entry up under the key the route's params
-   * and query build (the key validated input would build: a request that builds it is that valid
-   * request) and answers it when fresh, without the controller, the DTO pipes or PostHog. The
-   * lookup stays on the request, so a miss does not read the cache again. True when answered.
+   * The target a cached GET's params and query build, remembered by raw URL with the route
+   * Fastify's router matched (the same URL always routes and parses alike): resolving it was ~5%
+   * of a hit, and the hit entry serves a URL seen here before Fastify routes it again. Bounded in
+   * count and length; started afresh when full. Called only for admitted callers.
    */
-  async answerFromCache(
-    route: ProxyRoute,
-    request: FastifyRequest,
-    reply: FastifyReply,
-  ): Promise<boolean> {
-    if (!route.cache) return false;
-    const target = this.cacheTargetOf(route, request);
-    if (!target) return false; // repeated or odd values: validation answers
-    const lookup = await this.cache.lookup(
-      route.cache,
-      target.cacheKey,
-      wantsNoCache(request.headers['cache-control']),
-    );
-    request.cacheLookup = lookup;
-    if (!lookup.hit) return false;
-    sendAnswer(request, reply, lookup.hit, 'HIT');
-    return true;
-  }
-
-  /**
-   * The target a GET's params and query build, remembered by raw URL (the same URL always routes
-   * and parses alike): resolving it was ~5% of a hit. Bounded in count and length; started afresh
-   * when full.
-   */
-  private cacheTargetOf(route: ProxyRoute, request: FastifyRequest): UpstreamTarget | undefined {
+  cacheTargetOf(route: ProxyRoute, request: FastifyRequest): UpstreamTarget | undefined {
     const url = request.raw.url ?? '';
-    const known = this.targetsByUrl.get(url);
+    const known = this.routedUrls.get(url);
     if (known?.route === route) return known.target;
     let target: UpstreamTarget | undefined;
     try {
@@ -115,8 +114,24 @@ export class ProxyService {
     } catch {
       return undefined; // e.g. organization routes without an organization: forward() answers
     }
-    this.targetsByUrl.set(url, { route, target });
+    const template = request.routeOptions.url ?? route.path;
+    this.routedUrls.set(url, { route, template, params: request.params, target });
     return target;
+  }
+
+  /** A GET URL whose route and target cacheTargetOf remembers (see HitEntry). */
+  routedBefore(url: string): RoutedGet | undefined {
+    const known = this.routedUrls.get(url);
+    return known?.target && known.route.method === 'GET' ? known : undefined;
+  }
+
+  /** The cache step: the request's one lookup (a fresh entry in it is a HIT). */
+  lookUp(
+    family: NonNullable<ProxyRoute['cache']>,
+    target: UpstreamTarget,
+    cacheControl: string | string[] | undefined,
+  ): Promise<Lookup> {
+    return this.cache.lookup(family, target.cacheKey, wantsNoCache(cacheControl));
   }
 
   /** Serves the route this request matched (its ProxyEndpoint route config) with its DTO input. */
