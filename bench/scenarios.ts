@@ -190,7 +190,14 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
     }
     if (BEFORE_DIST) {
       const tool = s.hitTools[0];
-      const { after, before, runs } = await alternateHit(s, results, fake.url, tool);
+      const ab = await alternate(s, results, 'hit', {
+        upstream: fake.url,
+        env: { CACHE_TTL_SECONDS: '3600' },
+        tool,
+        prepare: (url) => request(url + HIT_PATH, AUTH_HEADERS),
+        load: { path: HIT_PATH, connections: CONNECTIONS, headers: AUTH_HEADERS },
+      });
+      const [after, before] = [ab.after.map((r) => r.rps), ab.before.map((r) => r.rps)];
       addGoal(
         results,
         {
@@ -198,7 +205,7 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
           measured: `median of ${after.length} alternating ${tool} runs each: ${fmt(median(after), 0)} vs ${fmt(median(before), 0)} req/s = ${fmt(median(after) / median(before), 2)}× (runs: ${after.map((r) => fmt(r, 0)).join(', ')} vs ${before.map((r) => fmt(r, 0)).join(', ')})`,
           met: median(after) >= median(before),
         },
-        runs,
+        [...ab.after, ...ab.before],
       );
     }
 
@@ -238,68 +245,74 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
 /**
  * This build and the BENCH_BEFORE build, both running, measured in turn (A B B A A B ...) for
  * BENCH_AB_ROUNDS rounds: this VM's speed drifts by ±20 % within minutes (one run each put the
- * same two builds at 0.63× and at 0.98× of each other), so the verdict compares the medians.
+ * same two builds at 0.63× and at 0.98× of each other), and a build measured always first or
+ * always second is favoured or not, so the verdicts compare the medians.
  */
-async function alternateHit(
+async function alternate(
   s: Settings,
   results: Results,
-  upstream: string,
-  tool: 'wrk' | 'autocannon',
-) {
+  scenario: 'hit' | 'miss',
+  options: {
+    upstream: string;
+    env: Record<string, string>;
+    tool: 'wrk' | 'autocannon';
+    /** One run's load, on either build. */
+    load: Omit<LoadOptions, 'url' | 'seconds'>;
+    /** Run once on each build before the measured rounds (e.g. filling the cache). */
+    prepare?: (url: string) => Promise<unknown>;
+  },
+): Promise<{ after: LoadResult[]; before: LoadResult[] }> {
   const rounds = Number(process.env.BENCH_AB_ROUNDS ?? 6);
-  const env = { CACHE_TTL_SECONDS: '3600' };
+  const { upstream, env, tool } = options;
   const targets = [
     {
       name: 'BFF (alternating)',
-      service: await startBff('bff-hit-ab', { upstream, env }),
-      rps: [] as number[],
+      service: await startBff(`bff-${scenario}-ab`, { upstream, env }),
+      runs: [] as LoadResult[],
     },
     {
       name: 'BFF before (alternating)',
-      service: await startBff('bff-hit-ab-before', { upstream, env, before: true }),
-      rps: [] as number[],
+      service: await startBff(`bff-${scenario}-ab-before`, { upstream, env, before: true }),
+      runs: [] as LoadResult[],
     },
   ];
-  const runs: LoadResult[] = [];
   try {
     for (const { service } of targets) {
-      await request(service.url + HIT_PATH, AUTH_HEADERS);
+      await options.prepare?.(service.url);
       await runAutocannon({
+        ...options.load,
         url: service.url,
-        path: HIT_PATH,
-        connections: CONNECTIONS,
         seconds: s.warmupSeconds,
-        headers: AUTH_HEADERS,
       });
     }
     for (let i = 0; i < rounds; i++) {
       const order = i % 2 === 0 ? targets : [...targets].reverse();
       for (const target of order) {
-        const options = {
+        const load = {
+          ...options.load,
           url: target.service.url,
-          path: HIT_PATH,
-          connections: CONNECTIONS,
           seconds: Math.max(3, s.seconds / 2),
-          headers: AUTH_HEADERS,
           serverPid: target.service.child.pid,
         };
-        const run = tool === 'wrk' ? await runWrk(options) : await runAutocannon(options);
+        const run =
+          tool === 'wrk' && typeof load.path === 'string'
+            ? await runWrk({ ...load, path: load.path })
+            : await runAutocannon(load);
         check(
           results,
-          'hit',
+          scenario,
           `${target.name} run ${i + 1} (${tool}): no non-2xx, no errors`,
           run.non2xx + run.errors === 0,
           `${run.non2xx} non-2xx, ${run.errors} errors`,
         );
-        results.runs.push({ scenario: 'hit', target: `${target.name} ${i + 1}`, ...run });
-        target.rps.push(run.rps);
-        runs.push(run);
+        results.runs.push({ scenario, target: `${target.name} ${i + 1}`, ...run });
+        target.runs.push(run);
       }
     }
   } finally {
     for (const { service } of targets) await stopChild(service.child);
   }
-  return { after: targets[0].rps, before: targets[1].rps, runs };
+  return { after: targets[0].runs, before: targets[1].runs };
 }
 
 async function measureHit(
@@ -437,26 +450,34 @@ export async function missScenario(s: Settings, results: Results): Promise<void>
     results.runs.push({ scenario, target: 'fake PostHog (20 ms) directly', ...direct });
     const viaBff = await runAutocannon(bffLoad);
     results.runs.push({ scenario, target: 'BFF, Cache-Control: no-cache', ...viaBff });
-    const viaBefore = BEFORE_DIST ? await missBefore(s, fake.url, bffLoad) : undefined;
-    if (viaBefore) {
-      results.runs.push({ scenario, target: 'BFF before, Cache-Control: no-cache', ...viaBefore });
-      for (const key of ['p50', 'p99'] as const) {
+    if (BEFORE_DIST) {
+      const ab = await alternate(s, results, scenario, {
+        upstream: fake.url,
+        env: {},
+        tool: 'autocannon',
+        load: bffLoad,
+      });
+      const [after, before] = [ab.after.map((r) => r.p50), ab.before.map((r) => r.p50)];
+      for (const [name, p50s] of [
+        ['BFF', after],
+        ['BFF before', before],
+      ] as const) {
         figure(results, {
           scenario,
-          name: `added ${key} (BFF before − direct)`,
-          value: viaBefore[key] - direct[key],
+          name: `added p50 (${name} − direct), median of ${p50s.length} alternating runs`,
+          value: median(p50s) - direct.p50,
           unit: 'ms',
         });
       }
-      const [now, then] = [viaBff.p50 - direct.p50, viaBefore.p50 - direct.p50];
+      const [now, then] = [median(after) - direct.p50, median(before) - direct.p50];
       addGoal(
         results,
         {
           goal: `Cache-miss added p50 no worse than the BENCH_BEFORE build's (+0.1 ms noise)`,
-          measured: `+${fmt(now, 3)} vs +${fmt(then, 3)} ms`,
+          measured: `median of ${after.length} alternating autocannon runs each: +${fmt(now, 3)} vs +${fmt(then, 3)} ms (p50s: ${after.map((v) => fmt(v, 2)).join(', ')} vs ${before.map((v) => fmt(v, 2)).join(', ')}; direct ${fmt(direct.p50, 2)})`,
           met: now <= then + 0.1,
         },
-        [viaBff, viaBefore],
+        [direct, ...ab.after, ...ab.before],
       );
     }
     check(
@@ -500,18 +521,6 @@ export async function missScenario(s: Settings, results: Results): Promise<void>
     await stopChild(bff.child);
   } finally {
     await stopChild(fake.child);
-  }
-}
-
-/** The miss load on the BENCH_BEFORE build, started on its own (then stopped). */
-async function missBefore(s: Settings, upstream: string, load: LoadOptions): Promise<LoadResult> {
-  const before = await startBff('bff-miss-before', { upstream, before: true });
-  try {
-    const options = { ...load, url: before.url, serverPid: before.child.pid };
-    if (s.warmupSeconds > 0) await runAutocannon({ ...options, seconds: s.warmupSeconds });
-    return await runAutocannon(options);
-  } finally {
-    await stopChild(before.child);
   }
 }
 
