@@ -3,8 +3,10 @@
  * the simulated PostHog's request log, key canonicalisation, invalidation by write family,
  * scope before cache, coalescing and the LRU bound.
  */
+import { ProxyService } from '../src/proxy/proxy.service';
 import type { RecordedRequest } from './fake-posthog/fake-posthog';
 import { expectProblemStatus } from './support/expectations';
+import { rawRequest } from './support/raw-http';
 import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
 
 const ORG_INTEGRATION = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
@@ -540,12 +542,17 @@ describe('scope is checked before the cache', () => {
 });
 
 describe('coalescing', () => {
+  afterEach(() => jest.restoreAllMocks());
+
   it('makes one upstream call for 50 concurrent cold identical GETs, and all 50 get the same 200', async () => {
     const s = await start({}, 100);
+    // The waiters are answered in the cache step, like hits: one request reaches the controller.
+    const forward = jest.spyOn(s.app.get(ProxyService), 'forward');
     const answers = await Promise.all(
       Array.from({ length: 50 }, () => s.client.get('/v1/integrations?limit=3', { as: 'reader' })),
     );
     expect(calls(s, '/api/projects/1/integrations/')).toHaveLength(1);
+    expect(forward).toHaveBeenCalledTimes(1);
     expect(new Set(answers.map((a) => a.status))).toEqual(new Set([200]));
     expect(new Set(answers.map((a) => a.text)).size).toBe(1);
     expect(answers[0].json.items).toHaveLength(3);
@@ -555,11 +562,45 @@ describe('coalescing', () => {
   it('shares one failure too: 20 concurrent cold GETs while PostHog fails make one call, all 502', async () => {
     const s = await start({}, 100);
     s.fake.setMode({ kind: 'status', status: 500 });
+    const forward = jest.spyOn(s.app.get(ProxyService), 'forward');
     const answers = await Promise.all(
       Array.from({ length: 20 }, () => s.client.get('/v1/integrations/1')),
     );
     expect(calls(s, '/api/projects/1/integrations/1/')).toHaveLength(1);
+    expect(forward).toHaveBeenCalledTimes(1);
     for (const a of answers) expectProblem(a, 502);
+  });
+
+  it('shares a STALE answer too: waiters on a failing load get the kept copy', async () => {
+    const s = await start({ CACHE_TTL_SECONDS: '0', UPSTREAM_TIMEOUT_MS: '300' }, 100);
+    const cached = await s.client.get('/v1/integrations/2');
+    expectCache(cached, 200, 'MISS');
+    s.fake.setMode({ kind: 'status', status: 500 });
+    const forward = jest.spyOn(s.app.get(ProxyService), 'forward');
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () => s.client.get('/v1/integrations/2')),
+    );
+    expect(calls(s, '/api/projects/1/integrations/2/')).toHaveLength(2);
+    expect(forward).toHaveBeenCalledTimes(1);
+    for (const a of answers) {
+      expectCache(a, 200, 'STALE');
+      expect(a.text).toBe(cached.text);
+    }
+  });
+
+  it('does not let a waiter skip the checks before the cache: 401, 403 and 415 still hold', async () => {
+    const s = await start({}, 200);
+    const leader = s.client.get('/v1/organization/integrations');
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the leader's load is in flight
+    const [anonymous, unscoped, bodied] = await Promise.all([
+      s.client.get('/v1/organization/integrations', { as: null }),
+      s.client.get('/v1/organization/integrations', { as: 'limited' }),
+      rawRequest(s.url, 'GET', '/v1/organization/integrations', {}, '{}'),
+    ]);
+    expectProblem(anonymous, 401);
+    expectProblem(unscoped, 403);
+    expect([bodied.status, bodied.headers['x-cache']]).toEqual([415, undefined]);
+    expectCache(await leader, 200, 'MISS');
   });
 });
 

@@ -137,9 +137,25 @@ export class ResponseCache {
    */
   async read(lookup: Lookup, ttlMs: number, load: Loader, refresh?: Loader): Promise<CacheOutcome> {
     if (lookup.hit) return { response: lookup.hit, cache: 'HIT' };
+    return this.outcomeOf(lookup, () => this.coalesce(lookup, ttlMs, load, refresh));
+  }
+
+  /**
+   * The outcome of an identical load already in flight on this replica, as read() would give it
+   * (STALE on failure included): a request waiting for it can be answered before it is validated
+   * (its key is the one the validated request that started the load built). Undefined when none.
+   */
+  inFlight(lookup: Lookup): Promise<CacheOutcome> | undefined {
+    const pending = this.inflight.get(lookup.key);
+    return pending && this.outcomeOf(lookup, () => pending);
+  }
+
+  private async outcomeOf(
+    lookup: Lookup,
+    response: () => Promise<CachedResponse>,
+  ): Promise<CacheOutcome> {
     try {
-      const response = await this.coalesce(lookup, ttlMs, load, refresh);
-      return { response, cache: lookup.noCache ? 'BYPASS' : 'MISS' };
+      return { response: await response(), cache: lookup.noCache ? 'BYPASS' : 'MISS' };
     } catch (error) {
       const stale = lookup.noCache ? undefined : this.memory.stale<Entry>(lookup.key);
       if (stale && error instanceof UpstreamFailure) return { response: stale, cache: 'STALE' };

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CallerAuth } from '../auth/caller-auth';
-import type { CachedResponse, Lookup } from '../cache/response-cache';
+import type { CacheOutcome } from '../cache/response-cache';
 import { Problem, sendProblem, toProblem } from '../common/problem';
 import { type RequestContext, requestIdFrom } from '../common/request-context';
 import type { Lifecycle } from '../health/lifecycle';
@@ -9,7 +9,13 @@ import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ProxyRoute } from '../routes/route';
 import type { Tracing } from '../tracing/tracing';
-import { answerHead, type ProxyService, type RoutedGet, sendAnswer } from './proxy.service';
+import {
+  answerHead,
+  type CacheStep,
+  type ProxyService,
+  type RoutedGet,
+  sendAnswer,
+} from './proxy.service';
 import type { UpstreamTarget } from './upstream-target';
 
 export interface EdgeDeps {
@@ -76,8 +82,8 @@ export class AccessLog {
 /** What the hit entry learned of a request it handed on to Fastify (see HitEntry). */
 interface HandedOver {
   ctx: RequestContext;
-  /** Admission and the cache step, already settled: the lookup (a miss), or the refusal. */
-  steps: Promise<Lookup | undefined>;
+  /** Admission and the cache step, already settled: what it found (no answer), or the refusal. */
+  steps: Promise<CacheStep>;
 }
 const HANDED_OVER = Symbol('handedOver');
 type RawRequest = IncomingMessage & { [HANDED_OVER]?: HandedOver };
@@ -85,8 +91,8 @@ type RawRequest = IncomingMessage & { [HANDED_OVER]?: HandedOver };
 /**
  * The one request pipeline's first steps, on Fastify's router: request id; for /v1 routes caller
  * admission (token, scope, caller limit: 401/403/429 come before validation, cache and upstream),
- * the 415 check, then the cache step (a fresh entry is answered here, before NestJS's controller
- * and DTO pipes). On the way out, the access-log line and the request metrics. The steps run once
+ * the 415 check, then the cache step (a fresh entry, or an identical load in flight, is answered
+ * here, before NestJS's controller and DTO pipes). On the way out, the access-log line and the request metrics. The steps run once
  * per request: in the request hook, or before Fastify in the hit entry, which hands on to Fastify
  * what they found when it does not answer.
  */
@@ -102,23 +108,24 @@ export class Edge {
   }
 
   /**
-   * Caller admission, the 415 check, then the cache step: the request's one cache lookup, or
-   * undefined when the route is not cached (or its values are odd: validation answers those).
-   * The target is asked for only once the caller is admitted.
+   * Caller admission, the 415 check, then the cache step (ProxyService.cacheStep): the request's
+   * one lookup and the answer the cache already has, if any; nothing for a route that is not cached
+   * (or for odd values: validation answers those). The target is asked for only once the caller is
+   * admitted.
    */
   async admitAndLookUp(
     headers: IncomingHttpHeaders,
     route: ProxyRoute,
     ctx: RequestContext,
     targetOf: () => UpstreamTarget | undefined,
-  ): Promise<Lookup | undefined> {
+  ): Promise<CacheStep> {
     ctx.caller = await this.deps.auth.admit(headers.authorization, route, ctx);
     if (hasBodyWithoutType(headers)) {
       throw new Problem(415, 'A request body needs Content-Type: application/json.');
     }
-    if (!route.cache) return undefined;
-    const target = targetOf();
-    return target && this.deps.proxy.lookUp(route.cache, target, headers['cache-control']);
+    const target = route.cache && targetOf();
+    if (!route.cache || !target) return {};
+    return this.deps.proxy.cacheStep(route.cache, target, headers['cache-control']);
   }
 
   /**
@@ -133,15 +140,16 @@ export class Edge {
   }
 
   /**
-   * The hit entry answers a fresh hit: the head sendAnswer gives, written by Node. False, without
-   * answering, when the drain began while the steps waited (Fastify then answers it).
+   * The hit entry answers what the cache step found (a fresh hit, or a load it waited for): the
+   * head sendAnswer gives, written by Node. False, without answering, when the drain began while
+   * the steps waited (Fastify then answers it).
    */
-  answerHit(
+  answer(
     req: IncomingMessage,
     res: ServerResponse,
     routed: RoutedGet,
     ctx: RequestContext,
-    hit: CachedResponse,
+    { response, cache }: CacheOutcome,
   ): boolean {
     if (this.deps.lifecycle.draining || this.deps.lifecycle.closed) return false;
     const subject: AccessSubject = {
@@ -156,11 +164,11 @@ export class Edge {
       watchClientClose(subject, res, this.deps.access);
       return true;
     }
-    ctx.cache = 'HIT';
-    const head = answerHead(hit, 'HIT');
+    ctx.cache = cache;
+    const head = answerHead(response, cache);
     head['x-request-id'] = ctx.requestId;
-    res.writeHead(hit.status, head).end(hit.body);
-    this.deps.access.record(subject, routed.template, hit.status, hit.body.length);
+    res.writeHead(response.status, head).end(response.body);
+    this.deps.access.record(subject, routed.template, response.status, response.body.length);
     return true;
   }
 
@@ -196,10 +204,10 @@ export class Edge {
       // A callback hook, not an async one: a fresh hit is answered without Fastify adopting a
       // returned promise (measured: fewer microtasks per hit).
       steps.then(
-        (lookup) => {
+        ({ lookup, answer }) => {
           request.cacheLookup = lookup;
-          if (!lookup?.hit) return proceed();
-          sendAnswer(request, reply, lookup.hit, 'HIT');
+          if (!answer) return proceed();
+          sendAnswer(request, reply, answer.response, answer.cache);
           // Answered to a caller that left while admission or the cache step waited (Redis):
           // no answer is written, so no onResponse either.
           if (reply.raw.destroyed) watchClientClose(request, reply.raw, access);

@@ -1,7 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuditTrail } from '../audit/audit-trail';
-import { type CachedResponse, type Lookup, ResponseCache } from '../cache/response-cache';
+import {
+  type CachedResponse,
+  type CacheOutcome,
+  type Lookup,
+  ResponseCache,
+} from '../cache/response-cache';
 import { BoundedMemo } from '../common/bounded-memo';
 import { Problem } from '../common/problem';
 import type { CacheResult, RequestContext } from '../common/request-context';
@@ -67,6 +72,12 @@ export function sendAnswer(
     .send(response.body.length > 0 ? response.body : undefined);
 }
 
+/** What the cache step found: the request's one lookup, and an answer when the cache has one. */
+export interface CacheStep {
+  lookup?: Lookup;
+  answer?: CacheOutcome;
+}
+
 /** A GET's route as Fastify's router matched it for one URL, and the cache target it builds. */
 export interface RoutedGet {
   route: ProxyRoute;
@@ -125,13 +136,20 @@ export class ProxyService {
     return known?.target && known.route.method === 'GET' ? known : undefined;
   }
 
-  /** The cache step: the request's one lookup (a fresh entry in it is a HIT). */
-  lookUp(
+  /**
+   * The cache step: the request's one lookup, and the answer the cache already has for it: a fresh
+   * entry (HIT), or the outcome of an identical load in flight on this replica (its waiters are
+   * answered here like hits, without the DTO pipes: one validated request started the load).
+   */
+  async cacheStep(
     family: NonNullable<ProxyRoute['cache']>,
     target: UpstreamTarget,
     cacheControl: string | string[] | undefined,
-  ): Promise<Lookup> {
-    return this.cache.lookup(family, target.cacheKey, wantsNoCache(cacheControl));
+  ): Promise<CacheStep> {
+    const lookup = await this.cache.lookup(family, target.cacheKey, wantsNoCache(cacheControl));
+    if (lookup.hit) return { lookup, answer: { response: lookup.hit, cache: 'HIT' } };
+    const joined = this.cache.inFlight(lookup);
+    return { lookup, answer: joined && (await joined) };
   }
 
   /** Serves the route this request matched (its ProxyEndpoint route config) with its DTO input. */
