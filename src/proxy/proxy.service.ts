@@ -89,8 +89,9 @@ export interface RoutedGet {
 
 /**
  * The shared path of every /v1 route: right after caller admission, a cached GET is looked up once
- * and a fresh entry answered (the edge, edge.ts); anything else goes through the DTO pipes to
- * forward(): resolve the PostHog target, read through the cache, call PostHog, invalidate on writes.
+ * and answered when the cache has its answer (cacheStep, run by the edge); anything else goes
+ * through the DTO pipes to forward(): resolve the PostHog target, read through the cache, call
+ * PostHog, invalidate on writes.
  */
 @Injectable()
 export class ProxyService {
