@@ -64,6 +64,39 @@ describe('ResponseCache read-through (in process)', () => {
     expect(hit.hit?.body.toString()).toBe('a');
   });
 
+  it('lets a lookup join an identical load in flight, with the outcome read() gives', async () => {
+    const idle = await r.cache.lookup('integrations', 'k5');
+    expect(r.cache.inFlight(idle)).toBeUndefined(); // nothing loading: only read() answers
+    const load = loader('joined');
+    const leader = r.cache.read(idle, 1000, load);
+    const waiter = r.cache.inFlight(await r.cache.lookup('integrations', 'k5'));
+    const other = r.cache.inFlight(await r.cache.lookup('integrations', 'k6'));
+    expect(other).toBeUndefined(); // another key's load is not this one's
+    const [led, joined] = await Promise.all([leader, waiter]);
+    expect(load.calls).toBe(1);
+    expect([joined?.cache, joined?.response.body.toString()]).toEqual(['MISS', 'joined']);
+    expect(joined?.response).toBe(led.response);
+  });
+
+  it('gives a waiter on a failing load the kept copy (STALE), else the failure', async () => {
+    await r.cache.read(await r.cache.lookup('integrations', 'k7'), 100, loader('kept'));
+    await sleep(150);
+    const failing = async (): Promise<CachedResponse> => {
+      await sleep(5);
+      throw new UpstreamFailure('server', 502, 'down');
+    };
+    const expired = await r.cache.lookup('integrations', 'k7');
+    const leader = r.cache.read(expired, 100, failing);
+    const stale = await r.cache.inFlight(await r.cache.lookup('integrations', 'k7'));
+    expect([stale?.cache, stale?.response.body.toString()]).toEqual(['STALE', 'kept']);
+    await leader;
+
+    const never = r.cache.read(await r.cache.lookup('integrations', 'k8'), 100, failing);
+    const waiter = r.cache.inFlight(await r.cache.lookup('integrations', 'k8'));
+    await expect(waiter).rejects.toBeInstanceOf(UpstreamFailure);
+    await expect(never).rejects.toBeInstanceOf(UpstreamFailure);
+  });
+
   it('answers STALE from the expired copy when the upstream fails, never on no-cache', async () => {
     await r.cache.read(await r.cache.lookup('integrations', 'k2'), 100, loader('old'));
     await sleep(150);
