@@ -134,9 +134,13 @@ export class Edge {
    * Connection: close and 503 and the request span are Fastify hooks).
    */
   routedBefore(req: IncomingMessage): RoutedGet | undefined {
-    const { lifecycle, tracing, proxy } = this.deps;
-    if (req.method !== 'GET' || lifecycle.draining || lifecycle.closed || tracing) return undefined;
-    return proxy.routedBefore(req.url ?? '');
+    if (req.method !== 'GET' || this.stopping() || this.deps.tracing) return undefined;
+    return this.deps.proxy.routedBefore(req.url ?? '');
+  }
+
+  /** Draining or closed: the drain's hooks answer from here on. */
+  private stopping(): boolean {
+    return this.deps.lifecycle.draining || this.deps.lifecycle.closed;
   }
 
   /**
@@ -151,7 +155,7 @@ export class Edge {
     ctx: RequestContext,
     { response, cache }: CacheOutcome,
   ): boolean {
-    if (this.deps.lifecycle.draining || this.deps.lifecycle.closed) return false;
+    if (this.stopping()) return false;
     const subject: AccessSubject = {
       method: 'GET',
       headers: req.headers,

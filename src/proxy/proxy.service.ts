@@ -126,7 +126,8 @@ export class ProxyService {
     } catch {
       return undefined; // e.g. organization routes without an organization: forward() answers
     }
-    const template = request.routeOptions.url ?? route.path;
+    // The template the edge read from Fastify's routeOptions (a getter that builds an object).
+    const template = request.ctx.route ?? route.path;
     this.routedUrls.set(url, { route, template, params: request.params, target });
     return target;
   }
