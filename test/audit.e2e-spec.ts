@@ -2,6 +2,7 @@
 // with caller, route, target ids, PostHog's status and the new id; never a secret or a config
 // value. Without Redis, GET /v1/audit answers 503. The Redis stream is audit.redis.e2e-spec.ts.
 
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import {
   expectedRecord,
   expectNoSecrets,
@@ -31,7 +32,7 @@ describe('audit records in the log', () => {
     '%s writes one record: caller, route, target, PostHog status, no secrets',
     async (name, route) => {
       const sample = WRITE_SAMPLES[name];
-      stack().fake.setKey({ mode: 'legacy' }); // PostHog refuses scoped keys on 2 of these writes
+      stack().fake.setKey(OPEN_REFUSED_ACTIONS); // PostHog refuses scoped keys on 2 of these writes
       stack().fake.openInvoices.clear(); // no unpaid Vercel invoices: the delete succeeds
       const answer = await stack().client.call(route.method, sample.path, { body: sample.body });
       expect(answer.status).toBe(sample.status);

@@ -3,6 +3,7 @@
 import { AuditTrail } from '../src/audit/audit-trail';
 import { RedisService } from '../src/redis/redis.service';
 import { INTEGRATION_ROUTES } from '../src/routes/integrations.routes';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import {
   expectedRecord,
   expectNoSecrets,
@@ -28,10 +29,10 @@ describe('audit trail in Redis, read through GET /v1/audit', () => {
   const written: Array<{ name: string; answer: Answer }> = [];
 
   beforeAll(async () => {
-    // A legacy key: PostHog refuses scoped keys on 2 of these writes (apply-url, environment-mapping).
+    // The fake's test-only switch: PostHog refuses every personal key on 2 of these writes.
     stack = await startStack(
       { REDIS_URL, REDIS_KEY_PREFIX: PREFIX, AUDIT_MAX_RECORDS: '50' },
-      { key: { mode: 'legacy' } },
+      { key: OPEN_REFUSED_ACTIONS },
     );
     await redisReady(stack);
     for (const route of writeRoutes()) {

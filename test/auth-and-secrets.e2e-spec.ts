@@ -8,6 +8,7 @@ import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { requestIdFrom } from '../src/common/request-context';
 import type { ProxyRoute } from '../src/routes/route';
 import type { FakeMode } from './fake-posthog/fake-posthog';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { jiraIntegration } from './fake-posthog/integration-surface';
 import type { Integration } from './fake-posthog/seed';
 import { expectProblemStatus } from './support/expectations';
@@ -28,13 +29,13 @@ const ROUTES = declaredRoutes();
 /** Any id will do: authentication and scope are checked before the id is validated. */
 const anyPath = (route: ProxyRoute) => route.path.replace(/:\w+/g, 'x');
 
-const LEGACY_KEY = { key: { mode: 'legacy' as const } };
+const REFUSED_OPEN = { key: OPEN_REFUSED_ACTIONS };
 /**
- * A stack whose fake takes every sample: a legacy key, no Vercel invoices left unpaid, a Jira
+ * A stack whose fake takes every sample: the fake's test-only switch that opens the refused actions, no Vercel invoices left unpaid, a Jira
  * integration (7) and a second GitHub one (8) that the DELETE sample leaves alone.
  */
 async function startSampleStack(env: Record<string, string> = {}): Promise<Stack> {
-  const stack = await startStack(env, LEGACY_KEY);
+  const stack = await startStack(env, REFUSED_OPEN);
   stack.fake.openInvoices.clear();
   const github = stack.fake.data.integrations.find((i) => i.kind === 'github') as Integration;
   stack.fake.data.integrations.push(jiraIntegration(7), { ...structuredClone(github), id: 8 });
@@ -52,7 +53,7 @@ interface Sample {
 
 /**
  * One valid request per route and the status it succeeds with against the seeded fake, used with
- * the fake's legacy key (PostHog refuses scoped keys on 8 of these actions).
+ * the fake's test-only switch (PostHog refuses every personal key on 8 of these actions).
  */
 const SAMPLES: Record<string, Sample> = {
   'GET /v1/integrations': { path: '/v1/integrations?limit=2', status: 200 },

@@ -5,6 +5,7 @@
  */
 import { ProxyService } from '../src/proxy/proxy.service';
 import type { RecordedRequest } from './fake-posthog/fake-posthog';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { expectProblemStatus } from './support/expectations';
 import { rawRequest } from './support/raw-http';
 import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
@@ -19,10 +20,10 @@ const BASE_ENV = { BREAKER_THRESHOLD: '1000', UPSTREAM_RETRIES: '0' };
 
 let stack: Stack | undefined;
 
-/** Caching is the subject here: a legacy key (PostHog refuses scoped keys on 8 actions) and no
+/** Caching is the subject here: the fake's test-only switch (PostHog refuses every personal key on 8 actions) and no
  * unpaid Vercel invoices, so every route can succeed. */
 async function start(env: Record<string, string> = {}, delayMs = 0): Promise<Stack> {
-  stack = await startStack({ ...BASE_ENV, ...env }, { delayMs, key: { mode: 'legacy' } });
+  stack = await startStack({ ...BASE_ENV, ...env }, { delayMs, key: OPEN_REFUSED_ACTIONS });
   stack.fake.openInvoices.clear();
   return stack;
 }

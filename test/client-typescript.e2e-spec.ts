@@ -13,6 +13,7 @@ import {
   retryDelayMs,
   unwrap,
 } from '../clients/typescript/src';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { jiraIntegration } from './fake-posthog/integration-surface';
 import type { Integration } from './fake-posthog/seed';
 import { NEW_ROLE_REFERENCE } from './support/routes';
@@ -45,8 +46,8 @@ describe('the client against the BFF and the simulated PostHog', () => {
   let bff: BffClient;
 
   beforeAll(async () => {
-    // A legacy key: PostHog refuses scoped personal keys on 8 of the actions.
-    stack = await startStack({}, { key: { mode: 'legacy' } });
+    // The fake's test-only switch: PostHog refuses every personal key on 8 of the actions.
+    stack = await startStack({}, { key: OPEN_REFUSED_ACTIONS });
     stack.fake.openInvoices.clear();
     const github = stack.fake.data.integrations.find((i) => i.kind === 'github') as Integration;
     stack.fake.data.integrations.push(jiraIntegration(7), { ...structuredClone(github), id: 8 });

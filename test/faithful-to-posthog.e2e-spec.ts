@@ -6,6 +6,7 @@ import { INTEGRATION_ROUTES } from '../src/routes/integrations.routes';
 import { ORGANIZATION_INTEGRATION_ROUTES } from '../src/routes/organization-integrations.routes';
 import { ROLE_REFERENCE_ROUTES } from '../src/routes/role-external-references.routes';
 import type { ProxyRoute } from '../src/routes/route';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { expectProblem, useStack } from './support/expectations';
 import { matchesSchema, responseSchema } from './support/openapi-schema';
 import { type Answer, clientsJson, POSTHOG_KEY } from './support/stack';
@@ -75,9 +76,9 @@ describe('the 8 actions PostHog refuses for every personal API key', () => {
   );
 
   it.each(Object.keys(REFUSED))(
-    '%s works with a legacy scope-less key, its answer as openapi.json documents it',
+    '%s answered (the fake\'s test-only switch), its answer as openapi.json documents it',
     async (name) => {
-      stack().fake.setKey({ mode: 'legacy' });
+      stack().fake.setKey(OPEN_REFUSED_ACTIONS);
       const route = TABLES[name];
       const { path, body } = REFUSED[name];
 
@@ -103,7 +104,7 @@ describe("one caller's wrong-kind helper calls are not an outage for everyone", 
   });
 
   it('20 PostHog 500s on the right kind (a Twilio account without numbers) never open the circuit for other routes', async () => {
-    stack().fake.setKey({ mode: 'legacy' });
+    stack().fake.setKey(OPEN_REFUSED_ACTIONS);
     stack().fake.data.integrations[4].config.account_sid = 'AC_without_numbers';
     for (let i = 0; i < 20; i++) {
       const answer = await stack().client.get('/v1/integrations/5/twilio/phone-numbers');
@@ -234,7 +235,7 @@ describe("PostHog's real shapes, statuses and order reach the caller unchanged",
   });
 
   it('domain-connect answers {supported, provider_name, available_providers} and apply-url {url}', async () => {
-    stack().fake.setKey({ mode: 'legacy' });
+    stack().fake.setKey(OPEN_REFUSED_ACTIONS);
     const check = await stack().client.get('/v1/integrations/domain-connect/check?domain=a.io');
     const apply = await stack().client.call('POST', '/v1/integrations/domain-connect/apply-url', {
       body: { context: 'email', integration_id: 1 },
@@ -254,7 +255,7 @@ describe("PostHog's real shapes, statuses and order reach the caller unchanged",
   });
 
   it('role-reference lookup matches slug OR id case-insensitively (PostHog decides)', async () => {
-    stack().fake.setKey({ mode: 'legacy' });
+    stack().fake.setKey(OPEN_REFUSED_ACTIONS);
 
     const answer = await stack().client.get(
       '/v1/role-external-references/lookup?provider=github&provider_organization_id=ACME-INC&provider_role_id=none&provider_role_slug=PLATFORM-TEAM',

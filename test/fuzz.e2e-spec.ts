@@ -13,6 +13,7 @@
  * Seeded: the seed is printed; replay a failure with FUZZ_SEED=<seed> npx jest test/fuzz.
  */
 import fc from 'fast-check';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { DOC, matchesSchema, type Schema } from './support/openapi-schema';
 import { type RawAnswer, rawRequest } from './support/raw-http';
 import { CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
@@ -463,9 +464,9 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
         UPSTREAM_RATE_LIMIT_PER_HOUR: '1000000',
         UPSTREAM_CALLER_SHARE: '1',
       },
-      // A legacy (scope-less) key, so the actions PostHog refuses to personal keys answer too and
+      // The fake's test-only switch, so the actions PostHog refuses to personal keys answer too and
       // their success bodies are checked against the document.
-      { key: { mode: 'legacy' } },
+      { key: OPEN_REFUSED_ACTIONS },
     );
     const ids = async (path: string) =>
       ((await rawRequest(stack.url, 'GET', path)).json?.items ?? []).map((i: { id: unknown }) =>

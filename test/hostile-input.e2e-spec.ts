@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import {
   ADMIN,
   expectRawProblem as expectProblem,
@@ -362,7 +363,7 @@ describe('hostile input', () => {
     });
 
     it('sends a body URL to PostHog as data, never fetching it', async () => {
-      stack.fake.setKey({ mode: 'legacy' }); // apply-url refuses every scoped key
+      stack.fake.setKey(OPEN_REFUSED_ACTIONS); // apply-url refuses every scoped key
       const answer = await rawRequest(
         stack.url,
         'POST',

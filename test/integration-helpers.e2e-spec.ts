@@ -3,8 +3,10 @@
 // as validated (account_id sent as accountId), PostHog's helper JSON answered unchanged in its real
 // shape (UPSTREAM.md), the authorize redirect answered as {redirect_url} without being followed,
 // and every bad input of API.md's body/query table answered 400 before any upstream call. The
-// actions PostHog refuses for every personal key are exercised with the fake's legacy key for
+// actions PostHog refuses for every personal key are exercised with the fake's test-only switch for
 // their success paths, and with the default (scoped) key for the refusal.
+
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { HELPER_DATA } from './fake-posthog/seed';
 import {
   expectProblem,
@@ -41,7 +43,7 @@ describe('per-integration helper reads', () => {
   ])(
     'GET /v1/integrations/:id/%s answers PostHog’s JSON unchanged from the project route',
     async (route, id, upstream, expected) => {
-      stack().fake.setKey({ mode: 'legacy' }); // LinkedIn Ads and Twilio refuse scoped keys
+      stack().fake.setKey(OPEN_REFUSED_ACTIONS); // LinkedIn Ads and Twilio refuse scoped keys
       const answer = await stack().client.get(`/v1/integrations/${id}/${route}`);
 
       expect(answer.status).toBe(200);
@@ -54,7 +56,7 @@ describe('per-integration helper reads', () => {
   );
 
   it('GET .../linkedin-ads/conversion-rules sends ?account_id to PostHog as accountId', async () => {
-    stack().fake.setKey({ mode: 'legacy' });
+    stack().fake.setKey(OPEN_REFUSED_ACTIONS);
     const answer = await stack().client.get(
       '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=508001234',
     );
@@ -70,7 +72,7 @@ describe('per-integration helper reads', () => {
   });
 
   it('caches helper reads per query: another account_id is a separate MISS, the same one a HIT', async () => {
-    stack().fake.setKey({ mode: 'legacy' });
+    stack().fake.setKey(OPEN_REFUSED_ACTIONS);
     const path = '/v1/integrations/4/linkedin-ads/conversion-rules?account_id=';
     await stack().client.get(`${path}508001234`);
 
@@ -159,7 +161,7 @@ describe('per-integration helper reads', () => {
 });
 
 describe('GET /v1/integrations/authorize', () => {
-  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+  beforeEach(() => stack().fake.setKey(OPEN_REFUSED_ACTIONS));
 
   it('answers {redirect_url} from PostHog’s 302 Location without following it', async () => {
     const answer = await stack().client.get(
@@ -223,7 +225,7 @@ describe('GET /v1/integrations/authorize', () => {
 
 describe('POST /v1/integrations/domain-connect/apply-url', () => {
   const path = '/v1/integrations/domain-connect/apply-url';
-  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+  beforeEach(() => stack().fake.setKey(OPEN_REFUSED_ACTIONS));
 
   it('sends an email-context body as sent to the project route and answers PostHog’s {url}', async () => {
     const body = { context: 'email', integration_id: 7 };
@@ -294,7 +296,7 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
 });
 
 describe('GET /v1/integrations/domain-connect/check', () => {
-  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+  beforeEach(() => stack().fake.setKey(OPEN_REFUSED_ACTIONS));
 
   it('sends ?domain to the project route, answers PostHog’s JSON and never caches', async () => {
     const answer = await stack().client.get(

@@ -3,6 +3,7 @@
 // limit): series by route TEMPLATE and status, duration histograms, cache results, upstream
 // calls, circuit state, refusals, process metrics, and no secret or raw id in any label.
 import { randomUUID } from 'node:crypto';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { DEFAULT_ORGANIZATION_ID } from './fake-posthog/seed';
 import {
   type AppInstance,
@@ -57,8 +58,8 @@ describe('GET /metrics', () => {
   const ORG_INTEGRATION = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
 
   beforeAll(async () => {
-    // A legacy key: authorize is among the actions PostHog refuses for scoped keys.
-    stack = await startStack({ UPSTREAM_RETRIES: '0' }, { key: { mode: 'legacy' } });
+    // The fake's test-only switch: authorize is among the actions PostHog refuses to every personal key.
+    stack = await startStack({ UPSTREAM_RETRIES: '0' }, { key: OPEN_REFUSED_ACTIONS });
     const { client, fake } = stack;
     const expectStatus = async (promise: ReturnType<typeof client.get>, status: number) => {
       const answer = await promise;

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { ResponseCache } from '../src/cache/response-cache';
 import { Lifecycle } from '../src/health/lifecycle';
 import { ProxyService } from '../src/proxy/proxy.service';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { expectProblemStatus } from './support/expectations';
 import { rawRequest } from './support/raw-http';
 import { type Answer, CALLERS, type Stack, startBff, startStack } from './support/stack';
@@ -75,8 +76,8 @@ async function getWithBody(url: string, path: string, body: string) {
 describe('one pipeline: hits after admission, misses through the controller', () => {
   let stack: Stack;
   beforeAll(async () => {
-    // A legacy key: the lookup among the cached routes is refused for scoped keys by PostHog.
-    stack = await startStack({}, { key: { mode: 'legacy' } });
+    // The fake's test-only switch: PostHog refuses the lookup (a cached route) to every personal key.
+    stack = await startStack({}, { key: OPEN_REFUSED_ACTIONS });
   });
   afterAll(() => stack.close());
   beforeEach(async () => {

@@ -1,6 +1,8 @@
 // Organization integration routes (API.md route table, rows 17-20) against the simulated PostHog:
 // /api/organizations/:organization_id/integrations/..., UUID ids, list shape, 204 on delete, the
 // environment-mapping body, and what happens when POSTHOG_ORGANIZATION_ID is not configured.
+
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { DEFAULT_ORGANIZATION_ID } from './fake-posthog/seed';
 import { expectProblem, LIST_KEYS, onlyUpstreamCall, useStack } from './support/expectations';
 import { type Stack, startStack } from './support/stack';
@@ -185,8 +187,8 @@ describe('DELETE /v1/organization/integrations/:id', () => {
 
 describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
   const path = `/v1/organization/integrations/${VERCEL}/environment-mapping`;
-  // PostHog refuses every scoped personal key here: success paths use the fake's legacy key.
-  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+  // PostHog refuses every personal key here: success paths use the fake's test-only switch.
+  beforeEach(() => stack().fake.setKey(OPEN_REFUSED_ACTIONS));
   const patch = (body: unknown, id = VERCEL) =>
     stack().client.call('PATCH', `/v1/organization/integrations/${id}/environment-mapping`, {
       body,
@@ -232,7 +234,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
   );
 
   it('answers 502 saying PostHog refuses personal keys here, with the default (scoped) key', async () => {
-    stack().fake.setKey({ mode: 'scoped' });
+    stack().fake.setKey({ testOnlyOpenRefusedActions: false });
 
     const answer = await patch({ production: 2 });
 

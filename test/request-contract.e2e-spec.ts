@@ -4,6 +4,7 @@
  * PostHog receives nothing (the fake records zero calls).
  */
 import { request } from 'node:http';
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { ADMIN, expectRawProblem, type RawAnswer, rawRequest } from './support/raw-http';
 import { type Stack, startStack } from './support/stack';
 
@@ -15,8 +16,8 @@ describe('request contract', () => {
   let orgIntegration: string;
 
   beforeAll(async () => {
-    // A legacy key: PostHog refuses scoped keys on apply-url and environment-mapping.
-    stack = await startStack({}, { key: { mode: 'legacy' } });
+    // The fake's test-only switch: PostHog refuses every personal key on apply-url and environment-mapping.
+    stack = await startStack({}, { key: OPEN_REFUSED_ACTIONS });
     const list = await rawRequest(stack.url, 'GET', '/v1/organization/integrations');
     orgIntegration = list.json.items[0].id;
   });

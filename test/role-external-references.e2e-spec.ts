@@ -1,6 +1,8 @@
 // Role external reference routes (API.md route table, rows 21-24) against the simulated PostHog:
 // /api/organizations/:organization_id/role_external_references/..., list filters passed through,
 // create body as sent, 204 on delete, lookup with its one-of rule checked before any upstream call.
+
+import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { DEFAULT_ORGANIZATION_ID } from './fake-posthog/seed';
 import { expectProblem, LIST_KEYS, onlyUpstreamCall, useStack } from './support/expectations';
 import type { Answer } from './support/stack';
@@ -143,7 +145,7 @@ describe('POST /v1/role-external-references', () => {
   });
 
   it('invalidates cached reference reads (list and lookup)', async () => {
-    stack().fake.setKey({ mode: 'legacy' }); // lookup refuses every scoped key
+    stack().fake.setKey(OPEN_REFUSED_ACTIONS); // lookup refuses every scoped key
     const lookup = `/v1/role-external-references/lookup?provider=github&provider_organization_id=acme-inc&provider_role_id=${VALID_BODY.provider_role_id}`;
     expect((await stack().client.get('/v1/role-external-references')).json.total).toBe(2);
     expect((await stack().client.get(lookup)).json).toEqual({ reference: null });
@@ -247,11 +249,11 @@ describe('DELETE /v1/role-external-references/:id', () => {
 describe('GET /v1/role-external-references/lookup', () => {
   const lookup = (query: string) =>
     stack().client.get(`/v1/role-external-references/lookup?${query}`);
-  // PostHog refuses every scoped personal key here: success paths use the fake's legacy key.
-  beforeEach(() => stack().fake.setKey({ mode: 'legacy' }));
+  // PostHog refuses every personal key here: success paths use the fake's test-only switch.
+  beforeEach(() => stack().fake.setKey(OPEN_REFUSED_ACTIONS));
 
   it('answers 502 saying PostHog refuses personal keys here, with the default (scoped) key', async () => {
-    stack().fake.setKey({ mode: 'scoped' });
+    stack().fake.setKey({ testOnlyOpenRefusedActions: false });
 
     const answer = await lookup(
       'provider=github&provider_organization_id=acme-inc&provider_role_id=4411002',

@@ -83,6 +83,12 @@ export const PROBLEM_TYPES = {
     description:
       "PostHog throttled the BFF's personal API key, or the deployment-wide upstream budget (which keeps the key under PostHog's limits) is spent; retry after Retry-After seconds. Every caller shares this limit.",
   },
+  'upstream-action-throttled': {
+    title: 'PostHog throttles this action',
+    status: [429],
+    description:
+      'PostHog keeps a throttle of its own on this action (GitHub repositories refresh: 10 a minute per project; Slack lookups by channel_id or user_id: 30 uncached a minute per integration) and this request went over it; retry after Retry-After seconds. Only this action is limited: other routes and callers go on.',
+  },
   'third-party-rate-limited': {
     title: 'Third-party rate limit',
     status: [429],
@@ -93,7 +99,7 @@ export const PROBLEM_TYPES = {
     title: 'PostHog refuses personal API keys on this action',
     status: [502],
     description:
-      'PostHog answers 403 "This action does not support personal API key access" to every personal API key, scoped or `*`, on this action (authorize, domain-connect check and apply-url, LinkedIn Ads accounts and conversion rules, Twilio phone numbers, environment-mapping, role reference lookup). Only a legacy scope-less key passes; such keys can no longer be created. Nothing the caller can change; the route works again when PostHog opens the action to personal keys.',
+      'PostHog answers 403 "This action does not support personal API key access" to every personal API key, scoped, `*` or scope-less, on this action (authorize, domain-connect check and apply-url, LinkedIn Ads accounts and conversion rules, Twilio phone numbers, environment-mapping, role reference lookup). Nothing the caller or the operator can change (it is not a broken key); the route works once PostHog opens the action to personal keys.',
   },
   'upstream-credential-rejected': {
     title: "PostHog rejected the BFF's credential",

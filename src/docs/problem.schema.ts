@@ -165,9 +165,15 @@ export function ApiProblemResponses(route: ProxyRoute, answer?: Type<unknown>): 
           problem(415, 'A body that is not application/json.'),
         ]
       : []),
-    problem(429, 'Caller limit, upstream budget or PostHog throttling; see Retry-After.', {
-      'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } },
-    }),
+    problem(
+      429,
+      route.actionThrottle
+        ? "Caller limit, upstream budget, PostHog throttling the key, or PostHog's own throttle of this action (`/problems/upstream-action-throttled`, this request only); see Retry-After."
+        : 'Caller limit, upstream budget or PostHog throttling; see Retry-After.',
+      {
+        'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } },
+      },
+    ),
     ...(route.method === 'GET'
       ? []
       : [

@@ -15,6 +15,9 @@ import type { CacheResult } from '../common/request-context';
 export type CircuitState = 'closed' | 'half_open' | 'open';
 const CIRCUIT_VALUES: Record<CircuitState, number> = { closed: 0, half_open: 1, open: 2 };
 
+const REFUSAL_LIMITS = ['caller', 'budget', 'upstream_429', 'upstream_action_429'] as const;
+export type RefusalLimit = (typeof REFUSAL_LIMITS)[number];
+
 /** The service's version: package.json sits two levels above both src/metrics and dist/metrics. */
 function serviceVersion(): string {
   try {
@@ -174,8 +177,20 @@ export class MetricsService {
   });
   private readonly refusals = new Counter({
     name: 'bff_rate_limit_refusals_total',
-    help: 'Requests refused for a limit: caller (its own per-minute limit), budget (deployment-wide upstream budget or caller share), upstream_429 (PostHog throttled us).',
+    help: "Requests refused for a limit: caller (its own per-minute limit), budget (deployment-wide upstream budget or caller share), upstream_429 (PostHog throttled the key: calls pause), upstream_action_429 (PostHog's own throttle of one action: that request only).",
     labelNames: ['limit'] as const,
+    registers: [this.registry],
+  });
+  private readonly credentialRejections = new Counter({
+    name: 'bff_upstream_credential_rejections_total',
+    help: "PostHog refused the BFF's personal API key (401: wrong or revoked; 403: a scope or its owner's role is missing). Any increase needs the operator.",
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  private readonly personalKeyRefusals = new Counter({
+    name: 'bff_upstream_personal_key_refusals_total',
+    help: 'PostHog answered "This action does not support personal API key access", by route: it refuses every personal key on these actions. Normal traffic, not a broken key.',
+    labelNames: ['method', 'route'] as const,
     registers: [this.registry],
   });
   private readonly redisErrors = new Counter({
@@ -196,7 +211,8 @@ export class MetricsService {
     }).set({ version: serviceVersion(), node_version: process.version }, 1);
     this.circuit.set(0);
     // Every refusal series exists from the start, so rate() and alerts see a 0 before the first.
-    for (const limit of ['caller', 'budget', 'upstream_429']) this.refusals.labels(limit).inc(0);
+    for (const limit of REFUSAL_LIMITS) this.refusals.labels(limit).inc(0);
+    for (const status of ['401', '403']) this.credentialRejections.labels(status).inc(0);
   }
 
   /** `caller` is bounded: a configured caller id, `unknown` or `none`. */
@@ -223,8 +239,16 @@ export class MetricsService {
     this.circuit.set(CIRCUIT_VALUES[state]);
   }
 
-  refused(limit: 'caller' | 'budget' | 'upstream_429'): void {
+  refused(limit: RefusalLimit): void {
     this.refusals.labels(limit).inc();
+  }
+
+  credentialRejected(status: number): void {
+    this.credentialRejections.labels(String(status)).inc();
+  }
+
+  personalKeyRefused(method: string, route: string): void {
+    this.personalKeyRefusals.labels(method, route).inc();
   }
 
   /**

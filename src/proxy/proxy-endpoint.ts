@@ -2,11 +2,14 @@ import { applyDecorators, Delete, Get, Patch, Post, type Type } from '@nestjs/co
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiOperation } from '@nestjs/swagger';
 import { ApiProblemResponses } from '../docs/problem.schema';
-import type { ProxyRoute } from '../routes/route';
+import type { ActionThrottle, ProxyRoute } from '../routes/route';
 
 const METHODS = { GET: Get, POST: Post, PATCH: Patch, DELETE: Delete };
 const REFUSED_NOTE =
-  '**PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.';
+  '**PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.';
+
+const throttleNote = (throttle: ActionThrottle) =>
+  `PostHog throttles this action on its own (${throttle.limit}): over it, 429 \`/problems/upstream-action-throttled\` for that request only.`;
 
 /**
  * Declares a controller method as a proxied route: HTTP verb + path, route config, docs.
@@ -26,7 +29,7 @@ export function ProxyEndpoint(route: ProxyRoute, answer?: Type<unknown>): Method
       summary: route.summary,
       description: `Scope: \`${route.scope}\`. Upstream: \`${route.method} ${route.upstream}\`. ${cache}${
         route.refusesPersonalKeys ? ` ${REFUSED_NOTE}` : ''
-      }`,
+      }${route.actionThrottle ? ` ${throttleNote(route.actionThrottle)}` : ''}`,
     }),
     ApiProblemResponses(route, answer),
   );

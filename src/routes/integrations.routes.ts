@@ -155,6 +155,12 @@ export const INTEGRATION_ROUTES = {
     summary: 'Slack channels the PostHog Slack app can see',
     cache: 'integrations',
     kind: 'slack',
+    // _take_slack_lookup_budget (posthog/api/integration.py): uncached lookups by id
+    actionThrottle: {
+      whenQuery: 'channel_id',
+      windowSeconds: 60,
+      limit: '30 uncached lookups by channel_id a minute per integration',
+    },
   },
   slackUsers: {
     method: 'GET',
@@ -164,6 +170,12 @@ export const INTEGRATION_ROUTES = {
     summary: 'Slack workspace members to mention',
     cache: 'integrations',
     kind: 'slack',
+    // _take_slack_lookup_budget (posthog/api/integration.py): uncached lookups by id
+    actionThrottle: {
+      whenQuery: 'user_id',
+      windowSeconds: 60,
+      limit: '30 uncached lookups by user_id a minute per integration',
+    },
   },
   githubRepos: {
     method: 'GET',
@@ -183,6 +195,8 @@ export const INTEGRATION_ROUTES = {
     invalidates: 'integrations',
     successStatus: 200,
     kind: 'github',
+    // GitHubRepositoryRefreshThrottle (posthog/rate_limit.py)
+    actionThrottle: { windowSeconds: 60, limit: '10 refreshes a minute per project' },
   },
   githubBranches: {
     method: 'GET',
@@ -208,7 +222,7 @@ export const INTEGRATION_ROUTES = {
     upstream: `${project}/github/available_installations/`,
     scope: 'integration:read',
     summary: "GitHub installations of the organization's other projects this project can link",
-    cache: 'integrations',
+    // Not cached: PostHog answers it `Cache-Control: private, no-store`.
   },
   githubPrepareCallback: {
     method: 'POST',

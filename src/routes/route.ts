@@ -37,11 +37,36 @@ export interface ProxyRoute {
   /** Public query names that PostHog spells differently, e.g. { account_id: 'accountId' }. */
   upstreamQueryNames?: Record<string, string>;
   /**
-   * PostHog refuses every personal API key on this action today, scoped or `*` (it is outside its
-   * viewset's scope action lists, posthog/permissions.py): only a legacy scope-less key passes.
-   * Said in the route's docs; PostHog's refusal answers /problems/upstream-refuses-personal-keys.
+   * PostHog refuses every personal API key on this action today, scoped, `*` or scope-less (it is
+   * outside its viewset's scope action lists, posthog/permissions.py). Said in the route's docs;
+   * PostHog's refusal answers /problems/upstream-refuses-personal-keys and is not a broken key.
    */
   refusesPersonalKeys?: true;
+  /**
+   * PostHog throttles this action on its own, apart from the key's rate limits, with the same
+   * `throttled` 429 body: that 429 is about this action only, answers
+   * /problems/upstream-action-throttled to this request and pauses nothing else.
+   */
+  actionThrottle?: ActionThrottle;
+}
+
+export interface ActionThrottle {
+  /** Only requests that send this query parameter are throttled so (Slack lookups by id). */
+  whenQuery?: string;
+  /** The throttle's window: the wait when PostHog's 429 names none. */
+  windowSeconds: number;
+  /** What PostHog allows per window, for the docs. */
+  limit: string;
+}
+
+/** The action throttle this call is subject to, if any (by its route and the query it sends). */
+export function actionThrottleOf(
+  route: ProxyRoute,
+  query: ReadonlyArray<readonly [string, string]>,
+): ActionThrottle | undefined {
+  const throttle = route.actionThrottle;
+  if (!throttle?.whenQuery) return throttle;
+  return query.some(([name]) => name === throttle.whenQuery) ? throttle : undefined;
 }
 
 declare module 'fastify' {

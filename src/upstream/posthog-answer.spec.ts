@@ -3,6 +3,7 @@ import type { ProxyRoute } from '../routes/route';
 import {
   parseRetryAfter,
   problemFromUpstream,
+  throttleWait,
   toListPage,
   toOurAnswer,
   transientFailure,
@@ -168,6 +169,44 @@ describe('UpstreamFailure', () => {
 
 describe('transientFailure', () => {
   const answer = (status: number, headers = {}) => ({ status, headers, body: '' });
+
+  const drfThrottle = (detail: string) =>
+    JSON.stringify({ type: 'throttled_error', code: 'throttled', detail, attr: null });
+  const refresh = { windowSeconds: 60, limit: '10 refreshes a minute per project' };
+
+  it("reads PostHog's throttle without Retry-After as the key throttled for the detail's wait", () => {
+    const body = drfThrottle('Request was throttled. Expected available in 12 seconds.');
+    const failure = transientFailure({ status: 429, headers: {}, body });
+    expect(failure).toMatchObject({ kind: 'throttled', type: 'upstream-rate-limited' });
+    expect(failure?.retryAfterSeconds).toBe(12);
+  });
+
+  it("reads a throttled 429 on an action with its own throttle as that action's, for this request only", () => {
+    const body = drfThrottle('Request was throttled. Expected available in 42 seconds.');
+    const failure = transientFailure({ status: 429, headers: {}, body }, refresh);
+    expect(failure).toMatchObject({ kind: 'action-throttled', type: 'upstream-action-throttled' });
+    expect(failure?.retryAfterSeconds).toBe(42);
+    expect(failure?.countsAgainstCircuit).toBe(false);
+    expect(failure?.detail).toContain('10 refreshes a minute per project');
+  });
+
+  it("waits the action throttle's window when PostHog's detail names no wait", () => {
+    const body = drfThrottle('Too many Slack lookups for this integration. Try again in a minute.');
+    const failure = transientFailure({ status: 429, headers: {}, body }, refresh);
+    expect(failure?.retryAfterSeconds).toBe(60);
+  });
+
+  it("reads GitHub's 429 on an action with its own throttle still as GitHub's", () => {
+    const body = JSON.stringify({
+      detail: 'GitHub API rate limit exceeded.',
+      code: 'rate_limited',
+    });
+    const failure = transientFailure(
+      { status: 429, headers: { 'retry-after': '30' }, body },
+      refresh,
+    );
+    expect(failure).toMatchObject({ kind: 'third-party', retryAfterSeconds: 30 });
+  });
 
   it('reads a 429 as throttled with its Retry-After', () => {
     const failure = transientFailure(answer(429, { 'retry-after': '7' }));
@@ -340,17 +379,41 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Wed, 01 Jan 2025 12:00:00 GMT', now - 2500)).toBe(3);
   });
 
-  it('waits at least 1 second (absent, zero, past date, unreadable)', () => {
-    expect(parseRetryAfter(undefined, now)).toBe(1);
-    expect(parseRetryAfter('0', now)).toBe(1);
-    expect(parseRetryAfter('Wed, 01 Jan 2025 11:00:00 GMT', now)).toBe(1);
-    expect(parseRetryAfter('soon', now)).toBe(1);
-    expect(parseRetryAfter('-5', now)).toBe(1);
-    expect(parseRetryAfter('1.5', now)).toBe(1);
+  it('has no value when absent or unreadable', () => {
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+    expect(parseRetryAfter('soon', now)).toBeUndefined();
+    expect(parseRetryAfter('-5', now)).toBeUndefined();
+    expect(parseRetryAfter('1.5', now)).toBeUndefined();
+  });
+});
+
+describe('throttleWait', () => {
+  const throttled = (seconds: number) =>
+    `Request was throttled. Expected available in ${seconds} seconds.`;
+  const answer = (headers: Record<string, string> = {}) => ({ status: 429, headers, body: '' });
+
+  it("takes the wait from PostHog's detail when no Retry-After came (PostHog sends none)", () => {
+    expect(throttleWait(answer(), throttled(37), 60)).toBe(37);
+    expect(
+      throttleWait(answer(), 'Request was throttled. Expected available in 1 second.', 60),
+    ).toBe(1);
   });
 
-  it('does not believe a pause longer than one hour', () => {
-    expect(parseRetryAfter('999999999', now)).toBe(3600);
-    expect(parseRetryAfter('Thu, 01 Jan 2026 12:00:00 GMT', now)).toBe(3600);
+  it('prefers a Retry-After header when one came', () => {
+    expect(throttleWait(answer({ 'retry-after': '5' }), throttled(37), 60)).toBe(5);
+  });
+
+  it("falls back to the throttle's window, never to a bare 1 s", () => {
+    expect(throttleWait(answer(), 'Slack lookups are rate limited.', 60)).toBe(60);
+    expect(throttleWait(answer({ 'retry-after': 'soon' }), '', 60)).toBe(60);
+  });
+
+  it('waits at least 1 second and does not believe more than one hour', () => {
+    expect(throttleWait(answer({ 'retry-after': '0' }), '', 60)).toBe(1);
+    expect(throttleWait(answer({ 'retry-after': 'Wed, 01 Jan 2020 11:00:00 GMT' }), '', 60)).toBe(
+      1,
+    );
+    expect(throttleWait(answer({ 'retry-after': '999999999' }), '', 60)).toBe(3600);
+    expect(throttleWait(answer(), throttled(86400), 60)).toBe(3600);
   });
 });

@@ -1,6 +1,6 @@
 import { Problem } from '../common/problem';
 import type { ProblemName } from '../common/problem-types';
-import type { ProxyRoute } from '../routes/route';
+import type { ActionThrottle, ProxyRoute } from '../routes/route';
 
 /**
  * The one place where a PostHog answer becomes ours: transient failures (429, 5xx), refusals
@@ -41,9 +41,13 @@ export type FailureKind =
   | 'circuit-open'
   /** PostHog throttled the personal key itself (DRF `throttled`): every call of the key waits. */
   | 'throttled'
+  /** PostHog's own throttle of one action (ProxyRoute.actionThrottle): this request only. */
+  | 'action-throttled'
   | 'budget'
   /** A provider behind PostHog (GitHub's `rate_limited`) refused this action: this request only. */
   | 'third-party';
+
+type ThrottleKind = 'throttled' | 'action-throttled' | 'budget' | 'third-party';
 
 const FAILURE_TYPES: Record<FailureKind, ProblemName> = {
   server: 'upstream-unavailable',
@@ -51,6 +55,7 @@ const FAILURE_TYPES: Record<FailureKind, ProblemName> = {
   'circuit-open': 'upstream-unavailable',
   timeout: 'upstream-timeout',
   throttled: 'upstream-rate-limited',
+  'action-throttled': 'upstream-action-throttled',
   budget: 'upstream-rate-limited',
   'third-party': 'third-party-rate-limited',
 };
@@ -78,16 +83,12 @@ export class UpstreamFailure extends Problem {
     return this.kind === 'server' && OUTAGE_STATUSES.has(this.upstreamStatus);
   }
 
-  /** Seconds before a throttled call may be tried again (from its Retry-After). */
+  /** Seconds before a throttled call may be tried again (its Retry-After). */
   get retryAfterSeconds(): number {
     return Number(this.headers['retry-after'] ?? 0);
   }
 
-  static throttled(
-    detail: string,
-    retryAfterSeconds: number,
-    kind: 'throttled' | 'budget' | 'third-party',
-  ) {
+  static throttled(detail: string, retryAfterSeconds: number, kind: ThrottleKind) {
     const seconds = String(Math.max(1, Math.ceil(retryAfterSeconds)));
     return new UpstreamFailure(kind, 429, detail, { 'retry-after': seconds });
   }
@@ -96,31 +97,44 @@ export class UpstreamFailure extends Problem {
 /** PostHog's gateway saying PostHog is not serving (not one view failing one request). */
 const OUTAGE_STATUSES = new Set([502, 503, 504]);
 
-/** A Retry-After beyond PostHog's longest window (one hour) is not believed. */
-const MAX_RETRY_AFTER_SECONDS = 3600;
+/** A wait beyond PostHog's longest window (one hour) is not believed. */
+const MAX_WAIT_SECONDS = 3600;
+/** The key's own limits are counted per minute and per hour: without a stated wait, a minute. */
+const KEY_THROTTLE_WINDOW_SECONDS = 60;
 const EMPTY = Buffer.alloc(0);
 
 /**
  * A 429 or 5xx from PostHog: a failure that says nothing about the caller's request (may be
  * retried, answered stale, and counts for the breaker). Undefined for every other status.
+ * `actionThrottle`: the throttle PostHog keeps on this action alone, when the call is subject to one
+ * (actionThrottleOf): its `throttled` 429 is that throttle, not the key's.
  */
-export function transientFailure(answer: UpstreamAnswer): UpstreamFailure | undefined {
+export function transientFailure(
+  answer: UpstreamAnswer,
+  actionThrottle?: ActionThrottle,
+): UpstreamFailure | undefined {
   if (answer.status === 429) {
-    const retryAfter = parseRetryAfter(answer.headers['retry-after']);
-    // Only DRF's throttle (`code: throttled`) says the key is throttled. Another code (GitHub's
-    // `rate_limited` from github_rate_limited_response) is a provider's limit on this action.
     const error: PostHogError = parseObject(answer.body);
+    const reason = typeof error.detail === 'string' ? error.detail.slice(0, 300) : '';
+    // Only DRF's throttle (`code: throttled`) is PostHog's. Another code (GitHub's `rate_limited`
+    // from github_rate_limited_response) is a provider's limit on this action, with its Retry-After.
     if (error.code !== undefined && error.code !== 'throttled') {
-      const reason = typeof error.detail === 'string' ? ` ${error.detail.slice(0, 300)}` : '';
       return UpstreamFailure.throttled(
-        `A provider behind PostHog rate-limited this action; retry after Retry-After.${reason}`,
-        retryAfter,
+        `A provider behind PostHog rate-limited this action; retry after Retry-After. ${reason}`.trim(),
+        throttleWait(answer, reason, 1),
         'third-party',
+      );
+    }
+    if (actionThrottle) {
+      return UpstreamFailure.throttled(
+        `PostHog throttles this action on its own (${actionThrottle.limit}); retry after Retry-After. Other routes are not affected.`,
+        throttleWait(answer, reason, actionThrottle.windowSeconds),
+        'action-throttled',
       );
     }
     return UpstreamFailure.throttled(
       'PostHog is throttling the BFF; retry later.',
-      retryAfter,
+      throttleWait(answer, reason, KEY_THROTTLE_WINDOW_SECONDS),
       'throttled',
     );
   }
@@ -134,6 +148,18 @@ export function transientFailure(answer: UpstreamAnswer): UpstreamFailure | unde
     );
   }
   return undefined;
+}
+
+/**
+ * How long a 429 asks to wait: its Retry-After (GitHub's; a proxy's), else the wait DRF writes in
+ * the detail ("Expected available in N seconds": PostHog sends no Retry-After on its throttles),
+ * else the throttle's own window. Never a bare 1 s that a looping caller would keep re-arming.
+ */
+export function throttleWait(answer: UpstreamAnswer, detail: string, windowSeconds: number) {
+  const stated = /Expected available in (\d+) seconds?/.exec(detail);
+  const seconds =
+    parseRetryAfter(answer.headers['retry-after']) ?? (stated ? Number(stated[1]) : windowSeconds);
+  return Math.min(MAX_WAIT_SECONDS, Math.max(1, seconds));
 }
 
 /**
@@ -213,6 +239,18 @@ function redactCredentials(text: string): string {
 }
 
 /**
+ * PostHog's 403 for an action outside its viewset's scope lists (posthog/permissions.py
+ * APIScopePermission): it refuses every personal key there, so it says nothing about our key.
+ */
+export function refusesPersonalKeys(status: number, body: string): boolean {
+  if (status !== 403) return false;
+  const { detail } = parseObject(body) as PostHogError;
+  return typeof detail === 'string' && detail.includes(PERSONAL_KEYS_REFUSED);
+}
+
+const PERSONAL_KEYS_REFUSED = 'does not support personal API key access';
+
+/**
  * Maps a PostHog refusal (a non-2xx other than 429 and 5xx) to what the caller gets, per API.md's
  * table. The key is never named; 401/403 become 502 because the fault is the BFF's configuration,
  * not the caller's.
@@ -240,10 +278,10 @@ export function problemFromUpstream(status: number, body: string, _route: ProxyR
     );
   }
   if (status === 403) {
-    if (detail?.includes('does not support personal API key access')) {
+    if (refusesPersonalKeys(status, body)) {
       return new Problem(
         502,
-        'PostHog does not accept personal API keys on this action: it answers 403 "This action does not support personal API key access" to every scoped key, `*` included; only a legacy scope-less key passes.',
+        'PostHog does not accept personal API keys on this action: it answers 403 "This action does not support personal API key access" to every personal key, scoped, `*` or scope-less. Nothing the caller or the operator can change; the route works once PostHog opens the action to personal keys.',
         [],
         {},
         'upstream-refuses-personal-keys',
@@ -265,18 +303,12 @@ export function problemFromUpstream(status: number, body: string, _route: ProxyR
   return new Problem(502, `PostHog answered an unexpected status ${status}.`);
 }
 
-/**
- * Retry-After in seconds (delta-seconds or HTTP date), within 1..3600; 1 s when absent or
- * unreadable.
- */
-export function parseRetryAfter(value: unknown, now = Date.now()): number {
-  if (typeof value !== 'string') return 1;
+/** Retry-After in seconds (delta-seconds or HTTP date); undefined when absent or unreadable. */
+export function parseRetryAfter(value: unknown, now = Date.now()): number | undefined {
+  if (typeof value !== 'string') return undefined;
   const text = value.trim();
-  let seconds = 1;
-  if (/^\d+$/.test(text)) seconds = Number(text);
-  else if (/[a-z]/i.test(text)) {
-    const date = Date.parse(text);
-    if (!Number.isNaN(date)) seconds = Math.ceil((date - now) / 1000);
-  }
-  return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(1, seconds));
+  if (/^\d+$/.test(text)) return Number(text);
+  if (!/[a-z]/i.test(text)) return undefined;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.ceil((date - now) / 1000);
 }

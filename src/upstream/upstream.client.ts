@@ -15,10 +15,11 @@ import { CONFIG, type Config } from '../config/config';
 import { WindowCounters, type WindowLimit } from '../limits/window-counters';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
-import type { ProxyRoute } from '../routes/route';
+import { actionThrottleOf, type ProxyRoute } from '../routes/route';
 import { endUpstreamSpan, startUpstreamSpan } from '../tracing/tracing';
 import {
   type OurAnswer,
+  refusesPersonalKeys,
   toOurAnswer,
   transientFailure,
   type UpstreamAnswer,
@@ -121,13 +122,30 @@ export class UpstreamClient implements OnApplicationShutdown {
         await sleep(delay);
       }
     }
-    if (answer.status === 401 || answer.status === 403) {
-      this.logger.error(
-        { route: route.path, upstream_status: answer.status, request_id: ctx.requestId },
-        'PostHog refused the configured API key: fix POSTHOG_API_KEY or its scopes',
-      );
-    }
+    if (answer.status === 401 || answer.status === 403) this.reportRefusal(route, answer, ctx);
     return toOurAnswer(route, call.query, answer);
+  }
+
+  /**
+   * A PostHog 401/403. An action PostHog refuses to every personal key is normal traffic, not a
+   * broken key: logged at info with PostHog's reason and counted apart, so the broken-key alert
+   * (bff_upstream_credential_rejections_total) fires only when the key itself is refused.
+   */
+  private reportRefusal(route: ProxyRoute, answer: UpstreamAnswer, ctx: RequestContext): void {
+    const fields = { route: route.path, upstream_status: answer.status, request_id: ctx.requestId };
+    if (refusesPersonalKeys(answer.status, answer.body)) {
+      this.metrics.personalKeyRefused(route.method, route.path);
+      this.logger.info(
+        { ...fields, reason: 'This action does not support personal API key access' },
+        'PostHog refuses personal API keys on this action',
+      );
+      return;
+    }
+    this.metrics.credentialRejected(answer.status);
+    this.logger.error(
+      fields,
+      'PostHog refused the configured API key: fix POSTHOG_API_KEY or its scopes',
+    );
   }
 
   /**
@@ -204,10 +222,13 @@ export class UpstreamClient implements OnApplicationShutdown {
       headers: response.headers as Record<string, string | undefined>,
       body: typeof response.data === 'string' ? response.data : '',
     };
-    const failure = transientFailure(answer);
+    const failure = transientFailure(answer, actionThrottleOf(route, call.query));
     if (failure?.kind === 'throttled') {
+      // The key itself is throttled: no call of this replica leaves before PostHog's wait.
       this.pausedUntil = Math.max(this.pausedUntil, Date.now() + failure.retryAfterSeconds * 1000);
       this.metrics.refused('upstream_429');
+    } else if (failure?.kind === 'action-throttled') {
+      this.metrics.refused('upstream_action_429'); // this request only: nothing pauses
     }
     if (failure) throw failure;
     return answer;

@@ -1,4 +1,4 @@
-import { FakePostHog } from './fake-posthog';
+import { FakePostHog, OPEN_REFUSED_ACTIONS } from './fake-posthog';
 
 const API_KEY = 'phx_test_key';
 const AUTH = { Authorization: `Bearer ${API_KEY}` };
@@ -249,7 +249,7 @@ describe('FakePostHog', () => {
     it('answers a wrong-kind Anthropic or Linear call 400, a wrong-kind LinkedIn or Twilio call 500', async () => {
       expect((await get(`${project}/integrations/1/anthropic_managed_agents/`)).status).toBe(400);
       expect((await get(`${project}/integrations/1/linear_teams/`)).status).toBe(400);
-      fake.setKey({ mode: 'legacy' });
+      fake.setKey(OPEN_REFUSED_ACTIONS);
       for (const helper of [
         'linkedin_ads_accounts',
         'linkedin_ads_conversion_rules/?accountId=1',
@@ -260,8 +260,8 @@ describe('FakePostHog', () => {
       }
     });
 
-    it('answers the LinkedIn, Twilio and domain-connect helpers in their shapes (legacy key)', async () => {
-      fake.setKey({ mode: 'legacy' });
+    it('answers the LinkedIn, Twilio and domain-connect helpers in their shapes (test-only switch)', async () => {
+      fake.setKey(OPEN_REFUSED_ACTIONS);
       const rules = await json(get(`${project}/integrations/4/linkedin_ads_conversion_rules/`));
       expect(rules).toEqual({ conversionRules: [] }); // accountId is not validated
       const forAccount = await get(
@@ -283,7 +283,7 @@ describe('FakePostHog', () => {
     });
 
     it('redirects authorize for an OAuth kind with 302, no body and the ph_oauth_state cookie', async () => {
-      fake.setKey({ mode: 'legacy' });
+      fake.setKey(OPEN_REFUSED_ACTIONS);
       const res = await get(`${project}/integrations/authorize/?kind=slack&next=/home`, {
         redirect: 'manual',
       });
@@ -342,7 +342,7 @@ describe('FakePostHog', () => {
     const path = (p: string) => (p.startsWith('ORG') ? p.replace('ORG', org) : `${project}${p}`);
 
     it.each(refused)(
-      'refuses %s %s for every scoped key, * included, and lets a legacy key through',
+      'refuses %s %s for every key, * included; only the test-only switch opens it',
       async (method, p, body) => {
         const call = (b: unknown) =>
           method === 'GET' ? get(path(p), { redirect: 'manual' }) : send(method, path(p), b);
@@ -354,9 +354,9 @@ describe('FakePostHog', () => {
           detail: 'This action does not support personal API key access',
           attr: null,
         });
-        fake.setKey({ mode: 'legacy' });
-        const legacy = await call(body);
-        expect(legacy.status).toBeLessThan(400);
+        fake.setKey(OPEN_REFUSED_ACTIONS);
+        const opened = await call(body);
+        expect(opened.status).toBeLessThan(400);
       },
     );
 
@@ -386,8 +386,8 @@ describe('FakePostHog', () => {
     const vercel = '497f6eca-6276-4993-bfeb-53cbbbba6f08';
     const other = '6f1c2d3e-4a5b-4c6d-8e7f-901234567890';
 
-    it('updates the environment mapping (legacy key); omitted environments take the production id', async () => {
-      fake.setKey({ mode: 'legacy' });
+    it('updates the environment mapping (test-only switch); omitted environments take the production id', async () => {
+      fake.setKey(OPEN_REFUSED_ACTIONS);
       const path = `${org}/integrations/${vercel}/environment-mapping/`;
       const res = await send('PATCH', path, { production: 1, preview: 2 });
       expect(res.status).toBe(200);
@@ -415,7 +415,7 @@ describe('FakePostHog', () => {
     });
 
     it('looks a role reference up by slug OR id, case-insensitively', async () => {
-      fake.setKey({ mode: 'legacy' });
+      fake.setKey(OPEN_REFUSED_ACTIONS);
       const lookup = (q: string) =>
         json<{ reference: Obj | null }>(
           get(`${org}/role_external_references/lookup/?provider=github&${q}`),
@@ -451,7 +451,7 @@ describe('FakePostHog', () => {
       });
       expect(created.status).toBe(201);
       const reference = await json(created);
-      fake.setKey({ mode: 'legacy' }); // lookup refuses every scoped key
+      fake.setKey(OPEN_REFUSED_ACTIONS); // lookup refuses every scoped key
       const lookup = `${org}/role_external_references/lookup/?provider=github&provider_organization_id=acme-inc&provider_role_id=77`;
       expect(await json(get(lookup))).toEqual({ reference });
 

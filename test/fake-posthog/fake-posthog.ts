@@ -79,18 +79,26 @@ export type FakeMode =
   | { kind: 'github-rate-limited'; retryAfterSeconds: number; count?: number };
 
 /**
- * The personal API key PostHog sees. `scoped` (every key that can be created today): the listed
- * scopes, `*` for all; actions outside a viewset's scope lists are refused for it whatever the
- * scopes. `legacy`: a key created before scopes existed; PostHog lets it through everywhere.
+ * The personal API key PostHog sees: the listed scopes, `*` for all. Actions outside a viewset's
+ * scope lists are refused for every personal key whatever its scopes (a scope-less key has `[]`
+ * scopes in the newest posthog/permissions.py: no key passes them).
  */
 export interface FakeKey {
-  mode: 'scoped' | 'legacy';
   scopes: string[];
   /** Whether the key's owner is project and organization admin (admin-only writes need it). */
   ownerIsAdmin: boolean;
+  /**
+   * A TEST-ONLY switch, not a PostHog behaviour: no real key passes the actions PostHog refuses to
+   * personal keys. With it, the fake answers them as if PostHog opened them (as it may one day), so
+   * the BFF's handling of their answers can be tested.
+   */
+  testOnlyOpenRefusedActions?: boolean;
 }
 
-export const DEFAULT_KEY: FakeKey = { mode: 'scoped', scopes: ['*'], ownerIsAdmin: true };
+export const DEFAULT_KEY: FakeKey = { scopes: ['*'], ownerIsAdmin: true };
+
+/** The test-only key option that opens the refused actions (see FakeKey). */
+export const OPEN_REFUSED_ACTIONS: Partial<FakeKey> = { testOnlyOpenRefusedActions: true };
 
 export interface FakePostHogOptions {
   apiKey: string;
@@ -467,14 +475,14 @@ export class FakePostHog implements FakeStore {
 
   /** APIScopePermission, then the admin-only permission classes (posthog/permissions.py). */
   private refusal(route: FakeRoute): Reply | undefined {
-    if (this.key.mode === 'scoped') {
-      const actions = SCOPE_ACTIONS[route.scopeObject];
-      const level = actions.read.includes(route.action)
-        ? 'read'
-        : actions.write.includes(route.action)
-          ? 'write'
-          : undefined;
-      if (!level) return permissionDenied(PAK_REFUSED);
+    const actions = SCOPE_ACTIONS[route.scopeObject];
+    const level = actions.read.includes(route.action)
+      ? 'read'
+      : actions.write.includes(route.action)
+        ? 'write'
+        : undefined;
+    if (!level && !this.key.testOnlyOpenRefusedActions) return permissionDenied(PAK_REFUSED);
+    if (level) {
       const needed = `${route.scopeObject}:${level}`;
       const scopes = this.key.scopes;
       const granted =

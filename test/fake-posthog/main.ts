@@ -2,8 +2,8 @@
  * Runs the fake PostHog standalone (e.g. in docker-compose):
  *   FAKE_POSTHOG_PORT (8010), FAKE_POSTHOG_HOST (127.0.0.1; 0.0.0.0 in a container),
  *   FAKE_POSTHOG_API_KEY (phx_demo_key_not_secret), FAKE_POSTHOG_DELAY_MS (0),
- *   FAKE_POSTHOG_KEY_MODE (scoped: PostHog refuses it on 8 actions, as it refuses every key made
- *   today; legacy: a scope-less key from before scopes existed, accepted everywhere).
+ *   FAKE_POSTHOG_TEST_ONLY_OPEN_REFUSED_ACTIONS (unset: the 8 actions PostHog refuses to every
+ *   personal key are refused, as PostHog does; `true`: a test-only switch that answers them).
  * `GET /_health` answers 200 {"ok":true} without auth. SIGTERM/SIGINT: close and exit 0.
  */
 import { FakePostHog } from './fake-posthog';
@@ -19,7 +19,10 @@ function intFromEnv(name: string, fallback: number): number {
 async function main(): Promise<void> {
   const fake = new FakePostHog({
     apiKey: process.env.FAKE_POSTHOG_API_KEY || DEMO_API_KEY,
-    key: { mode: process.env.FAKE_POSTHOG_KEY_MODE === 'legacy' ? 'legacy' : 'scoped' },
+    key: {
+      testOnlyOpenRefusedActions:
+        process.env.FAKE_POSTHOG_TEST_ONLY_OPEN_REFUSED_ACTIONS === 'true',
+    },
     organizationId: process.env.FAKE_POSTHOG_ORGANIZATION_ID || undefined,
     host: process.env.FAKE_POSTHOG_HOST || '127.0.0.1',
     port: intFromEnv('FAKE_POSTHOG_PORT', 8010),
