@@ -76,7 +76,7 @@ describe('the 8 actions PostHog refuses for every personal API key', () => {
   );
 
   it.each(Object.keys(REFUSED))(
-    '%s answered (the fake\'s test-only switch), its answer as openapi.json documents it',
+    "%s answered (the fake's test-only switch), its answer as openapi.json documents it",
     async (name) => {
       stack().fake.setKey(OPEN_REFUSED_ACTIONS);
       const route = TABLES[name];
