@@ -47,10 +47,13 @@ const NULLABLE = 'bff:nullable';
  * and null is accepted and documented. Every other field refuses null (see contractErrors).
  */
 export function Nullable(): PropertyDecorator {
-  return applyDecorators(
-    ApiPropertyOptional({ nullable: true }),
-    IsOptional(),
-    (target: object, key: string | symbol) => Reflect.defineMetadata(NULLABLE, true, target, key),
+  return applyDecorators(ApiPropertyOptional({ nullable: true }), AcceptsNull());
+}
+
+/** Nullable() without its document part, for a field that documents null itself (oneOf). */
+export function AcceptsNull(): PropertyDecorator {
+  return applyDecorators(IsOptional(), (target: object, key: string | symbol) =>
+    Reflect.defineMetadata(NULLABLE, true, target, key),
   );
 }
 
@@ -81,18 +84,41 @@ export function BoundedString(maxLength = 256): PropertyDecorator {
   );
 }
 
+// "/" alone, or "/" then a character other than "/", "\\" or a space (no lookahead, so the same
+// pattern works in the OpenAPI document and in any JSON Schema validator)
+const RELATIVE_PATH = '\\/(?:[^/\\\\\\s][^\\s\\\\]*)?';
+
 /**
  * A path within the PostHog app (e.g. /project/1/settings), never an absolute or scheme-relative
- * URL, so it cannot be used as an open redirect.
+ * URL, so it cannot be used as an open redirect. `allowBlank`: "" too (PostHog's
+ * CharField(allow_blank=True) reads it as "no path").
  */
-export function RelativePath(): PropertyDecorator {
+export function RelativePath({ allowBlank = false } = {}): PropertyDecorator {
+  const pattern = allowBlank ? `^(?:${RELATIVE_PATH})?$` : `^${RELATIVE_PATH}$`;
   return applyDecorators(
     IsString(),
     MaxLength(2048),
-    // "/" alone, or "/" then a character other than "/", "\\" or a space (no lookahead, so the
-    // same pattern works in the OpenAPI document and in any JSON Schema validator)
-    Matches(/^\/(?:[^/\\\s][^\s\\]*)?$/, {
-      message: '$property must be a relative path starting with a single "/"',
+    Matches(new RegExp(pattern), {
+      message: allowBlank
+        ? '$property must be empty or a relative path starting with a single "/"'
+        : '$property must be a relative path starting with a single "/"',
     }),
   );
+}
+
+/**
+ * No control, invisible (format) or bidirectional characters: they look like nothing, or reorder
+ * what a person reads, and must not travel to PostHog inside a value (\u0000-\u001F, DEL and C1
+ * controls, soft hyphen, Arabic letter mark, Mongolian vowel separator, zero-width and bidi marks,
+ * line/paragraph separators and bidi embeddings and isolates, word joiner and invisible operators,
+ * BOM). Spelled as ranges, not \p{...}, so OpenAPI tools and fuzzers read the pattern.
+ */
+export const NO_HIDDEN_CHARACTERS =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
+  /^[^\u0000-\u001F\u007F-\u009F\u00AD\u061C\u180E\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF]*$/;
+
+export function NoHiddenCharacters(): PropertyDecorator {
+  return Matches(NO_HIDDEN_CHARACTERS, {
+    message: '$property must not contain control, invisible or bidirectional characters',
+  });
 }

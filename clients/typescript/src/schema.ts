@@ -65,7 +65,7 @@ export interface paths {
         };
         /**
          * Start an OAuth authorization; answers {redirect_url} (PostHog refuses personal API keys)
-         * @description Scope: `integration:write`. Upstream: `GET /api/projects/{project}/integrations/authorize/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `integration:write`. Upstream: `GET /api/projects/{project}/integrations/authorize/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         get: operations["IntegrationsController_authorize"];
         put?: never;
@@ -74,7 +74,7 @@ export interface paths {
         options?: never;
         /**
          * Start an OAuth authorization; answers {redirect_url} (PostHog refuses personal API keys) (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:write`. Upstream: `GET /api/projects/{project}/integrations/authorize/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description The GET's status and headers without its body. Scope: `integration:write`. Upstream: `GET /api/projects/{project}/integrations/authorize/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         head: operations["IntegrationsController_authorize_head"];
         patch?: never;
@@ -91,7 +91,7 @@ export interface paths {
         put?: never;
         /**
          * Build a signed Domain Connect apply URL (PostHog refuses personal API keys)
-         * @description Scope: `integration:write`. Upstream: `POST /api/projects/{project}/integrations/domain-connect/apply-url/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `integration:write`. Upstream: `POST /api/projects/{project}/integrations/domain-connect/apply-url/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         post: operations["IntegrationsController_applyUrl"];
         delete?: never;
@@ -109,7 +109,7 @@ export interface paths {
         };
         /**
          * Check Domain Connect support for a domain (PostHog refuses personal API keys)
-         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/domain-connect/check/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/domain-connect/check/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         get: operations["IntegrationsController_domainCheck"];
         put?: never;
@@ -118,7 +118,7 @@ export interface paths {
         options?: never;
         /**
          * Check Domain Connect support for a domain (PostHog refuses personal API keys) (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/domain-connect/check/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/domain-connect/check/`. Not cached. **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         head: operations["IntegrationsController_domainCheck_head"];
         patch?: never;
@@ -133,7 +133,7 @@ export interface paths {
         };
         /**
          * GitHub installations of the organization's other projects this project can link
-         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/github/available_installations/`. Cached (family integrations; X-Cache HIT/MISS/STALE).
+         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/github/available_installations/`. Not cached.
          */
         get: operations["IntegrationsController_githubInstallations"];
         put?: never;
@@ -142,7 +142,7 @@ export interface paths {
         options?: never;
         /**
          * GitHub installations of the organization's other projects this project can link (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/github/available_installations/`. Cached (family integrations; X-Cache HIT/MISS/STALE).
+         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/github/available_installations/`. Not cached.
          */
         head: operations["IntegrationsController_githubInstallations_head"];
         patch?: never;
@@ -367,7 +367,7 @@ export interface paths {
         put?: never;
         /**
          * Refresh PostHog's cache of the installation's repositories
-         * @description Scope: `integration:write`. Upstream: `POST /api/projects/{project}/integrations/:id/github_repos/refresh/`. Invalidates cached integrations reads on success.
+         * @description Scope: `integration:write`. Upstream: `POST /api/projects/{project}/integrations/:id/github_repos/refresh/`. Invalidates cached integrations reads on success. PostHog throttles this action on its own (10 refreshes a minute per project): over it, 429 `/problems/upstream-action-throttled` for that request only.
          */
         post: operations["IntegrationsController_githubReposRefresh"];
         delete?: never;
@@ -457,7 +457,7 @@ export interface paths {
         };
         /**
          * LinkedIn Ads accounts (PostHog refuses personal API keys)
-         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_accounts/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_accounts/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         get: operations["IntegrationsController_linkedinAccounts"];
         put?: never;
@@ -466,7 +466,7 @@ export interface paths {
         options?: never;
         /**
          * LinkedIn Ads accounts (PostHog refuses personal API keys) (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_accounts/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_accounts/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         head: operations["IntegrationsController_linkedinAccounts_head"];
         patch?: never;
@@ -481,7 +481,7 @@ export interface paths {
         };
         /**
          * LinkedIn Ads conversion rules of an account (PostHog refuses personal API keys)
-         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_conversion_rules/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_conversion_rules/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         get: operations["IntegrationsController_linkedinConversionRules"];
         put?: never;
@@ -490,7 +490,7 @@ export interface paths {
         options?: never;
         /**
          * LinkedIn Ads conversion rules of an account (PostHog refuses personal API keys) (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_conversion_rules/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/linkedin_ads_conversion_rules/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         head: operations["IntegrationsController_linkedinConversionRules_head"];
         patch?: never;
@@ -505,7 +505,7 @@ export interface paths {
         };
         /**
          * Slack channels the PostHog Slack app can see
-         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/channels/`. Cached (family integrations; X-Cache HIT/MISS/STALE).
+         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/channels/`. Cached (family integrations; X-Cache HIT/MISS/STALE). PostHog throttles this action on its own (30 uncached lookups by channel_id a minute per integration): over it, 429 `/problems/upstream-action-throttled` for that request only.
          */
         get: operations["IntegrationsController_slackChannels"];
         put?: never;
@@ -514,7 +514,7 @@ export interface paths {
         options?: never;
         /**
          * Slack channels the PostHog Slack app can see (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/channels/`. Cached (family integrations; X-Cache HIT/MISS/STALE).
+         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/channels/`. Cached (family integrations; X-Cache HIT/MISS/STALE). PostHog throttles this action on its own (30 uncached lookups by channel_id a minute per integration): over it, 429 `/problems/upstream-action-throttled` for that request only.
          */
         head: operations["IntegrationsController_slackChannels_head"];
         patch?: never;
@@ -529,7 +529,7 @@ export interface paths {
         };
         /**
          * Slack workspace members to mention
-         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/users/`. Cached (family integrations; X-Cache HIT/MISS/STALE).
+         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/users/`. Cached (family integrations; X-Cache HIT/MISS/STALE). PostHog throttles this action on its own (30 uncached lookups by user_id a minute per integration): over it, 429 `/problems/upstream-action-throttled` for that request only.
          */
         get: operations["IntegrationsController_slackUsers"];
         put?: never;
@@ -538,7 +538,7 @@ export interface paths {
         options?: never;
         /**
          * Slack workspace members to mention (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/users/`. Cached (family integrations; X-Cache HIT/MISS/STALE).
+         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/users/`. Cached (family integrations; X-Cache HIT/MISS/STALE). PostHog throttles this action on its own (30 uncached lookups by user_id a minute per integration): over it, 429 `/problems/upstream-action-throttled` for that request only.
          */
         head: operations["IntegrationsController_slackUsers_head"];
         patch?: never;
@@ -553,7 +553,7 @@ export interface paths {
         };
         /**
          * Twilio phone numbers (PostHog refuses personal API keys)
-         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/twilio_phone_numbers/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/twilio_phone_numbers/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         get: operations["IntegrationsController_twilioPhoneNumbers"];
         put?: never;
@@ -562,7 +562,7 @@ export interface paths {
         options?: never;
         /**
          * Twilio phone numbers (PostHog refuses personal API keys) (headers only)
-         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/twilio_phone_numbers/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description The GET's status and headers without its body. Scope: `integration:read`. Upstream: `GET /api/projects/{project}/integrations/:id/twilio_phone_numbers/`. Cached (family integrations; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         head: operations["IntegrationsController_twilioPhoneNumbers_head"];
         patch?: never;
@@ -635,7 +635,7 @@ export interface paths {
         head?: never;
         /**
          * Map Vercel environments to PostHog teams (PostHog refuses personal API keys)
-         * @description Scope: `organization_integration:write`. Upstream: `PATCH /api/organizations/{organization}/integrations/:id/environment-mapping/`. Invalidates cached organization-integrations reads on success. **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `organization_integration:write`. Upstream: `PATCH /api/organizations/{organization}/integrations/:id/environment-mapping/`. Invalidates cached organization-integrations reads on success. **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         patch: operations["OrganizationIntegrationsController_environmentMapping"];
         trace?: never;
@@ -677,7 +677,7 @@ export interface paths {
         };
         /**
          * Find the reference of an external role; answers {reference: object|null} (PostHog refuses personal API keys)
-         * @description Scope: `organization:read`. Upstream: `GET /api/organizations/{organization}/role_external_references/lookup/`. Cached (family role-external-references; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description Scope: `organization:read`. Upstream: `GET /api/organizations/{organization}/role_external_references/lookup/`. Cached (family role-external-references; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         get: operations["RoleExternalReferencesController_lookup"];
         put?: never;
@@ -686,7 +686,7 @@ export interface paths {
         options?: never;
         /**
          * Find the reference of an external role; answers {reference: object|null} (PostHog refuses personal API keys) (headers only)
-         * @description The GET's status and headers without its body. Scope: `organization:read`. Upstream: `GET /api/organizations/{organization}/role_external_references/lookup/`. Cached (family role-external-references; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped or `*`; only a legacy scope-less key passes): with a current key it answers 502 `/problems/upstream-refuses-personal-keys`.
+         * @description The GET's status and headers without its body. Scope: `organization:read`. Upstream: `GET /api/organizations/{organization}/role_external_references/lookup/`. Cached (family role-external-references; X-Cache HIT/MISS/STALE). **PostHog refuses every personal API key on this action today** (scoped, `*` or scope-less): it answers 502 `/problems/upstream-refuses-personal-keys`.
          */
         head: operations["RoleExternalReferencesController_lookup_head"];
         patch?: never;
@@ -825,10 +825,12 @@ export interface components {
             kind: string;
         };
         CreateRoleReferenceBody: {
+            /** @example github */
             provider: string;
             provider_organization_id: string;
             provider_role_id: string;
             provider_role_name: string;
+            /** @description Blank or null: no slug. */
             provider_role_slug?: string | null;
             /**
              * Format: uuid
@@ -844,14 +846,18 @@ export interface components {
             url: string;
         };
         DomainConnectCheck: {
-            /** @description Providers to choose from when the domain is not supported. */
+            /** @description Providers to choose from when the domain is not supported; [] when it is. */
             available_providers: components["schemas"]["DomainConnectProvider"][];
             provider_name: string | null;
             supported: boolean;
         };
         DomainConnectProvider: {
-            /** Format: uri */
+            /**
+             * @description Host and path of the provider, without a scheme; pass as provider_endpoint to apply-url.
+             * @example api.cloudflare.com/client/v4/dns/domainconnect
+             */
             endpoint: string;
+            /** @example Cloudflare */
             name: string;
         };
         EmptyBody: Record<string, never>;
@@ -884,11 +890,28 @@ export interface components {
             account_type: string | null;
             /** @example 51234567 */
             installation_id: string;
-            /** @description The project that linked it; null for an installation not linked to any project. */
+            /** @description The project that linked it; null for an installation seen only through your personal GitHub link. */
             source_team_id: number | null;
+            /** @description That project's name. */
+            source_team_name: string | null;
         };
         GitHubInstallations: {
+            /** Format: date-time */
+            discovered_at: string;
+            /**
+             * Format: uuid
+             * @description Pass to POST /v1/integrations/github/link-existing (diagnostics).
+             */
+            discovery_id: string;
             installations: components["schemas"]["GitHubInstallation"][];
+            /**
+             * @description Whether installations seen through your personal GitHub link are included.
+             * @enum {string}
+             */
+            personal_discovery_status: "ok" | "not_connected" | "unavailable";
+            personal_github_connected: boolean;
+            /** @description Your personal GitHub login. */
+            personal_github_login: string | null;
         };
         GitHubOAuthUrl: {
             /**
@@ -901,8 +924,15 @@ export interface components {
             /** @description More repositories match beyond this page. */
             has_more: boolean;
             repositories: components["schemas"]["GitHubRepository"][];
+            /** @description Repositories matching the search, across all pages. */
+            total: number;
         };
         GitHubRepositoriesRefreshed: {
+            /**
+             * @description `unavailable`: GitHub reports the App uninstalled or suspended; `repositories` is then the last cached list.
+             * @enum {string}
+             */
+            installation_status: "connected" | "unavailable";
             /** @description The whole refreshed repository cache. */
             repositories: components["schemas"]["GitHubRepository"][];
         };
@@ -981,11 +1011,16 @@ export interface components {
         LinkExistingBody: {
             /**
              * Format: uuid
-             * @description Discovery response id (diagnostics).
+             * @description The discovery_id of GET /v1/integrations/github/installations (diagnostics).
              */
-            discovery_id?: string;
-            installation_id?: string;
-            source_team_id?: number;
+            discovery_id?: Record<string, never> | null;
+            /**
+             * @description GitHub installation id: digits, as a string or an integer ("" for none) (null for none).
+             * @example 51234567
+             */
+            installation_id?: (string | null) | number;
+            /** @description The project whose installation to link. */
+            source_team_id?: number | null;
         };
         LinkedInAdAccount: {
             id: number;
@@ -1024,8 +1059,11 @@ export interface components {
         OAuthAuthorizeBody: {
             /** @enum {string} */
             connect_from?: "posthog_code";
-            /** @description GitHub installation id (PostHog: "installation_id is required"). */
-            installation_id: string;
+            /**
+             * @description GitHub installation id: digits, as a string or an integer.
+             * @example 51234567
+             */
+            installation_id: string | number;
             /** @description Relative path to return to. */
             next?: string;
         };
@@ -1050,11 +1088,11 @@ export interface components {
         };
         PrepareCallbackBody: {
             /**
-             * @description The GitHub installation being managed.
+             * @description GitHub installation id: digits, as a string or an integer ("" for none).
              * @example 51234567
              */
-            installation_id?: string;
-            /** @description Relative path to return to after GitHub setup. */
+            installation_id?: string | number;
+            /** @description Relative path to return to after GitHub setup ("" for none). */
             next?: string;
         };
         /** @description RFC 9457 problem details, the body of every error. */
@@ -1077,7 +1115,7 @@ export interface components {
              * @example /problems/validation
              * @enum {string}
              */
-            type: "/problems/validation" | "/problems/integration-kind-mismatch" | "/problems/unauthenticated" | "/problems/forbidden" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/upstream-conflict" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/malformed-request" | "/problems/upstream-validation" | "/problems/caller-rate-limited" | "/problems/upstream-rate-limited" | "/problems/third-party-rate-limited" | "/problems/upstream-refuses-personal-keys" | "/problems/upstream-credential-rejected" | "/problems/upstream-unavailable" | "/problems/upstream-timeout" | "/problems/not-configured" | "/problems/audit-unavailable" | "/problems/shutting-down" | "/problems/internal";
+            type: "/problems/validation" | "/problems/integration-kind-mismatch" | "/problems/unauthenticated" | "/problems/forbidden" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/upstream-conflict" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/malformed-request" | "/problems/upstream-validation" | "/problems/caller-rate-limited" | "/problems/upstream-rate-limited" | "/problems/upstream-action-throttled" | "/problems/third-party-rate-limited" | "/problems/upstream-refuses-personal-keys" | "/problems/upstream-credential-rejected" | "/problems/upstream-unavailable" | "/problems/upstream-timeout" | "/problems/not-configured" | "/problems/audit-unavailable" | "/problems/shutting-down" | "/problems/internal";
         };
         /** @description Where PostHog redirects; not followed. */
         RedirectUrl: {
@@ -1141,21 +1179,26 @@ export interface components {
             lastRefreshedAt?: string | null;
         };
         SlackUser: {
-            /** @example Ada */
+            /**
+             * @description The member's display name, else real name, else handle.
+             * @example Ada
+             */
             display_name: string;
             /**
              * @description Slack user id (mention as <@id>).
              * @example U0123ABCD
              */
             id: string;
-            /** @example ada */
+            /**
+             * @description Slack handle.
+             * @example ada
+             */
             name: string;
-            /** @example Ada Lovelace */
-            real_name: string;
         };
         SlackUsers: {
             /** @description More members match beyond this page. */
             has_more?: boolean;
+            /** @description When PostHog last listed the workspace's members (absent on user_id lookups). */
             lastRefreshedAt?: string | null;
             users: components["schemas"]["SlackUser"][];
         };
@@ -5347,7 +5390,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Caller limit, upstream budget or PostHog throttling; see Retry-After. */
+            /** @description Caller limit, upstream budget, PostHog throttling the key, or PostHog's own throttle of this action (`/problems/upstream-action-throttled`, this request only); see Retry-After. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -6917,7 +6960,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Caller limit, upstream budget or PostHog throttling; see Retry-After. */
+            /** @description Caller limit, upstream budget, PostHog throttling the key, or PostHog's own throttle of this action (`/problems/upstream-action-throttled`, this request only); see Retry-After. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -7063,7 +7106,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Caller limit, upstream budget or PostHog throttling; see Retry-After. */
+            /** @description Caller limit, upstream budget, PostHog throttling the key, or PostHog's own throttle of this action (`/problems/upstream-action-throttled`, this request only); see Retry-After. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -7213,7 +7256,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Caller limit, upstream budget or PostHog throttling; see Retry-After. */
+            /** @description Caller limit, upstream budget, PostHog throttling the key, or PostHog's own throttle of this action (`/problems/upstream-action-throttled`, this request only); see Retry-After. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */
@@ -7359,7 +7402,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Caller limit, upstream budget or PostHog throttling; see Retry-After. */
+            /** @description Caller limit, upstream budget, PostHog throttling the key, or PostHog's own throttle of this action (`/problems/upstream-action-throttled`, this request only); see Retry-After. */
             429: {
                 headers: {
                     /** @description Seconds to wait. */

@@ -31,20 +31,33 @@ export class SlackChannels {
   has_more?: boolean;
 }
 
+/** SlackUserSerializer: these three fields and nothing else (_serialize_slack_user). */
 @ApiSchema({ name: 'SlackUser' })
 export class SlackUser {
   @ApiProperty({ example: 'U0123ABCD', description: 'Slack user id (mention as <@id>).' })
   id: string;
-  @ApiProperty({ example: 'ada' }) name: string;
-  @ApiProperty({ example: 'Ada Lovelace' }) real_name: string;
-  @ApiProperty({ example: 'Ada' }) display_name: string;
+  @ApiProperty({ example: 'ada', description: 'Slack handle.' }) name: string;
+  @ApiProperty({
+    example: 'Ada',
+    description: "The member's display name, else real name, else handle.",
+  })
+  display_name: string;
 }
 
-/** The users action: workspace members the PostHog Slack app can DM (no bots, no guests). */
+/**
+ * SlackUsersResponseSerializer: workspace members the PostHog Slack app can DM (no bots, guests,
+ * deleted users, Slackbot or other workspaces' members), sorted by display_name; a user_id lookup
+ * answers {users} only.
+ */
 @ApiSchema({ name: 'SlackUsers' })
 export class SlackUsers {
   @ApiProperty({ type: [SlackUser] }) users: SlackUser[];
-  @ApiPropertyOptional({ type: String, nullable: true }) lastRefreshedAt?: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: "When PostHog last listed the workspace's members (absent on user_id lookups).",
+  })
+  lastRefreshedAt?: string | null;
   @ApiPropertyOptional({ description: 'More members match beyond this page.' })
   has_more?: boolean;
 }
@@ -69,6 +82,11 @@ export class GitHubRepository {
 export class GitHubRepositories {
   @ApiProperty({ type: [GitHubRepository] }) repositories: GitHubRepository[];
   @ApiProperty({ description: 'More repositories match beyond this page.' }) has_more: boolean;
+  @ApiProperty({
+    type: 'integer',
+    description: 'Repositories matching the search, across all pages.',
+  })
+  total: number;
 }
 
 /** GitHubReposRefreshResponseSerializer */
@@ -76,6 +94,12 @@ export class GitHubRepositories {
 export class GitHubRepositoriesRefreshed {
   @ApiProperty({ type: [GitHubRepository], description: 'The whole refreshed repository cache.' })
   repositories: GitHubRepository[];
+  @ApiProperty({
+    enum: ['connected', 'unavailable'],
+    description:
+      '`unavailable`: GitHub reports the App uninstalled or suspended; `repositories` is then the last cached list.',
+  })
+  installation_status: 'connected' | 'unavailable';
 }
 
 /** GitHubBranchesResponseSerializer */
@@ -102,6 +126,7 @@ export class GitHubTeams {
   @ApiProperty({ description: 'More teams match beyond this page.' }) has_more: boolean;
 }
 
+/** GitHubAvailableInstallationSerializer */
 @ApiSchema({ name: 'GitHubInstallation' })
 export class GitHubInstallation {
   @ApiProperty({ example: '51234567' }) installation_id: string;
@@ -111,15 +136,35 @@ export class GitHubInstallation {
   @ApiProperty({
     type: 'integer',
     nullable: true,
-    description: 'The project that linked it; null for an installation not linked to any project.',
+    description:
+      'The project that linked it; null for an installation seen only through your personal GitHub link.',
   })
   source_team_id: number | null;
+  @ApiProperty({ type: String, nullable: true, description: "That project's name." })
+  source_team_name: string | null;
 }
 
-/** GitHubAvailableInstallationsResponse */
+/**
+ * GitHubAvailableInstallationsResponseSerializer. PostHog answers it `Cache-Control: private,
+ * no-store`: never cached here (X-Cache: BYPASS).
+ */
 @ApiSchema({ name: 'GitHubInstallations' })
 export class GitHubInstallations {
   @ApiProperty({ type: [GitHubInstallation] }) installations: GitHubInstallation[];
+  @ApiProperty({
+    format: 'uuid',
+    description: 'Pass to POST /v1/integrations/github/link-existing (diagnostics).',
+  })
+  discovery_id: string;
+  @ApiProperty({ format: 'date-time' }) discovered_at: string;
+  @ApiProperty({ type: String, nullable: true, description: 'Your personal GitHub login.' })
+  personal_github_login: string | null;
+  @ApiProperty({
+    enum: ['ok', 'not_connected', 'unavailable'],
+    description: 'Whether installations seen through your personal GitHub link are included.',
+  })
+  personal_discovery_status: 'ok' | 'not_connected' | 'unavailable';
+  @ApiProperty() personal_github_connected: boolean;
 }
 
 /** JiraProjectSerializer */

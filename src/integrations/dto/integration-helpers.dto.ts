@@ -4,6 +4,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { QueryInt, RelativePath } from '../../common/validators';
+import { GitHubInstallationId } from './github-installation-id';
 
 const MAX_OFFSET = 1_000_000_000;
 /** One name of owner/name: [A-Za-z0-9_.-]+ but not '.' or '..' (no lookahead: fuzzers read it). */
@@ -64,18 +65,15 @@ export class GitHubBranchesQuery extends SearchPage {
 /** A POST whose PostHog action takes no body: an empty JSON object (or no body at all). */
 export class EmptyBody {}
 
+/** GitHubPrepareCallbackRequestSerializer: both optional, blank allowed, never null. */
 export class PrepareCallbackBody {
-  @ApiPropertyOptional({
-    description: 'The GitHub installation being managed.',
-    example: '51234567',
-  })
-  @IsOptional()
-  @IsString()
-  @Matches(/^\d{1,20}$/, { message: '$property must be a GitHub installation id (digits)' })
+  @GitHubInstallationId({ allowBlank: true })
   installation_id?: string;
 
-  @ApiPropertyOptional({ description: 'Relative path to return to after GitHub setup.' })
+  @ApiPropertyOptional({
+    description: 'Relative path to return to after GitHub setup ("" for none).',
+  })
   @IsOptional()
-  @RelativePath()
+  @RelativePath({ allowBlank: true })
   next?: string;
 }

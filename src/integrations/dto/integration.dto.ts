@@ -12,8 +12,16 @@ import {
   Min,
   ValidateIf,
 } from 'class-validator';
-import { BoundedString, PositiveIntId, QueryInt, RelativePath } from '../../common/validators';
+import {
+  BoundedString,
+  NoHiddenCharacters,
+  Nullable,
+  PositiveIntId,
+  QueryInt,
+  RelativePath,
+} from '../../common/validators';
 import { ApiSchemaRules } from '../../docs/schema-rules';
+import { GitHubInstallationId } from './github-installation-id';
 import { KindName } from './kind';
 
 const MAX_OFFSET = 1_000_000_000;
@@ -72,6 +80,8 @@ export class AuthorizeQuery {
 export class DomainCheckQuery {
   @ApiProperty({ example: 'example.com' })
   @MaxLength(253)
+  // Before the hostname check: IsFQDN lets zero-width and bidi characters through as letters.
+  @NoHiddenCharacters()
   @IsFQDN({ require_tld: true }, { message: '$property must be a hostname' })
   domain: string;
 }
@@ -112,20 +122,32 @@ export class ApplyUrlBody {
   provider_endpoint?: string;
 }
 
+/**
+ * GitHubLinkExistingRequestSerializer (posthog/api/integration.py): every field optional and
+ * nullable; a blank or null installation_id is no installation id. An empty body links the
+ * organization's single GitHub installation.
+ */
 export class LinkExistingBody {
-  @ApiPropertyOptional({ format: 'uuid', description: 'Discovery response id (diagnostics).' })
-  @IsOptional()
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'The discovery_id of GET /v1/integrations/github/installations (diagnostics).',
+  })
+  @Nullable()
   @IsUUID('all', { message: '$property must be a UUID' })
-  discovery_id?: string;
+  discovery_id?: string | null;
 
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1) source_team_id?: number;
-  @ApiPropertyOptional() @IsOptional() @BoundedString() installation_id?: string;
+  @ApiPropertyOptional({ type: 'integer', description: 'The project whose installation to link.' })
+  @Nullable()
+  @IsInt()
+  source_team_id?: number | null;
+
+  @GitHubInstallationId({ allowBlank: true, nullable: true })
+  installation_id?: string | null;
 }
 
+/** GitHubOAuthAuthorizeRequestSerializer, as build_team_oauth_authorize_url checks it. */
 export class OAuthAuthorizeBody {
-  @ApiProperty({ description: 'GitHub installation id (PostHog: "installation_id is required").' })
-  @IsDefined({ message: '$property is required' })
-  @BoundedString()
+  @GitHubInstallationId({ required: true })
   installation_id: string;
 
   @ApiPropertyOptional({ description: 'Relative path to return to.' })

@@ -126,10 +126,16 @@ export class TwilioPhoneNumbers {
   lastRefreshedAt: string;
 }
 
+/** get_available_providers (posthog/domain_connect.py): PostHog's allow-list. */
 @ApiSchema({ name: 'DomainConnectProvider' })
 export class DomainConnectProvider {
-  @ApiProperty({ format: 'uri' }) endpoint: string;
-  @ApiProperty() name: string;
+  @ApiProperty({
+    example: 'api.cloudflare.com/client/v4/dns/domainconnect',
+    description:
+      'Host and path of the provider, without a scheme; pass as provider_endpoint to apply-url.',
+  })
+  endpoint: string;
+  @ApiProperty({ example: 'Cloudflare' }) name: string;
 }
 
 /** domain_connect_check */
@@ -139,7 +145,7 @@ export class DomainConnectCheck {
   @ApiProperty({ type: String, nullable: true }) provider_name: string | null;
   @ApiProperty({
     type: [DomainConnectProvider],
-    description: 'Providers to choose from when the domain is not supported.',
+    description: 'Providers to choose from when the domain is not supported; [] when it is.',
   })
   available_providers: DomainConnectProvider[];
 }

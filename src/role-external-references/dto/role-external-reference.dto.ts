@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsUUID, ValidateIf } from 'class-validator';
+import { IsDefined, IsOptional, IsString, IsUUID, MaxLength, ValidateIf } from 'class-validator';
 import { BoundedString, Nullable, QueryInt, UuidId } from '../../common/validators';
 import { ApiSchemaRules, AT_LEAST_ONE_OF } from '../../docs/schema-rules';
 
@@ -19,15 +19,21 @@ export class ListRoleReferencesQuery {
   role_id?: string;
 }
 
+/**
+ * RoleExternalReferenceSerializer, from the model's fields (posthog/models/role_external_reference.py):
+ * provider ≤ 32 characters, the others ≤ 255, all required and not blank; the slug optional,
+ * nullable and blank allowed.
+ */
 export class CreateRoleReferenceBody {
-  @ApiProperty() @BoundedString() provider: string;
-  @ApiProperty() @BoundedString() provider_organization_id: string;
-  @ApiProperty() @BoundedString() provider_role_id: string;
-  @ApiProperty() @BoundedString() provider_role_name: string;
+  @ApiProperty({ maxLength: 32, example: 'github' }) @BoundedString(32) provider: string;
+  @ApiProperty({ maxLength: 255 }) @BoundedString(255) provider_organization_id: string;
+  @ApiProperty({ maxLength: 255 }) @BoundedString(255) provider_role_id: string;
+  @ApiProperty({ maxLength: 255 }) @BoundedString(255) provider_role_name: string;
 
-  @ApiPropertyOptional({ type: String })
+  @ApiPropertyOptional({ type: String, maxLength: 255, description: 'Blank or null: no slug.' })
   @Nullable()
-  @BoundedString()
+  @IsString()
+  @MaxLength(255)
   provider_role_slug?: string | null;
 
   @ApiProperty({ format: 'uuid', description: 'PostHog role id.' })
