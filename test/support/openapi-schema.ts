@@ -11,21 +11,53 @@ export const DOC: Schema = JSON.parse(
   readFileSync(resolve(__dirname, '../../openapi.json'), 'utf8'),
 );
 
-const ajv = new Ajv({ strict: false, allErrors: true });
-addFormats(ajv);
-ajv.addSchema(DOC, 'openapi.json');
-const validatorCache = new Map<string, ReturnType<typeof ajv.compile>>();
-
-/** Validates a body against a schema of the document (its $refs resolved in place). */
-export function matchesSchema(schema: Schema, value: unknown): string | undefined {
-  const key = JSON.stringify(schema);
-  let validate = validatorCache.get(key);
-  if (!validate) {
-    const rewritten = JSON.parse(key.replace(/"#\/components\//g, '"openapi.json#/components/'));
-    validate = ajv.compile(rewritten);
-    validatorCache.set(key, validate);
+/**
+ * The document as a strict reader takes it: every named object schema that does not say otherwise
+ * refuses fields it does not declare, so an answer with a field the document omits (or a field
+ * PostHog never sends) is caught, not only a missing one.
+ */
+function strictDocument(doc: Schema): Schema {
+  const strict = structuredClone(doc);
+  for (const schema of Object.values(strict.components.schemas) as Schema[]) {
+    if (schema.properties && schema.additionalProperties === undefined) {
+      schema.additionalProperties = false;
+    }
   }
-  return validate(value) ? undefined : ajv.errorsText(validate.errors);
+  return strict;
+}
+
+function validatorOf(doc: Schema) {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(doc, 'openapi.json');
+  const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
+  return (schema: Schema, value: unknown): string | undefined => {
+    const key = JSON.stringify(schema);
+    let validate = compiled.get(key);
+    if (!validate) {
+      const rewritten = JSON.parse(key.replace(/"#\/components\//g, '"openapi.json#/components/'));
+      validate = ajv.compile(rewritten);
+      compiled.set(key, validate);
+    }
+    return validate(value) ? undefined : ajv.errorsText(validate.errors);
+  };
+}
+
+const lenient = validatorOf(DOC);
+let strict: ReturnType<typeof validatorOf> | undefined;
+
+/**
+ * Validates a body against a schema of the document (its $refs resolved in place); `strictly`:
+ * undeclared fields of named schemas fail too (see strictDocument).
+ */
+export function matchesSchema(
+  schema: Schema,
+  value: unknown,
+  strictly = false,
+): string | undefined {
+  if (!strictly) return lenient(schema, value);
+  strict ??= validatorOf(strictDocument(DOC));
+  return strict(schema, value);
 }
 
 /** The JSON schema the document gives `status` of `method path` (path as /v1/a/{id}). */
