@@ -97,9 +97,9 @@ describe('request contract', () => {
       ['/v1/integrations/github/oauth-authorize', { installation_id: '42' }, 'next'],
       ['/v1/integrations/github/oauth-authorize', { installation_id: '42' }, 'connect_from'],
       ['/v1/integrations/github/oauth-authorize', {}, 'installation_id'],
-      ['/v1/integrations/github/link-existing', {}, 'discovery_id'],
-      ['/v1/integrations/github/link-existing', {}, 'source_team_id'],
-      ['/v1/integrations/github/link-existing', {}, 'installation_id'],
+      // link-existing's three fields are nullable (GitHubLinkExistingRequestSerializer); these not:
+      ['/v1/integrations/github/prepare-callback', {}, 'installation_id'],
+      ['/v1/integrations/github/prepare-callback', {}, 'next'],
       [
         '/v1/integrations/domain-connect/apply-url',
         { context: 'email', integration_id: 1 },
@@ -126,7 +126,7 @@ describe('request contract', () => {
       },
     );
 
-    it('forwards provider_role_slug: null, the one nullable field (control)', async () => {
+    it('forwards provider_role_slug: null, a nullable field (control)', async () => {
       const [, path, body] = bodyRoutes()[5];
       const answer = await send('POST', path, { ...body, provider_role_slug: null });
       expect(answer.status).toBe(201);
