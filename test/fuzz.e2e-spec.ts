@@ -242,15 +242,27 @@ function validRequestArb(op: Operation, knownIds: Record<string, string[]>): fc.
 
 // ---- one broken thing -----------------------------------------------------------------------
 
+/** The types a schema takes: its own, or each of its oneOf branches' (string or integer ids). */
+const typesOf = (schema: Schema): Set<string> => {
+  const own = deref(schema);
+  return new Set(own.oneOf ? own.oneOf.map((b: Schema) => deref(b).type) : [own.type]);
+};
+
+/** Null is valid where the schema, or one of its oneOf branches, says nullable. */
+const acceptsNull = (schema: Schema): boolean => {
+  const own = deref(schema);
+  return Boolean(own.nullable || own.oneOf?.some((b: Schema) => deref(b).nullable));
+};
+
 const notOfType = (schema: Schema): fc.Arbitrary<unknown> => {
-  const type = deref(schema).type;
+  const types = typesOf(schema);
   const others: fc.Arbitrary<unknown>[] = [];
-  if (type !== 'object') others.push(fc.constant({ nested: 1 }));
-  if (type !== 'array') others.push(fc.constant([1, 2]));
-  if (type !== 'boolean') others.push(fc.boolean());
-  if (type !== 'string') others.push(fc.string({ minLength: 1, maxLength: 8 }));
-  if (type !== 'integer' && type !== 'number') others.push(fc.integer());
-  if (type === 'integer') others.push(fc.constantFrom(1.5, -0.25));
+  if (!types.has('object')) others.push(fc.constant({ nested: 1 }));
+  if (!types.has('array')) others.push(fc.constant([1, 2]));
+  if (!types.has('boolean')) others.push(fc.boolean());
+  if (!types.has('string')) others.push(fc.string({ minLength: 1, maxLength: 8 }));
+  if (!types.has('integer') && !types.has('number')) others.push(fc.integer());
+  if (types.has('integer')) others.push(fc.constantFrom(1.5, -0.25));
   return fc.oneof(...others);
 };
 
@@ -360,7 +372,7 @@ function invalidRequestArb(
             (r) => ({ ...r, body: { ...(r.body as object), [name]: v } }),
           ]),
       );
-      const nonNullable = names.filter((n) => !deref(props[n]).nullable);
+      const nonNullable = names.filter((n) => !acceptsNull(props[n]));
       if (nonNullable.length > 0) {
         mutations.push(
           fc

@@ -247,7 +247,7 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
       context: 'proxy',
       proxy_record_id: 'rec_01HZX',
       redirect_uri: 'https://app.example.com/settings/proxy?done=1',
-      provider_endpoint: 'https://domainconnect.godaddy.com',
+      provider_endpoint: 'domainconnect.vercel.com',
     };
 
     const answer = await post(path, body);
@@ -300,22 +300,23 @@ describe('GET /v1/integrations/domain-connect/check', () => {
 
   it('sends ?domain to the project route, answers PostHog’s JSON and never caches', async () => {
     const answer = await stack().client.get(
-      '/v1/integrations/domain-connect/check?domain=mail.example.co.uk',
+      '/v1/integrations/domain-connect/check?domain=mail.example.com',
     );
 
     expect(answer.status).toBe(200);
     expect(answer.headers.get('x-cache')).toBe('BYPASS');
+    // Supported: PostHog lists no providers to choose from (available_providers is []).
     expect(answer.json).toEqual({
       supported: true,
       provider_name: 'Cloudflare',
-      available_providers: HELPER_DATA.domainConnectProviders,
+      available_providers: [],
     });
     const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({ method: 'GET', path: `${ENV}/domain-connect/check/` });
-    expect(call.query).toEqual({ domain: 'mail.example.co.uk' });
+    expect(call.query).toEqual({ domain: 'mail.example.com' });
 
     const again = await stack().client.get(
-      '/v1/integrations/domain-connect/check?domain=mail.example.co.uk',
+      '/v1/integrations/domain-connect/check?domain=mail.example.com',
     );
     expect(again.headers.get('x-cache')).toBe('BYPASS');
     expect(stack().fake.requests).toHaveLength(2);

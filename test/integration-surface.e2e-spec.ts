@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import type { RecordedRequest } from './fake-posthog/fake-posthog';
 import {
   GITHUB_BRANCHES,
-  GITHUB_INSTALLATIONS,
   GITHUB_REPOSITORIES,
   GITHUB_TEAMS,
   JIRA_PROJECTS,
@@ -68,19 +67,13 @@ describe('reads answer PostHog’s JSON unchanged from the project route, and ar
       GITHUB,
       `/v1/integrations/${GITHUB}/github/repos`,
       `${PROJECT}/${GITHUB}/github_repos/`,
-      { repositories: GITHUB_REPOSITORIES, has_more: false },
+      { repositories: GITHUB_REPOSITORIES, has_more: false, total: GITHUB_REPOSITORIES.length },
     ],
     [
       GITHUB,
       `/v1/integrations/${GITHUB}/github/teams`,
       `${PROJECT}/${GITHUB}/github_teams/`,
       { teams: GITHUB_TEAMS, has_more: false },
-    ],
-    [
-      undefined,
-      '/v1/integrations/github/installations',
-      `${PROJECT}/github/available_installations/`,
-      { installations: GITHUB_INSTALLATIONS },
     ],
     [
       JIRA,
@@ -151,13 +144,14 @@ describe('search, limit and offset reach PostHog, which pages with has_more', ()
     expect(helperCall(answer, SLACK).query).toEqual({ channel_id: 'G0100000006' });
   });
 
-  it('Slack users: search by real name and user_id lookup', async () => {
-    const search = await get(`/v1/integrations/${SLACK}/slack/users?search=hopper`);
+  it('Slack users: fuzzy search on display name and handle, and user_id lookup', async () => {
+    const search = await get(`/v1/integrations/${SLACK}/slack/users?search=grace`);
     const byId = await get(`/v1/integrations/${SLACK}/slack/users?user_id=W0100000005`);
     const unknown = await get(`/v1/integrations/${SLACK}/slack/users?user_id=U0999999999`);
+    const user = (id: string) => SLACK_USERS.find((u) => u.id === id);
 
-    expect(search.json.users).toEqual([SLACK_USERS[1]]);
-    expect(byId.json).toEqual({ users: [SLACK_USERS[4]] });
+    expect(search.json.users).toEqual([user('U0100000002')]);
+    expect(byId.json).toEqual({ users: [user('W0100000005')] });
     expect(unknown.json).toEqual({ users: [] });
   });
 
@@ -167,6 +161,7 @@ describe('search, limit and offset reach PostHog, which pages with has_more', ()
     expect(answer.json).toEqual({
       repositories: [GITHUB_REPOSITORIES[2], GITHUB_REPOSITORIES[5]],
       has_more: false,
+      total: 2,
     });
     expect(helperCall(answer, GITHUB).query).toEqual({ search: 'app', limit: '2' });
   });
@@ -195,7 +190,10 @@ describe('writes', () => {
     const answer = await post(`${path}/refresh`);
 
     expect(answer.status).toBe(200);
-    expect(answer.json).toEqual({ repositories: GITHUB_REPOSITORIES });
+    expect(answer.json).toEqual({
+      repositories: GITHUB_REPOSITORIES,
+      installation_status: 'connected',
+    });
     // The kind comes from the integration read cached by the GET above.
     const call = onlyUpstreamCall(stack(), answer);
     expect(call).toMatchObject({
@@ -284,9 +282,10 @@ describe('bad input: 400 naming the field, before any upstream call', () => {
     [{ next: 'https://evil.example' }, 'next'],
     [{ next: '//evil.example' }, 'next'],
     [{ next: 'settings' }, 'next'],
-    [{ installation_id: 51234567 }, 'installation_id'],
     [{ installation_id: 'abc' }, 'installation_id'],
-    [{ installation_id: '' }, 'installation_id'],
+    [{ installation_id: '0123' }, 'installation_id'],
+    [{ installation_id: null }, 'installation_id'],
+    [{ next: null }, 'next'],
     [{ state: 'x' }, 'state'],
   ])('POST prepare-callback with %j names %s', async (body, field) => {
     expectProblem(await post('/v1/integrations/github/prepare-callback', body), 400, [field]);

@@ -1,4 +1,16 @@
 import { FakePostHog, OPEN_REFUSED_ACTIONS } from './fake-posthog';
+import {
+  defaultProcess,
+  GITHUB_INSTALLATIONS,
+  GITHUB_REPOSITORIES,
+  GITHUB_TEAMS,
+  SLACK_CHANNELS,
+  SLACK_LAST_REFRESHED_AT,
+  SLACK_USERS,
+  wRatio,
+} from './integration-surface';
+import { throttled } from './protocol';
+import { HELPER_DATA } from './seed';
 
 const API_KEY = 'phx_test_key';
 const AUTH = { Authorization: `Bearer ${API_KEY}` };
@@ -360,6 +372,25 @@ describe('FakePostHog', () => {
       },
     );
 
+    it('refuses a scope-less key everywhere: PAK message on refused actions, missing scope on scoped ones', async () => {
+      fake.setKey({ scopes: [] });
+      const refused = await get(`${project}/integrations/authorize/?kind=slack`);
+      expect(refused.status).toBe(403);
+      expect((await json(refused)).detail).toBe(
+        'This action does not support personal API key access',
+      );
+      const scoped = await get(`${project}/integrations/`);
+      expect(scoped.status).toBe(403);
+      expect(await json(scoped)).toEqual({
+        type: 'authentication_error',
+        code: 'permission_denied',
+        detail: "API key missing required scope 'integration:read'",
+        attr: null,
+      });
+      const write = await send('POST', `${project}/integrations/2/github_repos/refresh/`, {});
+      expect((await json(write)).detail).toBe("API key missing required scope 'integration:write'");
+    });
+
     it('names the missing scope for a key without it', async () => {
       fake.setKey({ scopes: ['integration:read'] });
       expect((await get(`${project}/integrations/`)).status).toBe(200);
@@ -470,6 +501,522 @@ describe('FakePostHog', () => {
     });
   });
 
+  describe('throttles', () => {
+    const THROTTLED = { type: 'throttled_error', code: 'throttled', attr: null };
+
+    it("builds DRF's Throttled: ceil(wait) seconds, singular at 1, Retry-After only with a wait", () => {
+      expect(throttled(0.2)).toEqual({
+        status: 429,
+        body: { ...THROTTLED, detail: 'Request was throttled. Expected available in 1 second.' },
+        headers: { 'Retry-After': '1' },
+      });
+      expect(throttled(59.01)).toMatchObject({
+        body: { detail: 'Request was throttled. Expected available in 60 seconds.' },
+        headers: { 'Retry-After': '60' },
+      });
+      expect(throttled(null, 'Too many Slack member lookups. Try again in a minute.')).toEqual({
+        status: 429,
+        body: { ...THROTTLED, detail: 'Too many Slack member lookups. Try again in a minute.' },
+      });
+    });
+
+    it("throttles github_repos/refresh at 10 a minute per project with DRF's body and Retry-After", async () => {
+      const refresh = (id: number) =>
+        send('POST', `${project}/integrations/${id}/github_repos/refresh/`, {});
+      const statuses: number[] = [];
+      for (let i = 0; i < 9; i++) statuses.push((await refresh(2)).status);
+      // The throttle runs before the view: a wrong-kind request counts too.
+      statuses.push((await refresh(1)).status);
+      expect(statuses).toEqual([...new Array(9).fill(200), 400]);
+
+      const res = await refresh(2);
+      expect(res.status).toBe(429);
+      const wait = Number(res.headers.get('retry-after'));
+      expect(wait).toBeGreaterThanOrEqual(59);
+      expect(wait).toBeLessThanOrEqual(60);
+      expect(await json(res)).toEqual({
+        ...THROTTLED,
+        detail: `Request was throttled. Expected available in ${wait} seconds.`,
+      });
+      // Per project, before get_object: an unknown integration is throttled too. Refused
+      // requests never enter the history.
+      expect((await refresh(999)).status).toBe(429);
+      expect(fake.cache.get('throttle_github_repository_refresh_team_1')).toHaveLength(10);
+      // Only this action has the throttle.
+      expect((await get(`${project}/integrations/2/github_repos/`)).status).toBe(200);
+      fake.reset();
+      expect((await refresh(2)).status).toBe(200);
+    });
+
+    it('spends the Slack lookup budget only on uncached lookups: the 31st answers 429 without Retry-After', async () => {
+      const users = (q: string) => get(`${project}/integrations/1/users/?${q}`);
+      await users(''); // the list fills the member cache
+      for (let i = 0; i < 30; i++) {
+        const res = await users(`user_id=U09${String(i).padStart(8, '0')}`);
+        expect(await json(res)).toEqual({ users: [] });
+      }
+      // Served from the caches, spending nothing: a listed member, an id whose miss is cached.
+      const grace = SLACK_USERS.find((u) => u.id === 'U0100000002');
+      expect(await json(users('user_id=U0100000002'))).toEqual({ users: [grace] });
+      expect(await json(users('user_id=U0900000000'))).toEqual({ users: [] });
+
+      const refused = await users('user_id=U0999999999');
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBeNull();
+      expect(await json(refused)).toEqual({
+        ...THROTTLED,
+        detail: 'Too many Slack member lookups. Try again in a minute.',
+      });
+      // Channel lookups have their own budget.
+      const channel = await get(`${project}/integrations/1/channels/?channel_id=C0999999999`);
+      expect(await json(channel)).toEqual({ channels: [] });
+    });
+
+    it('spends the channel lookup budget on ids the cached list lacks; a found channel joins the list', async () => {
+      const lookup = (id: string) => get(`${project}/integrations/1/channels/?channel_id=${id}`);
+      const budget = () => fake.cache.get('slack/1/channels_info_budget');
+      // No list cached yet: the lookup reaches Slack.
+      expect(await json(lookup('C0100000001'))).toEqual({ channels: [SLACK_CHANNELS[0]] });
+      expect(budget()).toBe(1);
+      await get(`${project}/integrations/1/channels/`); // fills the cached list
+      expect(await json(lookup('C0100000003'))).toEqual({ channels: [SLACK_CHANNELS[2]] });
+      expect(budget()).toBe(1);
+
+      // A channel the cached list lacks (created since it was filled) is merged in at its end.
+      const key = 'slack/1/True/channels';
+      const list = fake.cache.get<{ channels: { id: string; name: string }[] }>(key);
+      // Sorted case-sensitively, as slack.py list_channels sorts: the masked entry sorts first.
+      expect(list?.channels.slice(0, 2).map((c) => c.name)).toEqual([
+        'PRIVATE_CHANNEL_WITHOUT_ACCESS',
+        'alerts',
+      ]);
+      fake.cache.set(
+        key,
+        { ...list, channels: list?.channels.filter((c) => c.name !== 'alerts') },
+        3600,
+      );
+      await lookup('C0100000001');
+      const after = await json<{ channels: Obj[] }>(get(`${project}/integrations/1/channels/`));
+      expect(after.channels.at(-1)).toEqual(SLACK_CHANNELS[0]);
+      expect(budget()).toBe(2);
+
+      // A missing channel is not cached: each lookup of it spends again.
+      for (let i = 0; i < 28; i++)
+        expect(await json(lookup('C0999999999'))).toEqual({ channels: [] });
+      const refused = await lookup('C0999999999');
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBeNull();
+      expect(await json(refused)).toEqual({
+        ...THROTTLED,
+        detail: 'Too many Slack channel lookups. Try again in a minute.',
+      });
+    });
+  });
+
+  describe('Slack helpers', () => {
+    const slack = `/api/projects/1/integrations/1`;
+    const names = (users: Obj[]) => users.map((u) => u.display_name);
+
+    it("drops bots, guests, deleted users, Slackbot, strangers and other workspaces' members", async () => {
+      // Lookups first, so that each reaches users.info (slack.py get_user_by_id).
+      for (const id of [
+        'U0200000001', // bot
+        'U0200000002', // multi-channel guest
+        'U0200000003', // single-channel guest
+        'U0200000004', // deleted
+        'USLACKBOT',
+        'U0200000005', // another workspace (Slack Connect)
+        'U0200000006', // stranger
+        'U0999999999', // unknown
+      ]) {
+        expect(await json(get(`${slack}/users/?user_id=${id}`))).toEqual({ users: [] });
+      }
+      // An Enterprise Grid member whose enterprise_user.teams holds the workspace stays.
+      expect(await json(get(`${slack}/users/?user_id=W0100000005`))).toEqual({
+        users: [{ id: 'W0100000005', name: 'edsger', display_name: 'EWD' }],
+      });
+      const list = await json<{ users: Obj[] }>(get(`${slack}/users/`));
+      expect(list.users.map((u) => u.id)).toEqual([
+        'U0100000001',
+        'U0100000003',
+        'W0100000005',
+        'U0100000002',
+        'U0100000004',
+        'U0100000006',
+      ]);
+    });
+
+    it('sorts users by display name and matches search fuzzily', async () => {
+      expect(await json(get(`${slack}/users/`))).toEqual({
+        users: SLACK_USERS,
+        lastRefreshedAt: SLACK_LAST_REFRESHED_AT,
+        has_more: false,
+      });
+      // display_name: profile display name, else real name; sorted by its lower case.
+      expect(names(SLACK_USERS)).toEqual([
+        'Ada',
+        'alan.t',
+        'EWD',
+        'Grace',
+        'KJ',
+        'Margaret Hamilton',
+      ]);
+      expect(Object.keys(SLACK_USERS[0])).toEqual(['id', 'name', 'display_name']);
+      const search = async (q: string) =>
+        names(
+          (await json<{ users: Obj[] }>(get(`${slack}/users/?search=${encodeURIComponent(q)}`)))
+            .users,
+        );
+      expect(await search('grase')).toEqual(['Grace']); // a typo
+      expect(await search('  hamilton ')).toEqual(['Margaret Hamilton']);
+      expect(await search('hopper')).toEqual([]); // a real name behind a display name is not searched
+      expect(await search('grace ada')).toEqual(['Ada', 'Grace']); // a tie keeps the list order
+      expect(await search('w01')).toEqual(['EWD']); // an id containing it, case-insensitively
+      expect(await search('U01')).toEqual(['Ada', 'alan.t', 'Grace', 'KJ', 'Margaret Hamilton']);
+      const page = await json(get(`${slack}/users/?search=U01&limit=2&offset=1`));
+      expect(page).toEqual({
+        users: SLACK_USERS.filter((u) => ['alan.t', 'Grace'].includes(u.display_name)),
+        lastRefreshedAt: SLACK_LAST_REFRESHED_AT,
+        has_more: true,
+      });
+    });
+
+    it('ranks channel search best first, then appends id matches, never masked channels', async () => {
+      const search = async (q: string) =>
+        (
+          await json<{ channels: Obj[] }>(get(`${slack}/channels/?search=${encodeURIComponent(q)}`))
+        ).channels.map((c) => c.name);
+      expect(await search('alerts staging')).toEqual(['alerts-staging', 'alerts']); // best first
+      expect(await search('alerst')).toEqual(['alerts', 'alerts-staging']); // a typo
+      expect(await search('ts')).toEqual(['alerts', 'alerts-staging', 'incidents']); // ties in order
+      expect(await search('G01')).toEqual(['leadership']); // G0100000007 is masked: never listed
+      expect(await search('private')).toEqual([]);
+    });
+
+    it('validates the whole Slack query serializer before a lookup, which has no lastRefreshedAt or has_more', async () => {
+      const tooFew = await json(get(`${slack}/users/?user_id=U0100000001&limit=0`));
+      expect(tooFew).toEqual({
+        type: 'validation_error',
+        code: 'min_value',
+        detail: 'Ensure this value is greater than or equal to 1.',
+        attr: 'limit',
+      });
+      expect(await json(get(`${slack}/channels/?force_refresh=maybe`))).toEqual({
+        type: 'validation_error',
+        code: 'invalid_input',
+        detail: 'Must be a valid boolean.',
+        attr: 'force_refresh',
+      });
+      // DRF reads "" and "7.0" as an HTML form does: the default, and 7.
+      expect((await get(`${slack}/users/?limit=&offset=0.0&force_refresh=true`)).status).toBe(200);
+      expect(await json(get(`${slack}/channels/?channel_id=G0100000006`))).toEqual({
+        channels: [SLACK_CHANNELS[5]],
+      });
+    });
+
+    it('scores like rapidfuzz WRatio on default_process-ed text', () => {
+      const score = (a: string, b: string) => wRatio(defaultProcess(a), defaultProcess(b));
+      expect(defaultProcess(' Alert_Staging-2 ')).toBe('alert staging 2');
+      expect(wRatio('this is a test', 'this is a new test!!!')).toBeCloseTo(85.5, 10);
+      expect(score('this is a test', 'this is a new test!!!')).toBe(95);
+      expect(score('fuzzy was a bear but not a dog', 'fuzzy was a bear but not a cat')).toBe(90);
+      expect(score('grase', 'Grace grace')).toBe(72);
+      expect(score('alerst', 'alerts')).toBeCloseTo(83.333333, 5);
+    });
+  });
+
+  describe('GitHub helpers', () => {
+    const github = `/api/projects/1/integrations/2`;
+
+    it('answers github_repos with total: the matches across all pages', async () => {
+      expect(await json(get(`${github}/github_repos/?search=app&limit=1`))).toEqual({
+        repositories: [GITHUB_REPOSITORIES[2]],
+        has_more: true,
+        total: 2,
+      });
+      expect((await json(get(`${github}/github_repos/?offset=5`))).total).toBe(6);
+    });
+
+    it('answers github_repos/refresh with installation_status, unavailable with the cached list', async () => {
+      const refresh = () => json(send('POST', `${github}/github_repos/refresh/`, {}));
+      expect(await refresh()).toEqual({
+        repositories: GITHUB_REPOSITORIES,
+        installation_status: 'connected',
+      });
+      const row = fake.data.integrations.find((i) => i.id === 2);
+      if (row) row.config.installation_unavailable_since = 1746086400;
+      expect(await refresh()).toEqual({
+        repositories: GITHUB_REPOSITORIES,
+        installation_status: 'unavailable',
+      });
+      const slackRefresh = await json(
+        send('POST', '/api/projects/1/integrations/1/github_repos/refresh/', {}),
+      );
+      expect(slackRefresh).toMatchObject({
+        detail: 'refresh_github_repos endpoint is only supported for GitHub integrations',
+      });
+    });
+
+    it("answers an unknown repository's branches with PostHog's own empty 200", async () => {
+      const res = await get(`${github}/github_branches/?repo=acme-inc/nope`);
+      expect(res.status).toBe(200);
+      expect(await json(res)).toEqual({ branches: [], default_branch: null, has_more: false });
+    });
+
+    it('pages github_teams like list_teams: an exact window without a search, whole GitHub pages with one', async () => {
+      const teams = (q = '') => json(get(`${github}/github_teams/?${q}`));
+      expect(await teams()).toEqual({ teams: GITHUB_TEAMS, has_more: false });
+      const all = fake.data.githubTeams;
+      for (let i = 0; i < 1196; i++)
+        all.push({ id: 5000000 + i, slug: `team-${i}`, name: `Team ${i}` });
+      // No search: exactly [offset, offset + limit), has_more from one more.
+      expect(await teams('offset=150&limit=3')).toEqual({
+        teams: all.slice(150, 153),
+        has_more: true,
+      });
+      expect(await teams('offset=1198&limit=5')).toEqual({
+        teams: all.slice(1198),
+        has_more: false,
+      });
+      // A search starts at the page holding offset, from its first team (offset % 100 ignored):
+      // page 2 holds team-96..team-195; the first matches of "team-1" there are team-100, team-101.
+      expect(await teams('search=TEAM-1&offset=150&limit=2')).toEqual({
+        teams: [all[104], all[105]],
+        has_more: true,
+      });
+      // ... and scans at most 10 pages: team-1150 (page 12) is only found from offset 1100 on.
+      expect(await teams('search=team-1150')).toEqual({ teams: [], has_more: false });
+      expect(await teams('search=team-1150&offset=1100')).toEqual({
+        teams: [all[1154]],
+        has_more: false,
+      });
+      // No kind check: GitHubIntegration() raises on a Slack row, a 500.
+      expect((await get('/api/projects/1/integrations/1/github_teams/')).status).toBe(500);
+      fake.reset();
+      expect(fake.data.githubTeams).toEqual(GITHUB_TEAMS);
+    });
+
+    it("answers github/available_installations in PostHog's shape with Cache-Control: private, no-store", async () => {
+      const path = `${project}/integrations/github/available_installations/`;
+      const res = await get(path);
+      expect(res.headers.get('cache-control')).toBe('private, no-store');
+      const body = await json(res);
+      expect(Object.keys(body)).toEqual([
+        'installations',
+        'personal_github_connected',
+        'personal_github_login',
+        'personal_discovery_status',
+        'discovery_id',
+        'discovered_at',
+      ]);
+      expect(body).toMatchObject({
+        installations: GITHUB_INSTALLATIONS,
+        personal_github_connected: true,
+        personal_github_login: 'ada-lovelace',
+        personal_discovery_status: 'ok',
+      });
+      expect(body.discovery_id).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      expect(body.discovered_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/);
+      expect(GITHUB_INSTALLATIONS.map((i) => [i.source_team_id, i.source_team_name])).toEqual([
+        [2, 'Acme Web'],
+        [3, 'Acme Labs'],
+        [null, null], // an orphan seen through the personal GitHub link
+      ]);
+      expect((await json(get(path))).discovery_id).not.toBe(body.discovery_id);
+    });
+
+    it('validates github/prepare_callback like its serializer, for project admins only', async () => {
+      const path = `${project}/integrations/github/prepare_callback/`;
+      const post = (body: unknown) => send('POST', path, body);
+      for (const body of [
+        {},
+        { next: '/settings', installation_id: 51234567 },
+        { next: '', installation_id: ' ' },
+      ]) {
+        const res = await post(body);
+        expect(res.status).toBe(204);
+        expect(await res.text()).toBe('');
+      }
+      expect(await json(post({ next: null }))).toEqual({
+        type: 'validation_error',
+        code: 'null',
+        detail: 'This field may not be null.',
+        attr: 'next',
+      });
+      expect(await json(post({ installation_id: true }))).toEqual({
+        type: 'validation_error',
+        code: 'invalid_input',
+        detail: 'Not a valid string.',
+        attr: 'installation_id',
+      });
+      expect(await json(post({ next: '//evil.example/x' }))).toEqual({
+        type: 'validation_error',
+        code: 'invalid_input',
+        detail: 'next must be a relative path starting with /',
+        attr: null,
+      });
+      expect(await json(post({ installation_id: '0123' }))).toMatchObject({
+        detail: 'Invalid installation_id',
+        attr: null,
+      });
+      fake.setKey({ ownerIsAdmin: false });
+      const denied = await post({});
+      expect(denied.status).toBe(403);
+      expect((await json(denied)).detail).toBe(
+        'You do not have permission to perform this action.',
+      );
+    });
+
+    it('links the installation given as a string or a number; blank or null is the default one', async () => {
+      const path = `${project}/integrations/github/link_existing/`;
+      const link = (body: unknown) => json(send('POST', path, body));
+      const labs = await link({ installation_id: 58765432 });
+      expect(labs).toMatchObject({
+        kind: 'github',
+        display_name: 'acme-labs',
+        config: {
+          installation_id: '58765432',
+          account: { type: 'Organization', name: 'acme-labs' },
+        },
+      });
+      expect((await link({ source_team_id: '3' })).id).toBe(labs.id); // the sibling's installation
+      const fallback = await link({
+        installation_id: '  ',
+        discovery_id: null,
+        source_team_id: null,
+      });
+      expect(fallback).toMatchObject({ config: { installation_id: '61234567' } });
+      expect(await link({ installation_id: 'abc' })).toMatchObject({
+        code: 'invalid_input',
+        detail: 'Invalid installation_id',
+        attr: null,
+      });
+      expect(await link({ installation_id: true })).toMatchObject({
+        detail: 'Not a valid string.',
+        attr: 'installation_id',
+      });
+      expect(await link({ source_team_id: 'three' })).toMatchObject({
+        detail: 'A valid integer is required.',
+        attr: 'source_team_id',
+      });
+      expect(await link({ discovery_id: '{0191F3A4-5B6C-7D8E-9F00-112233445566}' })).toMatchObject({
+        kind: 'github',
+      });
+    });
+
+    it('checks oauth_authorize as build_team_oauth_authorize_url does, without a serializer', async () => {
+      const path = `${project}/integrations/github/oauth_authorize/`;
+      const authorize = (body: unknown) => send('POST', path, body);
+      const ok = await json<{ oauth_url: string }>(
+        authorize({ installation_id: 51234567, next: '/done', connect_from: 'elsewhere' }),
+      );
+      const url = new URL(ok.oauth_url);
+      expect(url.origin + url.pathname).toBe('https://github.com/login/oauth/authorize');
+      expect(url.searchParams.get('state')).toMatch(/^token=[0-9a-f]{48}$/);
+      for (const [body, detail] of [
+        [{}, 'installation_id is required'],
+        [{ installation_id: 0 }, 'installation_id is required'],
+        [{ installation_id: '012' }, 'Invalid installation_id'],
+        [{ installation_id: ' 51234567' }, 'Invalid installation_id'], // no serializer: no trim
+        [
+          { installation_id: '51234567', next: 'https://evil.example' },
+          'next must be a relative path starting with /',
+        ],
+      ] as const) {
+        const res = await authorize(body);
+        expect(res.status).toBe(400);
+        expect(await json(res)).toEqual({
+          type: 'validation_error',
+          code: 'invalid_input',
+          detail,
+          attr: null,
+        });
+      }
+    });
+  });
+
+  describe('Domain Connect', () => {
+    beforeEach(() => fake.setKey(OPEN_REFUSED_ACTIONS));
+    const check = (domain?: string) =>
+      get(
+        `${project}/integrations/domain-connect/check/${domain === undefined ? '' : `?domain=${encodeURIComponent(domain)}`}`,
+      );
+
+    it('checks the root domain against the seeded providers; an empty domain is a bare 400', async () => {
+      expect(HELPER_DATA.domainConnectProviders).toEqual([
+        { endpoint: 'api.cloudflare.com/client/v4/dns/domainconnect', name: 'Cloudflare' },
+        { endpoint: 'domainconnect.vercel.com', name: 'Vercel' },
+      ]);
+      for (const domain of [undefined, '']) {
+        const res = await check(domain);
+        expect(res.status).toBe(400);
+        expect(await json(res)).toEqual({
+          type: 'validation_error',
+          code: 'invalid_input',
+          detail: 'domain query parameter is required',
+          attr: null,
+        });
+      }
+      expect(await json(check('ph.example.com.'))).toEqual({
+        supported: true,
+        provider_name: 'Cloudflare',
+        available_providers: [],
+      });
+      expect((await json(check('mail.acme.dev'))).provider_name).toBe('Vercel');
+      expect(await json(check('example.co.uk'))).toEqual({
+        supported: false,
+        provider_name: null,
+        available_providers: HELPER_DATA.domainConnectProviders,
+      });
+    });
+
+    it("builds apply URLs on allow-listed endpoints only, with PostHog's messages", async () => {
+      const path = `${project}/integrations/domain-connect/apply-url/`;
+      const apply = (body: unknown) => send('POST', path, body);
+      const made = await json<{ url: string }>(
+        apply({
+          context: 'email',
+          integration_id: 1,
+          provider_endpoint: 'domainconnect.vercel.com',
+          redirect_uri: 'https://app.example/done',
+        }),
+      );
+      const url = new URL(made.url);
+      expect(url.origin + url.pathname).toBe(
+        'https://domainconnect.vercel.com/v2/domainTemplates/providers/posthog.com/services/email/apply',
+      );
+      expect(url.searchParams.get('redirect_uri')).toBe('https://app.example/done');
+      expect((await apply({ context: 'proxy', proxy_record_id: 'abc' })).status).toBe(200);
+      for (const [body, detail] of [
+        [
+          {
+            context: 'email',
+            integration_id: 1,
+            provider_endpoint: 'https://domainconnect.vercel.com',
+          },
+          'Unsupported provider endpoint',
+        ],
+        [{}, "context must be 'email' or 'proxy'"],
+        [{ context: 'email' }, 'integration_id is required for email context'],
+        [
+          { context: 'proxy', proxy_record_id: '' },
+          'proxy_record_id is required for proxy context',
+        ],
+      ] as const) {
+        expect(await json(apply(body))).toEqual({
+          type: 'validation_error',
+          code: 'invalid_input',
+          detail,
+          attr: null,
+        });
+      }
+      fake.setKey({ ownerIsAdmin: false });
+      expect((await apply({ context: 'email', integration_id: 1 })).status).toBe(403);
+    });
+  });
+
   describe('modes', () => {
     it('answers the given status for `count` requests, then normally', async () => {
       fake.setMode({ kind: 'status', status: 500, count: 2 });
@@ -485,6 +1032,19 @@ describe('FakePostHog', () => {
       expect(res.headers.get('retry-after')).toBe('7');
       expect(await json(res)).toMatchObject({ type: 'throttled_error', code: 'throttled' });
       expect((await get(`${project}/integrations/`)).status).toBe(429); // no count: all requests
+    });
+
+    it('answers the status-mode 429 without Retry-After when retryAfterHeader is false', async () => {
+      fake.setMode({ kind: 'status', status: 429, retryAfterSeconds: 1, retryAfterHeader: false });
+      const res = await get(`${project}/integrations/`);
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBeNull();
+      expect(await json(res)).toEqual({
+        type: 'throttled_error',
+        code: 'throttled',
+        detail: 'Request was throttled. Expected available in 1 second.',
+        attr: null,
+      });
     });
 
     it('answers GitHub’s 429 (code rate_limited, its Retry-After) on GitHub-backed actions only', async () => {

@@ -9,17 +9,23 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EXTENSIONS } from './extensions';
+import { GITHUB_INSTALLATIONS } from './integration-surface';
 import {
   bareError,
+  charField,
+  FakeCache,
   type FakeContext,
   type FakeRoute,
   type FakeStore,
   fakeRoute,
   type IntegrationRow,
+  integerField,
   integrationAction,
   invalid,
   invalidChoice,
   isObject,
+  isRelativeUrl,
+  isValidGitHubInstallationId,
   noContent,
   notFound,
   notNull,
@@ -28,12 +34,13 @@ import {
   paginate,
   param,
   postHogError,
+  pythonStrOrBlank,
   type Query,
   type Reply,
   required,
   type ScopeObject,
   serverError,
-  UUID_PATTERN,
+  throttled,
 } from './protocol';
 import {
   API_KEY_OWNER,
@@ -66,10 +73,20 @@ export type FakeMode =
   /** Every answer is delayed by `delayMs` (on top of the base delay). */
   | { kind: 'slow'; delayMs: number }
   /**
-   * Answer `status` with a PostHog error body for the next `count` requests (all if absent); 429
-   * is DRF's throttle (`code: throttled`: the personal key itself is throttled).
+   * Answer `status` with a PostHog error body for the next `count` requests (all if absent). 429
+   * is DRF's throttle (`code: throttled`: the personal key itself is throttled, e.g. PostHog's
+   * BurstRateThrottle): detail "Request was throttled. Expected available in N second(s)." with
+   * N = `retryAfterSeconds` (default 1) and, as drf-exceptions-hog 0.4.0 answers a `Throttled`
+   * whose wait is set, `Retry-After: N`. `retryAfterHeader: false` sends the same 429 without
+   * Retry-After: a throttle whose wait is only in the detail.
    */
-  | { kind: 'status'; status: number; count?: number; retryAfterSeconds?: number }
+  | {
+      kind: 'status';
+      status: number;
+      count?: number;
+      retryAfterSeconds?: number;
+      retryAfterHeader?: false;
+    }
   /** Destroy the socket without answering for the next `count` requests (all if absent). */
   | { kind: 'reset'; count?: number }
   /**
@@ -173,7 +190,7 @@ const permissionDenied = (detail: string) =>
   postHogError(403, 'authentication_error', 'permission_denied', detail);
 
 /** The body PostHog answers with a given status, for the `status` failure mode. */
-function errorForStatus(status: number, retryAfterSeconds: number): Reply {
+function errorForStatus(status: number, retryAfterSeconds: number, retryAfter: boolean): Reply {
   switch (status) {
     case 400:
       return invalid(null, 'Invalid input.', 'invalid_input');
@@ -184,9 +201,8 @@ function errorForStatus(status: number, retryAfterSeconds: number): Reply {
     case 404:
       return notFound();
     case 429: {
-      const detail = `Request was throttled. Expected available in ${retryAfterSeconds} seconds.`;
-      const reply = postHogError(429, 'throttled_error', 'throttled', detail);
-      return { ...reply, headers: { 'Retry-After': String(retryAfterSeconds) } };
+      const reply = throttled(retryAfterSeconds);
+      return retryAfter ? reply : { status: reply.status, body: reply.body };
     }
     default:
       return postHogError(status, 'server_error', 'error', 'A server error occurred.');
@@ -254,6 +270,11 @@ export class FakePostHog implements FakeStore {
   openInvoices = new Set<string>(OPEN_INVOICE_INTEGRATIONS);
   /** Project integrations in use, by id: what uses them (delete: 400 "This integration is used by ..."). */
   inUse = new Map<number, string>();
+  /**
+   * PostHog's Django cache: the Slack member and channel lists and per-id lookups, the Slack lookup
+   * budgets, DRF throttle histories. Entries expire on the wall clock; reset() empties it.
+   */
+  readonly cache = new FakeCache();
 
   private readonly server: Server;
   private readonly port: number;
@@ -334,11 +355,15 @@ export class FakePostHog implements FakeStore {
     this.requests.length = 0;
   }
 
-  /** Seed data back, requests cleared, mode normal, delay and key back to the constructor's. */
+  /**
+   * Seed data back, cache (throttles, Slack caches) emptied, requests cleared, mode normal, delay
+   * and key back to the constructor's.
+   */
   reset(): void {
     Object.assign(this.data, seedData());
     this.openInvoices = new Set(OPEN_INVOICE_INTEGRATIONS);
     this.inUse.clear();
+    this.cache.clear();
     this.clearRequests();
     this.setMode({ kind: 'normal' });
     this.delayMs = this.baseDelayMs;
@@ -422,7 +447,11 @@ export class FakePostHog implements FakeStore {
     if (mode.kind !== 'status' && mode.kind !== 'reset') return undefined;
     this.consumeMode();
     if (mode.kind === 'reset') return 'reset';
-    return errorForStatus(mode.status, mode.retryAfterSeconds ?? 1);
+    return errorForStatus(
+      mode.status,
+      mode.retryAfterSeconds ?? 1,
+      mode.retryAfterHeader !== false,
+    );
   }
 
   private consumeMode(): void {
@@ -451,13 +480,6 @@ export class FakePostHog implements FakeStore {
     }
     const refusal = this.refusal(found);
     if (refusal) return refusal;
-    if (!bodyIsJson) {
-      return invalid(
-        null,
-        'JSON parse error - Expecting value: line 1 column 1 (char 0)',
-        'parse_error',
-      );
-    }
     const params = (found.pattern.exec(rest) ?? []).slice(1);
     const ctx: FakeContext = {
       params,
@@ -465,6 +487,16 @@ export class FakePostHog implements FakeStore {
       body: isObject(req.body) ? req.body : {},
       absoluteUrl,
     };
+    // DRF's initial(): authentication, permissions, then throttles, all before the view runs.
+    const throttledReply = found.throttle?.(ctx);
+    if (throttledReply) return throttledReply;
+    if (!bodyIsJson) {
+      return invalid(
+        null,
+        'JSON parse error - Expecting value: line 1 column 1 (char 0)',
+        'parse_error',
+      );
+    }
     if (this.mode.kind === 'github-rate-limited' && this.githubBacked(found, ctx)) {
       const { retryAfterSeconds } = this.mode;
       this.consumeMode();
@@ -636,15 +668,7 @@ export class FakePostHog implements FakeStore {
         'GET',
         'project',
         '/integrations/domain-connect/check',
-        spec('domain_connect_check', (c) =>
-          param(c.query, 'domain')
-            ? ok({
-                supported: true,
-                provider_name: 'Cloudflare',
-                available_providers: HELPER_DATA.domainConnectProviders,
-              })
-            : required('domain'),
-        ),
+        spec('domain_connect_check', (c) => domainConnectCheck(c)),
       ),
       fakeRoute(
         'POST',
@@ -766,7 +790,7 @@ export class FakePostHog implements FakeStore {
     const next = param(query, 'next') ?? '';
     const token = randomBytes(33).toString('hex');
     if (kind === 'github') {
-      if (next && !next.startsWith('/')) {
+      if (next && !isRelativeUrl(next)) {
         return invalid(null, 'next must be a relative path starting with /');
       }
       const install = new URL('https://github.com/apps/posthog/installations/new');
@@ -787,62 +811,105 @@ export class FakePostHog implements FakeStore {
     };
   }
 
+  /**
+   * `domain_connect_apply_url` (posthog/api/integration.py @
+   * 002c1fa4e7aa3f321807578c632bd97d43338014): no serializer, raw `request.data`. A set
+   * `provider_endpoint` outside `DOMAIN_CONNECT_PROVIDERS` is refused first (a list or object is
+   * unhashable there: 500), then the context and its id (falsy = missing); `redirect_uri` is passed
+   * through unchecked. The URL is `generate_apply_url`'s template path on the provider's endpoint
+   * (posthog/domain_connect.py @ 021d8118c1d303dbdd50aca885ee427c4947783b); the fake always
+   * resolves the domain to example.com and, without an endpoint, uses the first provider.
+   */
   private domainConnectApplyUrl({ body }: FakeContext): Reply {
-    const { context } = body;
-    if (context === undefined || context === null) return required('context');
-    if (context !== 'email' && context !== 'proxy') return invalidChoice('context', context);
-    const idField = context === 'email' ? 'integration_id' : 'proxy_record_id';
-    if (body[idField] === undefined || body[idField] === null) return required(idField);
-    const endpoint = body.provider_endpoint;
-    const provider =
-      endpoint === undefined
-        ? HELPER_DATA.domainConnectProviders[0]
-        : HELPER_DATA.domainConnectProviders.find((p) => p.endpoint === endpoint);
-    if (!provider) return invalid('provider_endpoint', 'Unknown Domain Connect provider.');
+    const { context, provider_endpoint: endpoint } = body;
+    if (endpoint) {
+      if (typeof endpoint === 'object') return serverError(); // TypeError: unhashable type
+      if (!HELPER_DATA.domainConnectProviders.some((p) => p.endpoint === endpoint)) {
+        return invalid(null, 'Unsupported provider endpoint');
+      }
+    }
+    if (context === 'email') {
+      if (!pythonStrOrBlank(body.integration_id)) {
+        return invalid(null, 'integration_id is required for email context');
+      }
+    } else if (context === 'proxy') {
+      if (!pythonStrOrBlank(body.proxy_record_id)) {
+        return invalid(null, 'proxy_record_id is required for proxy context');
+      }
+    } else {
+      return invalid(null, "context must be 'email' or 'proxy'");
+    }
+    const provider = endpoint ? String(endpoint) : HELPER_DATA.domainConnectProviders[0].endpoint;
     const url = new URL(
-      `${provider.endpoint}/v2/domainTemplates/providers/posthog.com/services/${context}/apply`,
+      `https://${provider}/v2/domainTemplates/providers/posthog.com/services/${context}/apply`,
     );
     url.searchParams.set('domain', 'example.com');
-    if (typeof body.redirect_uri === 'string')
-      url.searchParams.set('redirect_uri', body.redirect_uri);
+    if (body.redirect_uri !== undefined && body.redirect_uri !== null) {
+      url.searchParams.set('redirect_uri', String(body.redirect_uri));
+    }
     url.searchParams.set('sig', state());
     return ok({ url: url.toString() });
   }
 
-  /** GitHubLinkExistingRequestSerializer, then the (team, github, installation) upsert: 200. */
+  /**
+   * `github_link_existing` (posthog/api/integration.py @ 002c1fa4e7aa3f321807578c632bd97d43338014):
+   * `GitHubLinkExistingRequestSerializer` (discovery_id UUID or null, source_team_id integer or
+   * null, installation_id CharField allow_blank allow_null: a JSON number is its text), then
+   * `link_existing_team_github_integration` (team_services, read via the search index's file
+   * 57634710817): a non-empty invalid installation_id is 400 "Invalid installation_id", a blank or
+   * null one is absent. The fake links the given installation, else the given sibling project's,
+   * else the organization's single installation (61234567), and answers 200 with the integration
+   * (an upsert on the installation).
+   */
   private githubLinkExisting({ body }: FakeContext): Reply {
-    const { discovery_id: discoveryId, source_team_id: sourceTeam } = body;
-    if (
-      discoveryId !== undefined &&
-      discoveryId !== null &&
-      !(typeof discoveryId === 'string' && UUID_PATTERN.test(discoveryId))
-    ) {
+    const discoveryId = body.discovery_id;
+    if (discoveryId !== undefined && discoveryId !== null && !isPythonUuid(discoveryId)) {
       return invalid('discovery_id', 'Must be a valid UUID.');
     }
-    if (sourceTeam !== undefined && sourceTeam !== null && !Number.isInteger(sourceTeam)) {
-      return invalid('source_team_id', 'A valid integer is required.');
+    const sourceTeam = integerField(body, 'source_team_id', { allowNull: true });
+    if (isReply(sourceTeam)) return sourceTeam;
+    const selected = charField(body, 'installation_id', { allowBlank: true, allowNull: true });
+    if (isReply(selected)) return selected;
+    if (selected && !isValidGitHubInstallationId(selected)) {
+      return invalid(null, 'Invalid installation_id');
     }
-    // Without an installation_id, the installation of a sibling team in the organization.
-    const installationId =
-      typeof body.installation_id === 'string' && body.installation_id
-        ? body.installation_id
-        : '61234567';
-    const account = { type: 'Organization', name: 'acme-inc' };
+    const known = GITHUB_INSTALLATIONS.find((i) =>
+      selected
+        ? i.installation_id === selected
+        : sourceTeam !== undefined && sourceTeam !== null && i.source_team_id === sourceTeam,
+    );
+    const installationId = selected || known?.installation_id || '61234567';
+    const account = {
+      type: known?.account_type ?? 'Organization',
+      name: known?.account_name ?? 'acme-inc',
+    };
     const integration = this.upsert('github', { installation_id: installationId, account });
     integration.display_name = account.name;
     return ok(integration);
   }
 
+  /**
+   * `github_oauth_authorize` (posthog/api/integration.py @
+   * 002c1fa4e7aa3f321807578c632bd97d43338014) never validates its serializer: it passes
+   * `str(request.data.get(x) or "")` to `build_team_oauth_authorize_url` (team_services, read via
+   * the search index's file 54708363838), which checks, in order: installation_id present, valid
+   * (`is_valid_github_installation_id`), then `next` relative. A `connect_from` other than
+   * "posthog_code" is dropped silently.
+   */
   private githubOAuthAuthorize({ body }: FakeContext): Reply {
-    if (typeof body.installation_id !== 'string' || body.installation_id === '') {
-      return invalid(null, 'installation_id is required', 'invalid_input');
+    const installationId = pythonStrOrBlank(body.installation_id);
+    const next = pythonStrOrBlank(body.next);
+    if (!installationId) return invalid(null, 'installation_id is required');
+    if (!isValidGitHubInstallationId(installationId)) {
+      return invalid(null, 'Invalid installation_id');
     }
-    if (typeof body.next === 'string' && body.next && !body.next.startsWith('/')) {
-      return invalid(null, 'next must be a relative path starting with /', 'invalid_input');
+    if (next && !isRelativeUrl(next)) {
+      return invalid(null, 'next must be a relative path starting with /');
     }
     const url = new URL('https://github.com/login/oauth/authorize');
     url.searchParams.set('client_id', 'Iv1.fakeposthog');
-    url.searchParams.set('state', state());
+    url.searchParams.set('redirect_uri', 'https://us.posthog.com/complete/github-link/');
+    url.searchParams.set('state', `token=${randomBytes(24).toString('hex')}`);
     return ok({ oauth_url: url.toString() });
   }
 
@@ -1101,6 +1168,45 @@ function toQuery(params: URLSearchParams): Query {
 
 function state(): string {
   return randomBytes(8).toString('hex');
+}
+
+const isReply = (value: unknown): value is Reply => isObject(value) && 'status' in value;
+
+/**
+ * DRF UUIDField: `uuid.UUID(hex=...)` for a str (hyphens, braces, "urn:uuid:" tolerated),
+ * `uuid.UUID(int=...)` for an int, a Python bool included.
+ */
+function isPythonUuid(value: unknown): boolean {
+  if (typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value < 2 ** 128;
+  if (typeof value !== 'string') return false;
+  const hex = value.replaceAll('urn:', '').replaceAll('uuid:', '');
+  return /^[0-9a-f]{32}$/i.test(hex.replace(/^[{}]+|[{}]+$/g, '').replaceAll('-', ''));
+}
+
+/**
+ * `domain_connect_check` (posthog/api/integration.py @ 002c1fa4e7aa3f321807578c632bd97d43338014):
+ * an empty `domain` is a bare 400 "domain query parameter is required"; nothing else is
+ * validated. Discovery runs on the root domain (posthog/domain_connect.py
+ * `extract_root_domain_and_host` @ 021d8118c1d303dbdd50aca885ee427c4947783b: a trailing "." dropped,
+ * then the Public Suffix List; the fake takes the last two labels, three under a few two-label
+ * suffixes). Supported: the provider's name and no providers; else every allow-listed provider.
+ */
+function domainConnectCheck({ query }: FakeContext): Reply {
+  const domain = param(query, 'domain') ?? '';
+  if (!domain) return invalid(null, 'domain query parameter is required');
+  const labels = domain.replace(/\.$/, '').toLowerCase().split('.');
+  const twoLabelSuffix = ['co.uk', 'org.uk', 'com.au', 'co.jp'].includes(
+    labels.slice(-2).join('.'),
+  );
+  const root = labels.slice(twoLabelSuffix ? -3 : -2).join('.');
+  const provider = HELPER_DATA.domainConnectRoots[root];
+  return ok({
+    supported: provider !== undefined,
+    provider_name: provider ?? null,
+    available_providers:
+      provider === undefined ? structuredClone(HELPER_DATA.domainConnectProviders) : [],
+  });
 }
 
 export type { FakeRoute, IntegrationRow };

@@ -55,10 +55,22 @@ export interface RoleExternalReference {
   created_by: PostHogUser | null;
 }
 
+/** GitHubTeamSerializer (posthog/api/integration.py): {id, slug, name}. */
+export interface GitHubTeam {
+  id: number;
+  slug: string;
+  name: string;
+}
+
 export interface SeedData {
   integrations: Integration[];
   organizationIntegrations: OrganizationIntegration[];
   roleExternalReferences: RoleExternalReference[];
+  /**
+   * The teams of the GitHub organization behind the seeded GitHub integration, in GitHub's
+   * `/orgs/{org}/teams` order; tests may add more (e.g. to page past GitHub's pages of 100).
+   */
+  githubTeams: GitHubTeam[];
 }
 
 /** Fixed organization id the fake answers for unless told otherwise. */
@@ -327,6 +339,14 @@ const ROLE_EXTERNAL_REFERENCES: RoleExternalReference[] = [
   },
 ];
 
+/** The seeded GitHub organization's teams (SeedData.githubTeams starts as a copy). */
+export const GITHUB_TEAMS: readonly GitHubTeam[] = [
+  { id: 4100001, slug: 'platform', name: 'Platform' },
+  { id: 4100002, slug: 'billing-squad', name: 'Billing Squad' },
+  { id: 4100003, slug: 'web', name: 'Web' },
+  { id: 4100004, slug: 'mobile', name: 'Mobile' },
+];
+
 /** Data behind the per-integration helper routes, keyed by route name. Read-only. */
 export const HELPER_DATA = {
   anthropicAgents: [
@@ -358,10 +378,24 @@ export const HELPER_DATA = {
     ],
     '508005678': [{ id: 17000003, name: 'Application' }],
   } as Record<string, { id: number; name: string }[]>,
+  /**
+   * posthog/domain_connect.py `DOMAIN_CONNECT_PROVIDERS` @ 021d8118c1d303dbdd50aca885ee427c4947783b
+   * as `get_available_providers()` answers it: scheme-less endpoints. The display names are the
+   * `DomainConnectProviderName` members CLOUDFLARE and VERCEL; their strings were not read.
+   */
   domainConnectProviders: [
-    { endpoint: 'https://api.cloudflare.com/client/v4/dns/domainconnect', name: 'Cloudflare' },
-    { endpoint: 'https://domainconnect.godaddy.com', name: 'GoDaddy' },
+    { endpoint: 'api.cloudflare.com/client/v4/dns/domainconnect', name: 'Cloudflare' },
+    { endpoint: 'domainconnect.vercel.com', name: 'Vercel' },
   ],
+  /**
+   * The root domains whose DNS the fake's `discover_domain_connect` finds at a provider (a
+   * `_domainconnect` TXT record pointing at an allow-listed endpoint), by provider name. Every
+   * other root domain is unsupported.
+   */
+  domainConnectRoots: { 'example.com': 'Cloudflare', 'acme.dev': 'Vercel' } as Record<
+    string,
+    string
+  >,
   twilioPhoneNumbers: [
     {
       sid: 'PN00000000000000000000000000000001',
@@ -385,5 +419,6 @@ export function seedData(): SeedData {
     integrations: INTEGRATIONS,
     organizationIntegrations: ORGANIZATION_INTEGRATIONS,
     roleExternalReferences: ROLE_EXTERNAL_REFERENCES,
+    githubTeams: [...GITHUB_TEAMS],
   });
 }

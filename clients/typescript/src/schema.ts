@@ -1013,7 +1013,7 @@ export interface components {
              * Format: uuid
              * @description The discovery_id of GET /v1/integrations/github/installations (diagnostics).
              */
-            discovery_id?: Record<string, never> | null;
+            discovery_id?: string | null;
             /**
              * @description GitHub installation id: digits, as a string or an integer ("" for none) (null for none).
              * @example 51234567

@@ -129,6 +129,7 @@ export class ApplyUrlBody {
  */
 export class LinkExistingBody {
   @ApiPropertyOptional({
+    type: String,
     format: 'uuid',
     description: 'The discovery_id of GET /v1/integrations/github/installations (diagnostics).',
   })
