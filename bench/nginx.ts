@@ -24,7 +24,7 @@ export interface NginxOptions {
 /**
  * One worker process (the BFF is one Node process: same CPU budget), access_log off (stated in
  * the results), keep-alive to the upstream, the PostHog key injected like the BFF does, and the
- * caching behaviour ENGINEERING.md asks the BFF to match: lock, use_stale updating, background
+ * caching behaviour the BFF matches (README, Caching): lock, use_stale updating, background
  * update. The X-Cache header carries $upstream_cache_status (HIT, MISS, UPDATING, STALE...).
  */
 export function nginxConfig(prefix: string, port: number, options: NginxOptions): string {

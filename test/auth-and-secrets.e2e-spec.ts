@@ -1,4 +1,4 @@
-// Caller authentication, scopes and the secrecy guarantees of API.md, over every route.
+// Caller authentication, scopes and the secrecy guarantees of the README, over every route.
 // The route list is derived from the exported route tables (src/**/*.routes.ts), so a route added
 // there is covered by the 401/403 checks automatically, and the secrecy run fails until it gets a
 // sample request below.
@@ -69,7 +69,7 @@ describe('the route tables', () => {
 
     // GET /v1/audit is the BFF's own route (never proxied): audit.e2e-spec.ts covers it.
     expect([...ROUTES, AUDIT_ROUTE].map(label).sort()).toEqual(documented.sort());
-    expect(ROUTES).toHaveLength(33); // API.md's route table
+    expect(ROUTES).toHaveLength(33); // the README's route table
   });
 
   it('make every write and the authorize route unreachable with read scopes', () => {

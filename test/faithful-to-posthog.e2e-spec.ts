@@ -8,7 +8,7 @@ import { ROLE_REFERENCE_ROUTES } from '../src/routes/role-external-references.ro
 import type { ProxyRoute } from '../src/routes/route';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { expectProblem, useStack } from './support/expectations';
-import { matchesSchema, responseSchema } from './support/openapi-schema';
+import { expectDocumentedSuccess } from './support/openapi-schema';
 import { type Answer, clientsJson, POSTHOG_KEY } from './support/stack';
 
 const stack = useStack('integrations');
@@ -41,18 +41,6 @@ const TABLES: Record<string, ProxyRoute> = {
   environmentMapping: ORGANIZATION_INTEGRATION_ROUTES.environmentMapping,
   lookup: ROLE_REFERENCE_ROUTES.lookup,
 };
-
-/** The answer matches the success schema openapi.json documents for the route. */
-function expectDocumentedSuccess(route: ProxyRoute, answer: Answer): void {
-  const path = route.path.replace(/:(\w+)/g, '{$1}');
-  const schema = responseSchema(route.method, path, answer.status);
-  expect([route.path, answer.status, schema !== undefined]).toEqual([
-    route.path,
-    answer.status,
-    true,
-  ]);
-  expect([route.path, matchesSchema(schema, answer.json)]).toEqual([route.path, undefined]);
-}
 
 describe('the 8 actions PostHog refuses for every personal API key', () => {
   it('are exactly the routes marked refusesPersonalKeys in the route tables', () => {

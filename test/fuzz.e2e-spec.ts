@@ -24,13 +24,13 @@ const RUNS = { valid: 400, invalid: 400, random: 300 };
 const REDIS_URL = process.env.REDIS_URL;
 const SECRETS = [POSTHOG_KEY, ...Object.values(CALLERS).map((c) => c.token)];
 /**
- * The one 5xx a request may get: PostHog refuses every personal API key on some actions (API.md),
+ * The one 5xx a request may get: PostHog refuses every personal API key on some actions (README, routes marked ¹),
  * answered 502 /problems/upstream-refuses-personal-keys.
  */
 const refusesPersonalKeys = (answer: RawAnswer): boolean =>
   answer.status === 502 && answer.json?.type === '/problems/upstream-refuses-personal-keys';
 
-/** The causes of a refusal made before PostHog (API.md's error table). */
+/** The causes of a refusal made before PostHog (the README's error table). */
 const REFUSED_BEFORE_POSTHOG = [
   '/problems/validation',
   '/problems/malformed-request',
@@ -82,7 +82,7 @@ const OPERATIONS: Operation[] = Object.entries(DOC.paths).flatMap(([template, it
 
 // ---- values the document allows -------------------------------------------------------------
 
-/** Small JSON values with no number JSON cannot carry exactly (API.md: refused as 400). */
+/** Small JSON values with no number JSON cannot carry exactly (refused as 400, README). */
 const jsonValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
@@ -497,7 +497,7 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
   const params = (numRuns: number) => ({ seed: SEED, numRuns, endOnFailure: true });
 
   it(`answers ${RUNS.valid} document-valid requests as the document says`, async () => {
-    // The audit trail is kept in Redis only (API.md: 503 not-configured without it).
+    // The audit trail is kept in Redis only (503 not-configured without it, README).
     const served = OPERATIONS.filter((op) => REDIS_URL || op.template !== '/v1/audit');
     const valid = fc.oneof(...served.map((op) => validRequestArb(op, knownIds)));
     await fc.assert(

@@ -1,8 +1,8 @@
-// Integration helper routes (API.md route table, rows 8-16) against the simulated PostHog: each goes
+// Integration helper routes (the README's route table, rows 8-16) against the simulated PostHog: each goes
 // to PostHog's canonical /api/projects/:project_id/... path, with the caller's query and body passed
 // as validated (account_id sent as accountId), PostHog's helper JSON answered unchanged in its real
-// shape (UPSTREAM.md), the authorize redirect answered as {redirect_url} without being followed,
-// and every bad input of API.md's body/query table answered 400 before any upstream call. The
+// shape (test/fake-posthog/README.md cites PostHog's source), the authorize redirect answered as {redirect_url} without being followed,
+// and every bad input of the README's body/query rules answered 400 before any upstream call. The
 // actions PostHog refuses for every personal key are exercised with the fake's test-only switch for
 // their success paths, and with the default (scoped) key for the refusal.
 

@@ -1,4 +1,4 @@
-// The Slack, GitHub and Jira helper routes (API.md routes table, "slack/channels" to
+// The Slack, GitHub and Jira helper routes (the README's route table, "slack/channels" to
 // "jira/projects") against the simulated PostHog (test/fake-posthog/integration-surface.ts): what
 // PostHog received (method, exact path, query, body, key), what the caller got, PostHog's caps and
 // has_more paging, caching and invalidation, every bad input answered 400 before any upstream

@@ -1,7 +1,7 @@
-// Project integration routes (API.md route table, rows 1-7) against the simulated PostHog:
+// Project integration routes (the README's route table, rows 1-7) against the simulated PostHog:
 // what PostHog received (method, canonical /api/projects/:project_id path, query, body, the
 // injected key) and what the caller got (status, shape, X-Cache, problem+json), plus every
-// bad-input case of API.md answered 400 before any upstream call.
+// bad-input case of the README answered 400 before any upstream call.
 import { HELPER_DATA } from './fake-posthog/seed';
 import {
   expectProblem,

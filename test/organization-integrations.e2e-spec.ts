@@ -1,4 +1,4 @@
-// Organization integration routes (API.md route table, rows 17-20) against the simulated PostHog:
+// Organization integration routes (the README's route table, rows 17-20) against the simulated PostHog:
 // /api/organizations/:organization_id/integrations/..., UUID ids, list shape, 204 on delete, the
 // environment-mapping body, and what happens when POSTHOG_ORGANIZATION_ID is not configured.
 

@@ -2,15 +2,18 @@
 // fact), one describe per way the service used to differ from it: PostHog's per-action throttles,
 // the actions it refuses to every personal key, its helper shapes, its serializers' validation, and
 // every simulated answer against the response schema openapi.json documents for its route.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { INTEGRATION_ROUTES } from '../src/routes/integrations.routes';
+import type { ProxyRoute } from '../src/routes/route';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { expectProblem } from './support/expectations';
-import { matchesSchema, responseSchema } from './support/openapi-schema';
+import { metricLines } from './support/metrics';
+import { expectDocumentedSuccess } from './support/openapi-schema';
 import { declaredRoutes, label } from './support/routes';
 import { SAMPLES, startSampleStack } from './support/samples';
 import { type Answer, POSTHOG_KEY, type Stack, startStack } from './support/stack';
 
 const FRESH = { headers: { 'cache-control': 'no-cache' } };
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 let stack: Stack;
 beforeEach(async () => {
@@ -18,10 +21,7 @@ beforeEach(async () => {
 });
 afterEach(() => stack.close());
 
-async function metric(name: string): Promise<string[]> {
-  const text = await (await fetch(`${stack.url}/metrics`)).text();
-  return text.split('\n').filter((line) => line.startsWith(name));
-}
+const metric = (prefix: string) => metricLines(stack.url, prefix);
 
 const logLines = () => stack.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
 
@@ -155,10 +155,8 @@ describe('the actions PostHog refuses to every personal key are not a broken key
 });
 
 describe("PostHog's helper shapes reach the caller, as openapi.json documents them", () => {
-  const documented = (path: string, answer: Answer) => {
-    const schema = responseSchema('GET', path, 200) ?? responseSchema('POST', path, 200);
-    expect(matchesSchema(schema, answer.json, true)).toBeUndefined();
-  };
+  const documented = (route: ProxyRoute, answer: Answer) =>
+    expectDocumentedSuccess(route, answer, true);
 
   it('Slack users are {id, name, display_name} only, sorted by display name', async () => {
     const answer = await stack.client.get('/v1/integrations/1/slack/users');
@@ -169,7 +167,7 @@ describe("PostHog's helper shapes reach the caller, as openapi.json documents th
       expect(Object.keys(user).sort()).toEqual(['display_name', 'id', 'name']);
     const names = users.map((u) => u.display_name.toLowerCase());
     expect(names).toEqual([...names].sort());
-    documented('/v1/integrations/{id}/slack/users', answer);
+    documented(INTEGRATION_ROUTES.slackUsers, answer);
   });
 
   it('GitHub repos carry total; refresh carries installation_status', async () => {
@@ -179,9 +177,9 @@ describe("PostHog's helper shapes reach the caller, as openapi.json documents th
     expect(repos.json.repositories).toHaveLength(1);
     expect(repos.json.total).toBeGreaterThan(1);
     expect(repos.json.has_more).toBe(true);
-    documented('/v1/integrations/{id}/github/repos', repos);
+    documented(INTEGRATION_ROUTES.githubRepos, repos);
     expect(refreshed.json.installation_status).toBe('connected');
-    documented('/v1/integrations/{id}/github/repos/refresh', refreshed);
+    documented(INTEGRATION_ROUTES.githubReposRefresh, refreshed);
   });
 
   it('installations are answered unchanged and never cached (PostHog says private, no-store)', async () => {
@@ -198,7 +196,7 @@ describe("PostHog's helper shapes reach the caller, as openapi.json documents th
     expect(
       first.json.installations.some((i: { source_team_id: unknown }) => i.source_team_id === null),
     ).toBe(true);
-    documented('/v1/integrations/github/installations', first);
+    documented(INTEGRATION_ROUTES.githubInstallations, first);
   });
 
   it('Domain Connect endpoints have no scheme; available_providers is [] when the domain is supported', async () => {
@@ -217,8 +215,8 @@ describe("PostHog's helper shapes reach the caller, as openapi.json documents th
     );
     expect(endpoints.length).toBeGreaterThan(0);
     for (const endpoint of endpoints) expect(endpoint).not.toMatch(/^[a-z]+:\/\//);
-    documented('/v1/integrations/domain-connect/check', unsupported);
-    documented('/v1/integrations/domain-connect/check', supported);
+    documented(INTEGRATION_ROUTES.domainConnectCheck, unsupported);
+    documented(INTEGRATION_ROUTES.domainConnectCheck, supported);
   });
 });
 
@@ -385,10 +383,7 @@ describe('every simulated answer matches the response schema openapi.json gives 
       expect([name, answer.status]).toEqual([name, sample.status]);
       expect(answer.text).not.toContain(POSTHOG_KEY);
       if (answer.status === 204) return;
-      const path = route.path.replace(/:(\w+)/g, '{$1}');
-      const schema = responseSchema(route.method, path, answer.status);
-      expect([name, schema !== undefined]).toEqual([name, true]);
-      expect([name, matchesSchema(schema, answer.json, true)]).toEqual([name, undefined]);
+      expectDocumentedSuccess(route, answer, true);
     },
   );
 

@@ -1,4 +1,4 @@
-// Problem types (API.md's error table): every error answer carries the stable `type` of its cause,
+// Problem types (the README's error table): every error answer carries the stable `type` of its cause,
 // and GET /problems/<name> (no token) describes it. Each cause is produced for real against the
 // simulated PostHog (or by the BFF's own checks), not by stubbing the mapping.
 import { PROBLEM_TYPES } from '../src/common/problem-types';

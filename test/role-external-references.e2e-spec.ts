@@ -1,4 +1,4 @@
-// Role external reference routes (API.md route table, rows 21-24) against the simulated PostHog:
+// Role external reference routes (the README's route table, rows 21-24) against the simulated PostHog:
 // /api/organizations/:organization_id/role_external_references/..., list filters passed through,
 // create body as sent, 204 on delete, lookup with its one-of rule checked before any upstream call.
 

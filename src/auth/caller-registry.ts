@@ -5,7 +5,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { type CallerConfig, CONFIG, type Config, parseCallerList } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 
-/** How often BFF_CLIENTS_FILE is read for changes (API.md: a change applies within 10 s). */
+/** How often BFF_CLIENTS_FILE is read for changes (a change applies within 10 s: README, configuration). */
 export const CALLERS_FILE_POLL_MS = 2000;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Every cause of an error answer, by its stable `type` (`/problems/<name>`, API.md's error table).
+ * Every cause of an error answer, by its stable `type` (`/problems/<name>`, the README's error table).
  * A caller branches on `type`; `GET /problems/<name>` answers the entry as JSON for a person.
  */
 export interface ProblemType {

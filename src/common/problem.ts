@@ -15,7 +15,7 @@ export class Problem extends Error {
     readonly errors: FieldError[] = [],
     /** Extra response headers, e.g. Retry-After. */
     readonly headers: Record<string, string> = {},
-    /** Its cause (API.md's error table); else the usual cause of its status. */
+    /** Its cause (the README's error table); else the usual cause of its status. */
     readonly type: ProblemName = defaultProblemName(status),
   ) {
     super(detail);

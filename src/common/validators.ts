@@ -43,7 +43,7 @@ export function UuidId(): PropertyDecorator {
 const NULLABLE = 'bff:nullable';
 
 /**
- * The one marker for a field the contract lets be `null` (API.md: provider_role_slug): optional,
+ * The one marker for a field the contract lets be `null` (provider_role_slug, link-existing's fields): optional,
  * and null is accepted and documented. Every other field refuses null (see contractErrors).
  */
 export function Nullable(): PropertyDecorator {

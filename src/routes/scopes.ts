@@ -1,4 +1,4 @@
-/** PostHog's own scope names, as API.md lists them. */
+/** PostHog's own scope names, as the README lists them. */
 export const POSTHOG_SCOPES = [
   'integration:read',
   'integration:write',

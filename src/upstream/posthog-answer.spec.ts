@@ -23,7 +23,7 @@ const route: ProxyRoute = {
 const postHogError = (detail: string, attr: string | null = null, code = 'invalid') =>
   JSON.stringify({ type: 'validation_error', code, detail, attr });
 
-describe('problemFromUpstream (API.md error table)', () => {
+describe('problemFromUpstream (the README error table)', () => {
   it('maps a PostHog 400 to 400 carrying its detail and attr into errors[]', () => {
     const problem = problemFromUpstream(
       400,
@@ -392,7 +392,7 @@ describe('throttleWait', () => {
     `Request was throttled. Expected available in ${seconds} seconds.`;
   const answer = (headers: Record<string, string> = {}) => ({ status: 429, headers, body: '' });
 
-  it("takes the wait from PostHog's detail when no Retry-After came (PostHog sends none)", () => {
+  it("takes the wait from PostHog's detail when no Retry-After came", () => {
     expect(throttleWait(answer(), throttled(37), 60)).toBe(37);
     expect(
       throttleWait(answer(), 'Request was throttled. Expected available in 1 second.', 60),

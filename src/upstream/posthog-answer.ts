@@ -4,7 +4,7 @@ import type { ActionThrottle, ProxyRoute } from '../routes/route';
 
 /**
  * The one place where a PostHog answer becomes ours: transient failures (429, 5xx), refusals
- * (4xx, per API.md's error table), and the shapes we answer (list page, {redirect_url}, JSON).
+ * (4xx, per the README's error table), and the shapes we answer (list page, {redirect_url}, JSON).
  * UpstreamClient does the HTTP exchange; everything it got back is read here.
  */
 
@@ -152,7 +152,7 @@ export function transientFailure(
 
 /**
  * How long a 429 asks to wait: its Retry-After (GitHub's; a proxy's), else the wait DRF writes in
- * the detail ("Expected available in N seconds": PostHog sends no Retry-After on its throttles),
+ * the detail ("Expected available in N seconds"; the Slack lookup throttle sends no Retry-After),
  * else the throttle's own window. Never a bare 1 s that a looping caller would keep re-arming.
  */
 export function throttleWait(answer: UpstreamAnswer, detail: string, windowSeconds: number) {
@@ -251,8 +251,8 @@ export function refusesPersonalKeys(status: number, body: string): boolean {
 const PERSONAL_KEYS_REFUSED = 'does not support personal API key access';
 
 /**
- * Maps a PostHog refusal (a non-2xx other than 429 and 5xx) to what the caller gets, per API.md's
- * table. The key is never named; 401/403 become 502 because the fault is the BFF's configuration,
+ * Maps a PostHog refusal (a non-2xx other than 429 and 5xx) to what the caller gets, per the README's
+ * error table. The key is never named; 401/403 become 502 because the fault is the BFF's configuration,
  * not the caller's.
  */
 export function problemFromUpstream(status: number, body: string, _route: ProxyRoute): Problem {

@@ -1,6 +1,6 @@
 /**
  * A simulated PostHog Integrations API over real HTTP (node:http only), for e2e tests and
- * `npm run demo`. It behaves like PostHog as `../shared/UPSTREAM.md` describes, inconvenient parts
+ * `npm run demo`. It behaves like PostHog as PostHog's source says (README.md beside this file cites each fact), inconvenient parts
  * included (personal keys refused on 8 actions, 500s for wrong-kind Twilio/LinkedIn calls, GitHub's
  * own 429, bare-`detail` 400s); README.md beside this file maps each behaviour to the PostHog source
  * it comes from. It records every request and can be switched into failure modes.

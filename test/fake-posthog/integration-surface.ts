@@ -1,5 +1,5 @@
 /**
- * The simulated PostHog's Slack, GitHub and Jira helper actions (API.md rows "slack/channels" to
+ * The simulated PostHog's Slack, GitHub and Jira helper actions (the README's route rows "slack/channels" to
  * "jira/projects"), with seeded data. Each handler follows PostHog's `IntegrationViewSet` in
  * posthog/api/integration.py @ 002c1fa4e7aa3f321807578c632bd97d43338014 (the commit that has every
  * one of these actions): the order of its checks, its query serializers (defaults, caps, DRF error

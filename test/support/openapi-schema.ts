@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import type { ProxyRoute } from '../../src/routes/route';
+import type { Answer } from './stack';
 
 // biome-ignore lint/suspicious/noExplicitAny: the document is arbitrary JSON
 export type Schema = any;
@@ -64,4 +66,26 @@ export function matchesSchema(
 export function responseSchema(method: string, path: string, status: number): Schema | undefined {
   const op = DOC.paths[path]?.[method.toLowerCase()];
   return op?.responses?.[String(status)]?.content?.['application/json']?.schema;
+}
+
+/**
+ * The answer matches the success schema openapi.json documents for the route (and the document has
+ * one for its status); `strictly`: no undeclared field either (see matchesSchema).
+ */
+export function expectDocumentedSuccess(
+  route: Pick<ProxyRoute, 'method' | 'path'>,
+  answer: Pick<Answer, 'status' | 'json'>,
+  strictly = false,
+): void {
+  const path = route.path.replace(/:(\w+)/g, '{$1}');
+  const schema = responseSchema(route.method, path, answer.status);
+  expect([route.path, answer.status, schema !== undefined]).toEqual([
+    route.path,
+    answer.status,
+    true,
+  ]);
+  expect([route.path, matchesSchema(schema, answer.json, strictly)]).toEqual([
+    route.path,
+    undefined,
+  ]);
 }

@@ -1,4 +1,4 @@
-// Queries and bodies of the Slack, GitHub and Jira helper routes (API.md validation table). The
+// Queries and bodies of the Slack, GitHub and Jira helper routes (the README's "Calling the service" rules). The
 // bounds are PostHog's own (posthog/api/integration.py query serializers), so a value PostHog
 // would refuse is refused here first, naming the field, before any upstream call.
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
