@@ -6,20 +6,18 @@ import { installAdminPort } from './admin/admin-port';
 import { AppModule } from './app.module';
 import { CallerAuth } from './auth/caller-auth';
 import { installJsonParser } from './common/json-body';
-import {
-  answerMalformedRequest,
-  frameworkErrorHandler,
-  type RecordAnswer,
-} from './common/malformed-request';
+import { answerFrameworkError, answerMalformedRequest } from './common/malformed-request';
 import { ProblemFilter } from './common/problem.filter';
+import { installContext } from './common/request-context';
 import { validationPipe } from './common/validation';
 import type { Config } from './config/config';
 import { installDrain } from './health/drain';
 import { Lifecycle } from './health/lifecycle';
 import { AppLogger, batchedStdout } from './logging/app-logger';
 import { MetricsService } from './metrics/metrics.service';
-import { AccessLog, Edge } from './proxy/edge';
-import { HitEntry } from './proxy/hit-entry';
+import { Edge } from './proxy/edge';
+import { ServerEntry } from './proxy/entry';
+import { Exit } from './proxy/exit';
 import { ProxyService } from './proxy/proxy.service';
 import { installTracing } from './tracing/tracing';
 
@@ -30,17 +28,16 @@ export async function createApp(
   config: Config,
   logDestination: DestinationStream = batchedStdout(),
 ): Promise<NestFastifyApplication> {
-  let recordAnswer: RecordAnswer | undefined;
-  const hitEntry = new HitEntry();
+  const entry = new ServerEntry(config.requestTimeoutMs);
   const adapter = new FastifyAdapter({
     bodyLimit: ONE_MIB,
     routerOptions: { maxParamLength: 16_384 }, // long ids reach validation (400), not a bare 404
     return503OnClosing: false, // the drain hook answers a problem+json 503 instead
     forceCloseConnections: 'idle',
     clientErrorHandler: answerMalformedRequest,
-    frameworkErrors: frameworkErrorHandler(() => recordAnswer),
+    frameworkErrors: answerFrameworkError,
     skipMiddie: true, // no Nest middleware here: one request hook less on every request
-    serverFactory: hitEntry.serverFactory, // hits of URLs Fastify routed before: see HitEntry
+    serverFactory: entry.serverFactory, // where every request starts: see ServerEntry
   });
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, logDestination),
@@ -53,21 +50,21 @@ export async function createApp(
   app.useGlobalFilters(new ProblemFilter(logger));
 
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  installContext(fastify);
   installJsonParser(fastify);
   const tracing = await installTracing(fastify, config.otelEndpoint);
-  const access = new AccessLog(app.get(MetricsService), logger);
-  recordAnswer = (request, status) => access.record(request, 'unmatched', status);
-  installAdminPort(fastify, config.adminPort);
-  installDrain(fastify, app.get(Lifecycle));
+  const lifecycle = app.get(Lifecycle);
+  // The request hooks, in order: wrong port (404), closed (503), caller admission (edge).
+  installAdminPort(fastify, config.adminPort, (req, res) => entry.open(req, res));
+  installDrain(fastify, lifecycle);
   const edge = new Edge({
     auth: app.get(CallerAuth),
     proxy: app.get(ProxyService),
-    access,
-    lifecycle: app.get(Lifecycle),
+    lifecycle,
     tracing,
   });
   edge.install(fastify);
-  hitEntry.attach(edge);
+  entry.attach(edge, new Exit(app.get(MetricsService), logger, lifecycle, tracing));
   // Loaded only when enabled: Swagger UI and the document builder cost memory (see docs/performance.md).
   if (config.docsEnabled)
     (require('./docs/swagger') as typeof import('./docs/swagger')).setupDocs(app);

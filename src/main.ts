@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   const shutdown = async (signal: string) => {
     logger.info({ signal, drain_ms: config.shutdown.drainMs }, 'shutting down');
-    lifecycle.draining = true;
+    lifecycle.startDraining();
     await new Promise((resolve) => setTimeout(resolve, config.shutdown.drainMs));
     const force = setTimeout(() => {
       logger.warn(

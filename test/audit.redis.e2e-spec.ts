@@ -124,7 +124,13 @@ describe('audit trail in Redis, read through GET /v1/audit', () => {
     const trail = stack.app.get(AuditTrail);
     const ctx = { requestId: 'cap', startedAt: 0n, upstreamStatus: 204, upstreamMs: 1 };
     for (let i = 0; i < 400; i++) {
-      await trail.write(INTEGRATION_ROUTES.remove, { params: { id: String(i) } }, ctx, undefined);
+      await trail.write(
+        INTEGRATION_ROUTES.remove,
+        { params: { id: String(i) } },
+        ctx,
+        undefined,
+        'answered',
+      );
     }
     const length = await stack.app.get(RedisService).run((client) => client.xLen(`${PREFIX}audit`));
     // Approximate trimming removes whole stream nodes (100 entries by default) at a time.

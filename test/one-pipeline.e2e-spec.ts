@@ -201,8 +201,8 @@ describe('one pipeline: the hit entry ahead of Fastify', () => {
 
   it('answers a URL Fastify routed before without Fastify, reading the cache once', async () => {
     const proxy = stack.app.get(ProxyService);
-    // Called by the request hook only, once Fastify's router matched the request.
-    const hook = jest.spyOn(proxy, 'cacheTargetOf');
+    // Called once Fastify routed and validated the request.
+    const hook = jest.spyOn(proxy, 'forward');
     // Asked by the entry, before Fastify, for every GET.
     const entry = jest.spyOn(proxy, 'routedBefore');
     const lookup = jest.spyOn(stack.app.get(ResponseCache), 'lookup');
@@ -226,7 +226,7 @@ describe('one pipeline: the hit entry ahead of Fastify', () => {
     // The same request spelled differently (a percent-encoded digit): a URL the entry has not seen,
     // so Fastify's hook answers its hit.
     const spelled = path.replace('limit=2', 'limit=%32');
-    const hook = jest.spyOn(stack.app.get(ProxyService), 'cacheTargetOf');
+    const hook = jest.spyOn(stack.app.get(ProxyService), 'forward');
     const answers: Answer[] = [];
     const lines: AccessLine[] = [];
     for (const url of [path, spelled, path]) {
@@ -264,7 +264,7 @@ describe('one pipeline: the hit entry ahead of Fastify', () => {
     await stack.client.get(path);
     const before = await rawRequest(stack.url, 'GET', path);
     expect([before.headers['x-cache'], before.headers.connection]).toEqual(['HIT', 'keep-alive']);
-    stack.app.get(Lifecycle).draining = true;
+    stack.app.get(Lifecycle).startDraining();
     const during = await rawRequest(stack.url, 'GET', path);
     expect([during.headers['x-cache'], during.headers.connection]).toEqual(['HIT', 'close']);
   });

@@ -1,13 +1,11 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { FastifyInstance } from 'fastify';
-import { Problem, sendProblem } from '../common/problem';
-import { requestIdFrom } from '../common/request-context';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendProblem } from '../common/answer';
+import { Problem } from '../common/problem';
+import { slotsOf } from '../common/request-context';
 
 /** The operations surface: probes, metrics, API documentation and problem descriptions. */
 const ADMIN_PATH = /^\/(metrics|health\/|docs|problems\/)/;
-
-const ON_ADMIN_PORT = Symbol('onAdminPort');
-type MarkedRequest = IncomingMessage & { [ON_ADMIN_PORT]?: true };
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -21,26 +19,28 @@ declare module 'fastify' {
  * hooks, access log, metrics), so /metrics, /health/*, /docs and /problems/* are served there
  * and answered 404 on the API port, while /v1 is answered 404 on the admin port.
  */
-export function installAdminPort(fastify: FastifyInstance, adminPort: number | undefined): void {
+export function installAdminPort(
+  fastify: FastifyInstance,
+  adminPort: number | undefined,
+  /** The server entry's opening of a request (its context and response side). */
+  open: (req: IncomingMessage, res: ServerResponse) => unknown,
+): void {
   if (adminPort === undefined) return;
-  const server = createServer((req: MarkedRequest, res) => {
-    req[ON_ADMIN_PORT] = true;
+  const server = createServer((req, res) => {
+    open(req, res);
+    slotsOf(req).onAdminPort = true;
     fastify.routing(req, res);
   });
   fastify.decorate('adminServer', server);
   // Installed before the edge hooks: a path on the wrong port is answered 404 before any caller
   // check (so /v1 on the admin port never says 401). The request still gets its id, access line
   // and metrics, like any other.
-  fastify.addHook('onRequest', async (request, reply) => {
-    const onAdminPort = (request.raw as MarkedRequest)[ON_ADMIN_PORT] === true;
-    if (ADMIN_PATH.test(request.url) === onAdminPort) return;
-    request.ctx = {
-      requestId: requestIdFrom(request.headers['x-request-id']),
-      startedAt: process.hrtime.bigint(),
-    };
-    sendProblem(reply, new Problem(404, 'No such route.'), request.ctx.requestId);
-    return reply;
-  });
+  const refuseOnWrongPort = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const onAdminPort = slotsOf(request.raw).onAdminPort === true;
+    if (ADMIN_PATH.test(request.url) === onAdminPort) return done();
+    sendProblem(reply, new Problem(404, 'No such route.'));
+  };
+  fastify.addHook('onRequest', refuseOnWrongPort);
   fastify.addHook('onClose', (_instance, done) => {
     if (!server.listening) return done();
     server.close(() => done());

@@ -6,6 +6,7 @@ import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 import { RedisService } from '../redis/redis.service';
 import type { ProxyRoute } from '../routes/route';
+import type { Delivery } from '../upstream/posthog-answer';
 
 /** What a write acted on: ids and kind only, never a body field that could carry a secret. */
 export interface AuditTarget {
@@ -61,18 +62,19 @@ export class AuditTrail {
   }
 
   /**
-   * Records a write once a call to PostHog was made: answered, refused, or left without an answer
-   * (a timeout or a dropped connection may still have changed something). A write stopped before
-   * it left (validation, budget, open circuit) changed nothing and is not recorded.
-   * Never throws: the write has happened, its answer must go out.
+   * Records a write that reached PostHog: answered, refused, or left without an answer (a timeout
+   * or a connection cut after sending may still have changed something). A write that was not sent
+   * (validation, budget, open circuit, a connection never made) changed nothing and is not
+   * recorded. Never throws: the write has happened, its answer must go out.
    */
   async write(
     route: ProxyRoute,
     input: { params?: object; body?: object },
     ctx: RequestContext,
     response: CachedResponse | undefined,
+    delivery: Delivery,
   ): Promise<void> {
-    if (ctx.upstreamMs === undefined) return;
+    if (delivery === 'not-sent') return;
     const record: AuditRecord = {
       time: new Date().toISOString(),
       request_id: ctx.requestId,
@@ -85,7 +87,9 @@ export class AuditTrail {
       upstream_error: ctx.upstreamStatus === undefined ? ctx.upstreamError : undefined,
       created_id: route.method === 'POST' ? createdId(response) : undefined,
     };
-    this.logger.info(record, 'audit');
+    // The log line's own `time` is the record's (pino writes it): one `time`, not two.
+    const { time: _stamped, ...logged } = record;
+    this.logger.info(logged, 'audit');
     // During a Redis outage (logged once by RedisService) the record is in the log only.
     if (!this.redis.available) return;
     try {

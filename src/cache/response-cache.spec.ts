@@ -83,7 +83,7 @@ describe('ResponseCache read-through (in process)', () => {
     await sleep(150);
     const failing = async (): Promise<CachedResponse> => {
       await sleep(5);
-      throw new UpstreamFailure('server', 502, 'down');
+      throw new UpstreamFailure('server', 502, 'down', 'answered');
     };
     const expired = await r.cache.lookup('integrations', 'k7');
     const leader = r.cache.read(expired, 100, failing);
@@ -101,7 +101,7 @@ describe('ResponseCache read-through (in process)', () => {
     await r.cache.read(await r.cache.lookup('integrations', 'k2'), 100, loader('old'));
     await sleep(150);
     const failing = async (): Promise<CachedResponse> => {
-      throw new UpstreamFailure('server', 502, 'down');
+      throw new UpstreamFailure('server', 502, 'down', 'answered');
     };
     const lookup = await r.cache.lookup('integrations', 'k2');
     expect(lookup.hit).toBeUndefined(); // expired: not a HIT

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Cache, createCache } from 'cache-manager';
 import type Keyv from 'keyv';
 import { Counter, Gauge } from 'prom-client';
+import type { CachedResponse } from '../common/answer';
 import { BoundedMemo } from '../common/bounded-memo';
 import type { CacheResult } from '../common/request-context';
 import { AppLogger } from '../logging/app-logger';
@@ -13,14 +14,7 @@ import { UpstreamFailure } from '../upstream/posthog-answer';
 import { Generations } from './generations';
 import type { MemoryStore } from './memory-store';
 
-/**
- * A finished answer, stored as the bytes we send: a hit re-serialises nothing, and a Buffer goes
- * to the socket without a string-to-bytes conversion (measured: +35% hit throughput).
- */
-export interface CachedResponse {
-  status: number;
-  body: Buffer;
-}
+export type { CachedResponse };
 
 interface Entry extends CachedResponse {
   freshUntil: number;

@@ -2,20 +2,41 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Problem, renderProblem, sendProblem } from './problem';
-import { requestIdFrom } from './request-context';
+import { sendProblem } from './answer';
+import { Problem, renderProblem } from './problem';
 
-/** A request Node's HTTP parser refuses (e.g. CR/LF in a header) still gets a problem+json. */
+/** Node's clientError for a request not received within REQUEST_TIMEOUT_MS (a slow body). */
+const REQUEST_TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';
+
+/**
+ * What Node's HTTP server refuses before a request reaches the service still gets a problem+json:
+ * a request its parser refuses (e.g. CR/LF in a header: 400, too large a head: 431), and one not
+ * received in time (a body slower than REQUEST_TIMEOUT_MS: 408). When an answer was already begun
+ * on the socket (e.g. a 401 sent before the body was read), the connection is just closed.
+ */
 export function answerMalformedRequest(error: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) {
+  const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || answering?.headersSent) {
     socket.destroy();
     return;
   }
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-  const { headers, body } = renderProblem(
-    new Problem(status, 'The HTTP request is malformed.', [], {}, 'malformed-request'),
-    randomUUID(),
-  );
+  const problem =
+    error.code === REQUEST_TIMEOUT
+      ? new Problem(
+          408,
+          'The request was not received in time; send the body at once.',
+          [],
+          {},
+          'request-timeout',
+        )
+      : new Problem(
+          error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400,
+          'The HTTP request is malformed.',
+          [],
+          {},
+          'malformed-request',
+        );
+  const { status, headers, body } = renderProblem(problem, randomUUID());
   const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join('')}` +
@@ -23,31 +44,19 @@ export function answerMalformedRequest(error: Error & { code?: string }, socket:
   );
 }
 
-/** Records the access line and request metrics of a request answered outside the hooks. */
-export type RecordAnswer = (request: FastifyRequest, status: number) => void;
-
 /**
  * Fastify's `frameworkErrors`: what its router refuses before any route or hook runs — broken
  * percent-encoding (`/v1/integrations/%zz`, a lone `%`) and over-long path parameters — answered
  * like everything else: problem+json with X-Request-Id, an access line and the request metric.
- * `record` is read when a request comes, so it can be wired once the app exists.
  */
-export function frameworkErrorHandler(
-  recorder: () => RecordAnswer | undefined,
-): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
-  return (error, request, reply) => {
-    request.ctx = {
-      requestId: requestIdFrom(request.headers['x-request-id']),
-      startedAt: process.hrtime.bigint(),
-    };
-    const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
-    const detail =
-      status === 414
-        ? 'A path segment is too long.'
-        : 'The URL is malformed (bad percent-encoding).';
-    const errors = [{ field: 'path', message: detail }];
-    const problem = new Problem(status, detail, errors, {}, 'malformed-request');
-    sendProblem(reply, problem, request.ctx.requestId);
-    recorder()?.(request, status);
-  };
+export function answerFrameworkError(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const status = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 414 : 400;
+  const detail =
+    status === 414 ? 'A path segment is too long.' : 'The URL is malformed (bad percent-encoding).';
+  const errors = [{ field: 'path', message: detail }];
+  sendProblem(reply, new Problem(status, detail, errors, {}, 'malformed-request'));
 }

@@ -65,6 +65,18 @@ export const PROBLEM_TYPES = {
     status: [400, 414, 431],
     description: 'The HTTP request itself is malformed, or its URL or headers are too large.',
   },
+  'request-timeout': {
+    title: 'Request not received in time',
+    status: [408],
+    description:
+      'The request (its body) was not fully received within REQUEST_TIMEOUT_MS; the connection is closed. Send the body without pauses.',
+  },
+  'expectation-failed': {
+    title: 'Expectation not supported',
+    status: [417],
+    description:
+      'The request carries an Expect header other than 100-continue, which the service does not support. Remove it.',
+  },
   'upstream-validation': {
     title: 'PostHog refused the request',
     status: [400],
@@ -156,6 +168,8 @@ const BY_STATUS: Record<number, ProblemName> = {
   413: 'payload-too-large',
   414: 'malformed-request',
   415: 'unsupported-media-type',
+  408: 'request-timeout',
+  417: 'expectation-failed',
   429: 'caller-rate-limited',
   431: 'malformed-request',
   500: 'internal',

@@ -1,8 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppLogger } from '../logging/app-logger';
-import { sendProblem, toProblem } from './problem';
-import { requestIdFrom } from './request-context';
+import { sendProblem } from './answer';
+import { toProblem } from './problem';
 
 /** The one place where NestJS errors become RFC 9457 problem+json answers. */
 @Catch()
@@ -13,7 +13,6 @@ export class ProblemFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    request.ctx ??= { requestId: requestIdFrom(undefined), startedAt: process.hrtime.bigint() };
     const problem = toProblem(error);
     if (
       problem.status >= 500 &&
@@ -26,6 +25,6 @@ export class ProblemFilter implements ExceptionFilter {
         'unhandled error',
       );
     }
-    sendProblem(reply, problem, request.ctx.requestId);
+    sendProblem(reply, problem);
   }
 }

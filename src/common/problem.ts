@@ -1,5 +1,4 @@
 import { STATUS_CODES } from 'node:http';
-import type { FastifyReply } from 'fastify';
 import { defaultProblemName, PROBLEM_TYPES, type ProblemName, problemUri } from './problem-types';
 
 export interface FieldError {
@@ -66,12 +65,6 @@ export function renderProblem(problem: Problem, requestId: string): RenderedProb
     },
     body: JSON.stringify(body),
   };
-}
-
-/** Answers a problem through Fastify (the pipeline's and the exception filter's way out). */
-export function sendProblem(reply: FastifyReply, problem: Problem, requestId: string): void {
-  const rendered = renderProblem(problem, requestId);
-  reply.code(rendered.status).headers(rendered.headers).send(rendered.body);
 }
 
 /** Turns anything thrown into a Problem: our own, Nest's HttpExceptions, Fastify's errors. */

@@ -54,6 +54,8 @@ export interface Config {
   };
   shutdown: { drainMs: number; timeoutMs: number };
   logLevel: string;
+  /** REQUEST_TIMEOUT_MS: a request (its body) not received within it is cut with 408. */
+  requestTimeoutMs: number;
   /** DOCS_ENABLED: Swagger UI at /docs and the document at /docs-json (Swagger loaded only then). */
   docsEnabled: boolean;
   otelEndpoint?: string;
@@ -443,6 +445,7 @@ function readConfig(env: Env): Config {
     },
     logLevel,
     docsEnabled: flag(env, 'DOCS_ENABLED', true),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     otelEndpoint,
     warnings,
   };

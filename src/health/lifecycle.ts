@@ -9,4 +9,14 @@ import { Injectable } from '@nestjs/common';
 export class Lifecycle {
   draining = false;
   closed = false;
+  private readonly drainListeners: Array<() => void> = [];
+
+  onDrain(listener: () => void): void {
+    this.drainListeners.push(listener);
+  }
+
+  startDraining(): void {
+    this.draining = true;
+    for (const listener of this.drainListeners) listener();
+  }
 }

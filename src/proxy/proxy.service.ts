@@ -7,12 +7,14 @@ import {
   type Lookup,
   ResponseCache,
 } from '../cache/response-cache';
+import { sendResponse } from '../common/answer';
 import { BoundedMemo } from '../common/bounded-memo';
 import { Problem } from '../common/problem';
-import type { CacheResult, RequestContext } from '../common/request-context';
+import { type RequestContext, slotsOf } from '../common/request-context';
 import { type CallerConfig, CONFIG, type Config } from '../config/config';
 import { INTEGRATION_ROUTES } from '../routes/integrations.routes';
-import type { ProxyRoute } from '../routes/route';
+import type { CacheFamily, ProxyRoute } from '../routes/route';
+import { type Delivery, deliveryOf } from '../upstream/posthog-answer';
 import { type UpstreamCall, UpstreamClient } from '../upstream/upstream.client';
 import { resolveTarget, type UpstreamTarget } from './upstream-target';
 
@@ -23,15 +25,6 @@ export interface ProxyInput {
   body?: object;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The request's one cache lookup, made right after admission (see Edge.admitAndLookUp). */
-    cacheLookup?: Lookup;
-  }
-}
-
-export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
-
 const NO_CACHE = /(^|,)\s*no-cache\s*(,|$)/i;
 
 /** Whether a Cache-Control header asks not to be served stored data. */
@@ -39,59 +32,27 @@ function wantsNoCache(cacheControl: string | string[] | undefined): boolean {
   return typeof cacheControl === 'string' && NO_CACHE.test(cacheControl);
 }
 
-/**
- * The head of a finished answer, a cache hit or not: what Fastify would add to it is set here, so
- * the hit entry, which writes through Node, sends the very same head.
- */
-export function answerHead(
-  response: CachedResponse,
-  cache: CacheResult | undefined,
-): Record<string, string> {
-  const head: Record<string, string> = {};
-  if (cache) head['x-cache'] = cache;
-  if (response.body.length > 0) {
-    head['content-type'] = JSON_CONTENT_TYPE;
-    head['content-length'] = String(response.body.length);
-  } else if (response.status >= 200 && response.status !== 204 && response.status !== 304) {
-    head['content-length'] = '0';
-  }
-  return head;
-}
-
-/** Sends a finished answer, a cache hit or not; /v1 GETs also say how the cache served them. */
-export function sendAnswer(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  response: CachedResponse,
-  cache: CacheResult | undefined,
-): void {
-  if (cache) request.ctx.cache = cache;
-  reply
-    .code(response.status)
-    .headers(answerHead(response, cache))
-    .send(response.body.length > 0 ? response.body : undefined);
-}
-
 /** What the cache step found: the request's one lookup, and an answer when the cache has one. */
 export interface CacheStep {
-  lookup?: Lookup;
+  lookup: Lookup;
   answer?: CacheOutcome;
 }
 
-/** A GET's route as Fastify's router matched it for one URL, and the cache target it builds. */
+/** A cached GET's URL as validated and routed once: its route, template, params and target. */
 export interface RoutedGet {
   route: ProxyRoute;
+  family: CacheFamily;
   /** Fastify's route template, as logs and metrics name it. */
   template: string;
   params: unknown;
-  target: UpstreamTarget | undefined;
+  target: UpstreamTarget;
 }
 
 /**
- * The shared path of every /v1 route: right after caller admission, a cached GET is looked up once
- * and answered when the cache has its answer (cacheStep, run by the edge); anything else goes
- * through the DTO pipes to forward(): resolve the PostHog target, read through the cache, call
- * PostHog, invalidate on writes.
+ * The shared path of every /v1 route, after caller admission (Edge) and the DTO pipes: forward()
+ * builds the PostHog target and the cache key from the validated input, reads through the cache,
+ * calls PostHog, and invalidates on writes. A cached GET's URL is remembered once validated, so the
+ * server entry can serve its next hits (cacheStep) without routing and validating it again.
  */
 @Injectable()
 export class ProxyService {
@@ -102,53 +63,29 @@ export class ProxyService {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** See cacheTargetOf. */
+  /**
+   * Cached GET URLs that passed validation, with what they were routed to: the same URL always
+   * routes, parses and validates alike, so the server entry serves a URL seen here without
+   * Fastify's router or the DTO pipes. Bounded in count and length; started afresh when full.
+   */
   private readonly routedUrls = new BoundedMemo<RoutedGet>();
 
-  /**
-   * The target a cached GET's params and query build, remembered by raw URL with the route
-   * Fastify's router matched (the same URL always routes and parses alike): resolving it was ~5%
-   * of a hit, and the hit entry serves a URL seen here before Fastify routes it again. Bounded in
-   * count and length; started afresh when full. Called only for admitted callers.
-   */
-  cacheTargetOf(route: ProxyRoute, request: FastifyRequest): UpstreamTarget | undefined {
-    const url = request.raw.url ?? '';
-    const known = this.routedUrls.get(url);
-    if (known?.route === route) return known.target;
-    let target: UpstreamTarget | undefined;
-    try {
-      target = resolveTarget(
-        route,
-        this.config.posthog,
-        request.params as Record<string, unknown>,
-        request.query as Record<string, unknown>,
-      );
-    } catch {
-      return undefined; // e.g. organization routes without an organization: forward() answers
-    }
-    // The template the edge read from Fastify's routeOptions (a getter that builds an object).
-    const template = request.ctx.route ?? route.path;
-    this.routedUrls.set(url, { route, template, params: request.params, target });
-    return target;
-  }
-
-  /** A GET URL whose route and target cacheTargetOf remembers (see HitEntry). */
+  /** A GET URL validated and routed before (see ServerEntry). */
   routedBefore(url: string): RoutedGet | undefined {
-    const known = this.routedUrls.get(url);
-    return known?.target && known.route.method === 'GET' ? known : undefined;
+    return this.routedUrls.get(url);
   }
 
   /**
-   * The cache step: the request's one lookup, and the answer the cache already has for it: a fresh
-   * entry (HIT), or the outcome of an identical load in flight on this replica (its waiters are
-   * answered here like hits, without the DTO pipes: one validated request started the load).
+   * The cache step of a URL routed before: the request's one lookup, and the answer the cache
+   * already has for it: a fresh entry (HIT), or the outcome of an identical load in flight on this
+   * replica (its waiters are answered like hits).
    */
   async cacheStep(
-    family: NonNullable<ProxyRoute['cache']>,
-    target: UpstreamTarget,
+    routed: RoutedGet,
     cacheControl: string | string[] | undefined,
   ): Promise<CacheStep> {
-    const lookup = await this.cache.lookup(family, target.cacheKey, wantsNoCache(cacheControl));
+    const noCache = wantsNoCache(cacheControl);
+    const lookup = await this.cache.lookup(routed.family, routed.target.cacheKey, noCache);
     if (lookup.hit) return { lookup, answer: { response: lookup.hit, cache: 'HIT' } };
     const joined = this.cache.inFlight(lookup);
     return { lookup, answer: joined && (await joined) };
@@ -160,6 +97,7 @@ export class ProxyService {
     const route = request.routeOptions.config.proxy;
     if (!route) throw new Error(`${request.routeOptions.url} is not a ProxyEndpoint`);
     refuseUndeclaredQuery(input, request);
+    // The target, and the cache key, from the request as validated: never from the raw URL.
     const target = resolveTarget(
       route,
       this.config.posthog,
@@ -171,21 +109,22 @@ export class ProxyService {
     const load = () => this.upstream.request(call, route, request.ctx);
 
     if (!route.cache) {
-      let response: CachedResponse | undefined;
-      try {
-        response = await load();
-      } finally {
-        // Writes that reached PostHog are recorded whatever it answered.
-        if (route.method !== 'GET') await this.audit.write(route, input, request.ctx, response);
-      }
-      if (route.invalidates) await this.cache.invalidate(route.invalidates);
-      return sendAnswer(request, reply, response, route.method === 'GET' ? 'BYPASS' : undefined);
+      const response = await this.settle(route, input, request.ctx, load);
+      return sendResponse(reply, response, route.method === 'GET' ? 'BYPASS' : undefined);
     }
+    this.routedUrls.set(request.raw.url ?? '', {
+      route,
+      family: route.cache,
+      template: request.ctx.route ?? route.path,
+      params: request.params,
+      target,
+    });
     const ttlMs =
       route.ttlSeconds === undefined ? this.config.cache.ttlMs : route.ttlSeconds * 1000;
+    const handed = slotsOf(request.raw).handedOver?.lookup;
     const lookup =
-      request.cacheLookup?.target === target.cacheKey
-        ? request.cacheLookup
+      handed?.target === target.cacheKey
+        ? handed
         : await this.cache.lookup(
             route.cache,
             target.cacheKey,
@@ -197,7 +136,35 @@ export class ProxyService {
       load,
       this.refresher(call, route, request.ctx.requestId, request.ctx.caller),
     );
-    sendAnswer(request, reply, outcome.response, outcome.cache);
+    sendResponse(reply, outcome.response, outcome.cache);
+  }
+
+  /**
+   * An uncached call, and what its one outcome (Delivery) settles: a write that reached PostHog,
+   * answered or not, is audited; one answered with success, or of unknown outcome (PostHog may
+   * have applied it), invalidates its family's cached reads.
+   */
+  private async settle(
+    route: ProxyRoute,
+    input: ProxyInput,
+    ctx: RequestContext,
+    load: () => Promise<CachedResponse>,
+  ): Promise<CachedResponse> {
+    let response: CachedResponse | undefined;
+    let delivery: Delivery = 'unknown';
+    try {
+      response = await load();
+      delivery = 'answered';
+      return response;
+    } catch (error) {
+      delivery = deliveryOf(error);
+      throw error;
+    } finally {
+      if (route.method !== 'GET') await this.audit.write(route, input, ctx, response, delivery);
+      if (route.invalidates && (response !== undefined || delivery === 'unknown')) {
+        await this.cache.invalidate(route.invalidates);
+      }
+    }
   }
 
   /**

@@ -89,10 +89,9 @@ export class Tracing {
     requests.set(request.ctx, { tracing: this, server });
   }
 
-  /** onResponse: closes the server span with the status, the caller and the cache result. */
-  endRequest(request: FastifyRequest, status: number): void {
-    const ctx = request.ctx;
-    const spans = ctx && requests.get(ctx);
+  /** When the answer is done (the Exit): closes the server span with status, caller and cache. */
+  endRequest(ctx: RequestContext, status: number): void {
+    const spans = requests.get(ctx);
     if (!spans) return;
     requests.delete(ctx);
     const { server } = spans;

@@ -1,6 +1,8 @@
 import { Problem } from '../common/problem';
 import type { ProxyRoute } from '../routes/route';
 import {
+  deliveryOf,
+  networkDelivery,
   parseRetryAfter,
   problemFromUpstream,
   throttleWait,
@@ -141,21 +143,51 @@ describe('problemFromUpstream (the README error table)', () => {
 describe('UpstreamFailure', () => {
   it('counts outage signals against the circuit: gateway 502/503/504, network errors, timeouts', () => {
     for (const status of [502, 503, 504]) {
-      expect(new UpstreamFailure('server', 502, 'x', {}, status).countsAgainstCircuit).toBe(true);
+      expect(
+        new UpstreamFailure('server', 502, 'x', 'answered', {}, status).countsAgainstCircuit,
+      ).toBe(true);
     }
-    expect(new UpstreamFailure('network', 502, 'x').countsAgainstCircuit).toBe(true);
-    expect(new UpstreamFailure('timeout', 504, 'x').countsAgainstCircuit).toBe(true);
+    expect(new UpstreamFailure('network', 502, 'x', 'unknown').countsAgainstCircuit).toBe(true);
+    expect(new UpstreamFailure('timeout', 504, 'x', 'unknown').countsAgainstCircuit).toBe(true);
   });
 
   it('does not count a PostHog 500 (one view failing one request) against the circuit', () => {
-    expect(new UpstreamFailure('server', 502, 'x', {}, 500).countsAgainstCircuit).toBe(false);
+    expect(new UpstreamFailure('server', 502, 'x', 'answered', {}, 500).countsAgainstCircuit).toBe(
+      false,
+    );
     expect(UpstreamFailure.throttled('x', 3, 'third-party').countsAgainstCircuit).toBe(false);
   });
 
   it('does not count our own refusals (open circuit, 429 pause, budget) against the circuit', () => {
-    expect(new UpstreamFailure('circuit-open', 502, 'x').countsAgainstCircuit).toBe(false);
+    expect(new UpstreamFailure('circuit-open', 502, 'x', 'not-sent').countsAgainstCircuit).toBe(
+      false,
+    );
     expect(UpstreamFailure.throttled('x', 3, 'throttled').countsAgainstCircuit).toBe(false);
     expect(UpstreamFailure.throttled('x', 3, 'budget').countsAgainstCircuit).toBe(false);
+  });
+
+  it('retries a call that never left for any method, a read also after a gateway failure or a cut', () => {
+    const refused = new UpstreamFailure('network', 502, 'x', networkDelivery('ECONNREFUSED'));
+    const cut = new UpstreamFailure('network', 502, 'x', networkDelivery('ECONNRESET'));
+    expect(refused.delivery).toBe('not-sent');
+    expect(cut.delivery).toBe('unknown');
+    expect(refused.retriable('POST')).toBe(true);
+    expect(cut.retriable('POST')).toBe(false); // PostHog may have applied it: never sent twice
+    expect(cut.retriable('GET')).toBe(true);
+    const gateway = new UpstreamFailure('server', 502, 'x', 'answered', {}, 503);
+    expect(gateway.retriable('GET')).toBe(true);
+    expect(gateway.retriable('DELETE')).toBe(false);
+    expect(new UpstreamFailure('server', 502, 'x', 'answered', {}, 500).retriable('GET')).toBe(
+      false,
+    );
+    expect(new UpstreamFailure('timeout', 504, 'x', 'unknown').retriable('GET')).toBe(false);
+  });
+
+  it('tells the outcome of anything a call threw: answered, not sent, or unknown', () => {
+    expect(deliveryOf(new Problem(404, 'gone'))).toBe('answered'); // PostHog's refusal
+    expect(deliveryOf(UpstreamFailure.throttled('x', 3, 'budget', 'not-sent'))).toBe('not-sent');
+    expect(deliveryOf(new UpstreamFailure('timeout', 504, 'x', 'unknown'))).toBe('unknown');
+    expect(deliveryOf(new TypeError('a bug'))).toBe('unknown');
   });
 
   it('answers a throttle with 429 and Retry-After in whole seconds, at least 1', () => {

@@ -49,6 +49,46 @@ export type FailureKind =
 
 type ThrottleKind = 'throttled' | 'action-throttled' | 'budget' | 'third-party';
 
+/**
+ * Whether a call reached PostHog: the one outcome every policy reads. Retry (a call not sent may
+ * be sent again, a write included), audit (a write answered, or of unknown outcome, is recorded)
+ * and invalidation (a write answered with success, or of unknown outcome, invalidates: PostHog
+ * may have applied it).
+ * - `answered`: PostHog answered (whatever its status);
+ * - `not-sent`: stopped before it left (pause, open circuit, budget) or never connected;
+ * - `unknown`: sent, then no answer (a timeout, a connection cut after sending).
+ */
+export type Delivery = 'answered' | 'not-sent' | 'unknown';
+
+/** The outcome of a call that threw: PostHog's refusals were answered; a bug is not known. */
+export function deliveryOf(error: unknown): Delivery {
+  if (error instanceof UpstreamFailure) return error.delivery;
+  return error instanceof Problem ? 'answered' : 'unknown';
+}
+
+/**
+ * Network errors that happen before a request is written (resolving, connecting, the TLS
+ * handshake): the call never reached PostHog. Any other error may come after it was sent.
+ */
+const NEVER_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPROTO',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** The delivery of a network failure, from its error code. */
+export function networkDelivery(code: string): Delivery {
+  return NEVER_CONNECTED.has(code) ? 'not-sent' : 'unknown';
+}
+
 const FAILURE_TYPES: Record<FailureKind, ProblemName> = {
   server: 'upstream-unavailable',
   network: 'upstream-unavailable',
@@ -60,16 +100,35 @@ const FAILURE_TYPES: Record<FailureKind, ProblemName> = {
   'third-party': 'third-party-rate-limited',
 };
 
+/**
+ * A failure that is not the caller's fault, and the one place its policy is decided: retry,
+ * circuit breaker, stale serving (every UpstreamFailure may be answered from a stale entry).
+ */
 export class UpstreamFailure extends Problem {
   constructor(
     readonly kind: FailureKind,
     status: number,
     detail: string,
+    readonly delivery: Delivery,
     headers: Record<string, string> = {},
     /** PostHog's own status, when it answered. */
     readonly upstreamStatus = 0,
   ) {
     super(status, detail, [], headers, FAILURE_TYPES[kind]);
+  }
+
+  /**
+   * Whether the call may be made again: one that never reached PostHog (any method), or a read
+   * PostHog's gateway failed or the network cut (reads are idempotent). A write PostHog may have
+   * received is never sent twice.
+   */
+  retriable(method: string): boolean {
+    if (this.kind === 'network' && this.delivery === 'not-sent') return true;
+    if (method !== 'GET') return false;
+    return (
+      this.kind === 'network' ||
+      (this.kind === 'server' && OUTAGE_STATUSES.has(this.upstreamStatus))
+    );
   }
 
   /**
@@ -88,9 +147,15 @@ export class UpstreamFailure extends Problem {
     return Number(this.headers['retry-after'] ?? 0);
   }
 
-  static throttled(detail: string, retryAfterSeconds: number, kind: ThrottleKind) {
+  /** A 429: PostHog's (answered), or the BFF's own pause or budget (not sent). */
+  static throttled(
+    detail: string,
+    retryAfterSeconds: number,
+    kind: ThrottleKind,
+    delivery: Delivery = 'answered',
+  ) {
     const seconds = String(Math.max(1, Math.ceil(retryAfterSeconds)));
-    return new UpstreamFailure(kind, 429, detail, { 'retry-after': seconds });
+    return new UpstreamFailure(kind, 429, detail, delivery, { 'retry-after': seconds });
   }
 }
 
@@ -143,6 +208,7 @@ export function transientFailure(
       'server',
       502,
       `PostHog failed (${answer.status}).`,
+      'answered',
       {},
       answer.status,
     );
@@ -177,7 +243,12 @@ export function toOurAnswer(
   if (redirected) {
     const location = answer.headers.location;
     if (!location) {
-      throw new UpstreamFailure('server', 502, 'PostHog did not answer a redirect location.');
+      throw new UpstreamFailure(
+        'server',
+        502,
+        'PostHog did not answer a redirect location.',
+        'answered',
+      );
     }
     return { status: 200, body: ownBytes(JSON.stringify({ redirect_url: location })) };
   }
@@ -188,7 +259,12 @@ export function toOurAnswer(
     return { status: answer.status, body: ownBytes(JSON.stringify(page)) };
   }
   if (!/json/i.test(answer.headers['content-type'] ?? '')) {
-    throw new UpstreamFailure('server', 502, 'PostHog answered something other than JSON.');
+    throw new UpstreamFailure(
+      'server',
+      502,
+      'PostHog answered something other than JSON.',
+      'answered',
+    );
   }
   return { status: answer.status, body: ownBytes(answer.body) };
 }
@@ -206,7 +282,12 @@ function ownBytes(text: string): Buffer {
 export function toListPage(upstreamBody: string, limit: number, offset: number): ListPage {
   const page = parseObject(upstreamBody) as { count?: unknown; next?: unknown; results?: unknown };
   if (typeof page.count !== 'number' || !Array.isArray(page.results)) {
-    throw new UpstreamFailure('server', 502, 'PostHog answered a list in an unexpected shape.');
+    throw new UpstreamFailure(
+      'server',
+      502,
+      'PostHog answered a list in an unexpected shape.',
+      'answered',
+    );
   }
   return {
     items: page.results,

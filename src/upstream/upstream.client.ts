@@ -18,6 +18,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { actionThrottleOf, type ProxyRoute } from '../routes/route';
 import { endUpstreamSpan, startUpstreamSpan } from '../tracing/tracing';
 import {
+  networkDelivery,
   type OurAnswer,
   refusesPersonalKeys,
   toOurAnswer,
@@ -35,7 +36,6 @@ export interface UpstreamCall {
   body?: unknown;
 }
 
-const RETRIABLE_STATUSES = new Set([502, 503, 504]);
 /** axios's idle timeout (ECONNABORTED / ETIMEDOUT) and our AbortSignal.timeout (ERR_CANCELED). */
 const TIMEOUT_CODES = new Set(['ECONNABORTED', 'ETIMEDOUT', 'ERR_CANCELED']);
 const BACKOFF_BASE_MS = 100;
@@ -112,11 +112,7 @@ export class UpstreamClient implements OnApplicationShutdown {
       } catch (error) {
         const failure = error instanceof BrokenCircuitError ? circuitOpen() : error;
         const retriable =
-          call.method === 'GET' &&
-          attempt < retries &&
-          failure instanceof UpstreamFailure &&
-          (failure.kind === 'network' ||
-            (failure.kind === 'server' && RETRIABLE_STATUSES.has(failure.upstreamStatus)));
+          attempt < retries && failure instanceof UpstreamFailure && failure.retriable(call.method);
         const delay = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
         if (!retriable || Date.now() + delay >= deadline) throw failure;
         await sleep(delay);
@@ -162,6 +158,7 @@ export class UpstreamClient implements OnApplicationShutdown {
         'PostHog is throttling the BFF; retry later.',
         (this.pausedUntil - now) / 1000,
         'throttled',
+        'not-sent',
       );
     }
     if (
@@ -210,10 +207,11 @@ export class UpstreamClient implements OnApplicationShutdown {
     } catch (error) {
       const timedOut = TIMEOUT_CODES.has((error as AxiosError).code ?? '');
       this.record(route, ctx, timedOut ? 'timeout' : 'network', started);
-      ctx.upstreamError = timedOut ? 'timeout' : networkErrorCode(error);
+      const code = timedOut ? 'timeout' : networkErrorCode(error);
+      ctx.upstreamError = code;
       throw timedOut
-        ? new UpstreamFailure('timeout', 504, 'PostHog did not answer in time.')
-        : new UpstreamFailure('network', 502, 'PostHog is unreachable.');
+        ? new UpstreamFailure('timeout', 504, 'PostHog did not answer in time.', 'unknown')
+        : new UpstreamFailure('network', 502, 'PostHog is unreachable.', networkDelivery(code));
     }
     this.record(route, ctx, response.status, started);
 
@@ -254,7 +252,7 @@ export class UpstreamClient implements OnApplicationShutdown {
       const detail = taken.refusedBy.startsWith('upstream-share')
         ? "This caller's share of the upstream request budget is spent; retry later."
         : 'The upstream request budget is spent; retry later.';
-      throw UpstreamFailure.throttled(detail, taken.retryAfterMs / 1000, 'budget');
+      throw UpstreamFailure.throttled(detail, taken.retryAfterMs / 1000, 'budget', 'not-sent');
     }
   }
 
@@ -277,6 +275,7 @@ const circuitOpen = () =>
     'circuit-open',
     502,
     'PostHog is failing; the circuit is open. Retry shortly.',
+    'not-sent',
   );
 
 /**

@@ -1,0 +1,75 @@
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
+import { type Problem, renderProblem } from './problem';
+import type { CacheResult, RequestContext } from './request-context';
+
+/**
+ * A finished answer, stored as the bytes we send: a hit re-serialises nothing, and a Buffer goes
+ * to the socket without a string-to-bytes conversion (measured: +35% hit throughput).
+ */
+export interface CachedResponse {
+  status: number;
+  body: Buffer;
+}
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * THE writer of the service's answers: a cache hit from the entry, a proxied answer, a problem.
+ * It closes the connection when the request's body was not read (a caller refused early cannot
+ * hold it with a slow body) and writes through Node. What every answer carries (X-Request-Id,
+ * Connection: close while draining) and what follows it (access line, metrics, span) are the
+ * Exit's, whoever wrote the answer.
+ */
+export function writeAnswer(
+  res: ServerResponse,
+  status: number,
+  head: OutgoingHttpHeaders,
+  body?: Buffer | string,
+): void {
+  if (!res.req.complete) head.connection = 'close';
+  res.writeHead(status, head).end(body);
+}
+
+/** A proxied answer, a cache hit or not; /v1 GETs also say how the cache served them. */
+export function writeResponse(
+  res: ServerResponse,
+  ctx: RequestContext,
+  response: CachedResponse,
+  cache: CacheResult | undefined,
+): void {
+  const head: OutgoingHttpHeaders = {};
+  if (cache) {
+    ctx.cache = cache;
+    head['x-cache'] = cache;
+  }
+  const { status, body } = response;
+  if (body.length > 0) {
+    head['content-type'] = JSON_CONTENT_TYPE;
+    head['content-length'] = body.length;
+  } else if (status >= 200 && status !== 204 && status !== 304) {
+    head['content-length'] = 0;
+  }
+  writeAnswer(res, status, head, body.length > 0 ? body : undefined);
+}
+
+/** A problem, as renderProblem renders it. */
+export function writeProblem(res: ServerResponse, ctx: RequestContext, problem: Problem): void {
+  const { status, headers, body } = renderProblem(problem, ctx.requestId);
+  writeAnswer(res, status, { ...headers, 'content-length': Buffer.byteLength(body) }, body);
+}
+
+/** From inside Fastify (a hook, a controller, the exception filter): Fastify sends nothing more. */
+export function sendResponse(
+  reply: FastifyReply,
+  response: CachedResponse,
+  cache: CacheResult | undefined,
+): void {
+  reply.hijack();
+  writeResponse(reply.raw, reply.request.ctx, response, cache);
+}
+
+export function sendProblem(reply: FastifyReply, problem: Problem): void {
+  reply.hijack();
+  writeProblem(reply.raw, reply.request.ctx, problem);
+}
