@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { type CallerConfig, CONFIG, type Config, parseCallerList } from '../config/config';
+import { CONFIG, type Config, ConfigError } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
+import { type CallerConfig, parseCallersFile, readText } from './callers-config';
 
 /** How often BFF_CLIENTS_FILE is read for changes (a change applies within 10 s: README, configuration). */
 export const CALLERS_FILE_POLL_MS = 2000;
@@ -31,7 +31,7 @@ export class CallerRegistry implements OnApplicationShutdown {
   ) {
     this.use(config.callers);
     if (config.callersFile) {
-      this.seen = digestOf(readContent(() => readFileSync(config.callersFile as string, 'utf8')));
+      this.seen = digestOf(readText(config.callersFile));
       this.timer = setInterval(() => void this.reload(), CALLERS_FILE_POLL_MS);
       this.timer.unref();
     }
@@ -71,11 +71,11 @@ export class CallerRegistry implements OnApplicationShutdown {
       if (digest === this.seen) return;
       this.seen = digest;
       try {
-        if (content === undefined) throw new Error(`BFF_CLIENTS_FILE cannot be read: ${path}`);
-        this.use(parseCallerList(content, 'BFF_CLIENTS_FILE'));
+        this.use(parseCallersFile(content, path));
       } catch (error) {
+        const problems = error instanceof ConfigError ? error.problems : [String(error)];
         this.logger.error(
-          { err: (error as Error).message },
+          { problems },
           'BFF_CLIENTS_FILE changed but is refused; the previous callers stay in force',
         );
         return;
@@ -97,14 +97,6 @@ export class CallerRegistry implements OnApplicationShutdown {
     this.subjects = new Map(
       callers.flatMap((caller) => (caller.subject ? [[caller.subject, caller] as const] : [])),
     );
-  }
-}
-
-function readContent(read: () => string): string | undefined {
-  try {
-    return read();
-  } catch {
-    return undefined;
   }
 }
 

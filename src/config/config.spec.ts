@@ -172,6 +172,12 @@ describe('loadConfig', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('never repeats credentials in POSTHOG_HOST, even through a "$value" in its path', () => {
+    expect(failure({ POSTHOG_HOST: 'https://user:hunter2@eu.posthog.com/$value' })).toBe(
+      'POSTHOG_HOST must be an origin (scheme, host, optional port), without credentials, a path (/%24value)',
+    );
+  });
+
   it.each(['http://posthog.example.com', 'http://10.1.2.3:8000'])(
     'warns about plain http:// to %s (the key would travel unencrypted)',
     (raw) => {
@@ -207,6 +213,12 @@ describe('loadConfig', () => {
       'BFF_CLIENTS (or BFF_CLIENTS_FILE) is required',
       'PORT must be an integer from 0 to 65535, got "eighty"',
     ]);
+  });
+
+  it('quotes a malformed integer as given', () => {
+    expect(failure({ CACHE_MAX_ENTRIES: '99999999999999999999' })).toBe(
+      'CACHE_MAX_ENTRIES must be an integer from 1 to 2147483648, got "99999999999999999999"',
+    );
   });
 
   it('reads ADMIN_PORT, which must differ from PORT', () => {
@@ -432,6 +444,46 @@ describe('loadConfig', () => {
       expect(message).toMatch(pattern);
     });
 
+    it('reports every problem of the list at once, one line per entry and field', () => {
+      let problems: string[] = [];
+      try {
+        loadConfig(
+          env({
+            BFF_CLIENTS: JSON.stringify([
+              'billing',
+              { id: 'bill ing', token_sha256: HASH, scopes: ['admin'], constructor: 1 },
+              CALLER,
+              { ...CALLER, id: 'copy', rate_limit_per_minute: 0 },
+              { ...CALLER, id: 'copy' },
+            ]),
+          }),
+        );
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        problems = (error as ConfigError).problems;
+      }
+      expect(problems).toEqual([
+        'BFF_CLIENTS[0] must be an object',
+        'BFF_CLIENTS[1] has an unknown field: constructor',
+        'BFF_CLIENTS[1].id must be 1-64 characters of [A-Za-z0-9_.:-]',
+        'BFF_CLIENTS[1].scopes: unknown scope "admin"',
+        'BFF_CLIENTS[3].rate_limit_per_minute must be a positive integer',
+        'BFF_CLIENTS[4].token_sha256: the same hash is listed for "billing"',
+      ]);
+    });
+
+    it.each(['constructor', '__proto__'])('refuses the unknown field %s', (field) => {
+      const json = `[${JSON.stringify(CALLER).slice(0, -1)}, "${field}": {}}]`;
+      expect(failure({ BFF_CLIENTS: json })).toBe(`BFF_CLIENTS[0] has an unknown field: ${field}`);
+    });
+
+    it('refuses null for an optional field', () => {
+      const clients = [{ ...CALLER, rate_limit_per_minute: null }];
+      expect(failure({ BFF_CLIENTS: JSON.stringify(clients) })).toBe(
+        'BFF_CLIENTS[0].rate_limit_per_minute must be a positive integer',
+      );
+    });
+
     it('names BFF_CLIENTS_FILE when the file holds the invalid caller', () => {
       const path = clientsFile(JSON.stringify([{ ...CALLER, scopes: ['admin'] }]));
       expect(failure({ BFF_CLIENTS: undefined, BFF_CLIENTS_FILE: path })).toBe(
@@ -492,6 +544,19 @@ describe('loadConfig', () => {
         { id: 'sa', subject: 'system:serviceaccount:ns:sa', scopes: ['audit:read'] },
       ];
       expect(failure({ BFF_CLIENTS: JSON.stringify(clients), ...overrides })).toMatch(pattern);
+    });
+
+    it('reports every missing JWT variable at once', () => {
+      let problems: string[] = [];
+      try {
+        loadConfig(env({ BFF_JWT_JWKS_FILE: '/jwks.json' }));
+      } catch (error) {
+        problems = (error as ConfigError).problems;
+      }
+      expect(problems).toEqual([
+        'BFF_JWT_ISSUER is required for JWT callers',
+        'BFF_JWT_AUDIENCE is required for JWT callers',
+      ]);
     });
 
     it('reads AUDIT_MAX_RECORDS (default 100000)', () => {

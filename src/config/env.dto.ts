@@ -1,0 +1,161 @@
+import { IsIn, Matches } from 'class-validator';
+import {
+  BindAddress,
+  Flag,
+  Fraction,
+  Int,
+  ifSet,
+  NotWith,
+  Origin,
+  Required,
+  Rule,
+  Url,
+} from './rules';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Service-account callers are wanted as soon as one of their variables is set. */
+export function usesJwt(env: EnvDto): boolean {
+  return [
+    env.BFF_JWT_JWKS_URL,
+    env.BFF_JWT_JWKS_FILE,
+    env.BFF_JWT_ISSUER,
+    env.BFF_JWT_AUDIENCE,
+  ].some((value) => value !== undefined);
+}
+
+const JWT_CALLERS = { named: 'for JWT callers', holds: (env: object) => usesJwt(env as EnvDto) };
+
+/**
+ * The environment variables the service reads, with their defaults: set values arrive trimmed
+ * (blank ones unset) and are converted and checked here; config.ts maps them to the Config. A
+ * variable without @Required may be unset. Problems are reported in this order.
+ */
+export class EnvDto {
+  @Origin()
+  POSTHOG_HOST = 'https://us.posthog.com';
+
+  @Required()
+  @Matches(/^\S+$/, ifSet('$property must not contain whitespace'))
+  POSTHOG_API_KEY: string;
+
+  @Required()
+  @Matches(/^[1-9]\d{0,18}$/, ifSet('$property must be a positive integer'))
+  POSTHOG_PROJECT_ID: string;
+
+  // Retired: every integration route goes to /api/projects/. A different value would have sent
+  // helper calls to another team, so it stops start-up instead of being silently ignored.
+  @Rule<string, EnvDto>((value, name, env) =>
+    value === env.POSTHOG_PROJECT_ID
+      ? undefined
+      : `${name} is no longer used (every route goes to /api/projects/POSTHOG_PROJECT_ID/); unset it or set it equal to POSTHOG_PROJECT_ID`,
+  )
+  POSTHOG_ENVIRONMENT_ID?: string;
+
+  @Matches(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    ifSet('$property must be a UUID'),
+  )
+  POSTHOG_ORGANIZATION_ID?: string;
+
+  /** The caller list, as JSON; its entries are checked by the caller list's own schema. */
+  @Required({ or: 'BFF_CLIENTS_FILE' })
+  BFF_CLIENTS?: string;
+
+  /** A path to the caller list, re-read when it changes. */
+  @NotWith('BFF_CLIENTS')
+  BFF_CLIENTS_FILE?: string;
+
+  @Required({ or: 'BFF_JWT_JWKS_FILE', when: JWT_CALLERS })
+  @Url('http:', 'https:')
+  BFF_JWT_JWKS_URL?: string;
+
+  @NotWith('BFF_JWT_JWKS_URL')
+  BFF_JWT_JWKS_FILE?: string;
+
+  @Required({ when: JWT_CALLERS })
+  BFF_JWT_ISSUER?: string;
+
+  @Required({ when: JWT_CALLERS })
+  BFF_JWT_AUDIENCE?: string;
+
+  @Int(0, 65_535)
+  PORT = 3000;
+
+  @BindAddress()
+  HOST = '0.0.0.0';
+
+  @Int(1, 65_535)
+  @Rule<number, EnvDto>((port, name, env) =>
+    typeof port === 'number' && port === env.PORT
+      ? `${name} must differ from PORT (leave it unset to serve everything on PORT)`
+      : undefined,
+  )
+  ADMIN_PORT?: number;
+
+  @Int(1, 600_000)
+  UPSTREAM_TIMEOUT_MS = 10_000;
+
+  /** Twice UPSTREAM_TIMEOUT_MS when unset. */
+  @Int(1, 1_200_000)
+  UPSTREAM_DEADLINE_MS?: number;
+
+  @Int(0, 2)
+  UPSTREAM_RETRIES = 2;
+
+  @Int(1)
+  UPSTREAM_RATE_LIMIT_PER_MINUTE = 480;
+
+  @Int(1)
+  UPSTREAM_RATE_LIMIT_PER_HOUR = 4800;
+
+  @Fraction()
+  UPSTREAM_CALLER_SHARE = 0.5;
+
+  @Int(1, 1000)
+  BREAKER_THRESHOLD = 5;
+
+  @Int(1, 600_000)
+  BREAKER_COOLDOWN_MS = 10_000;
+
+  @Int(0, 86_400)
+  CACHE_TTL_SECONDS = 30;
+
+  @Int(0, 7 * 86_400)
+  CACHE_STALE_SECONDS = 300;
+
+  @Int(1)
+  CACHE_MAX_ENTRIES = 10_000;
+
+  @Int(1024)
+  CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
+  @Url('redis:', 'rediss:')
+  REDIS_URL?: string;
+
+  REDIS_KEY_PREFIX = 'posthog-bff:';
+
+  @Int(1, 60_000)
+  REDIS_TIMEOUT_MS = 250;
+
+  @Int(1, 100_000_000)
+  AUDIT_MAX_RECORDS = 100_000;
+
+  @Int(0, 300_000)
+  SHUTDOWN_DRAIN_MS = 5000;
+
+  @Int(0, 300_000)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  @IsIn(LOG_LEVELS, ifSet('$property must be one of $constraint1'))
+  LOG_LEVEL = 'info';
+
+  @Int(1000, 600_000)
+  REQUEST_TIMEOUT_MS = 30_000;
+
+  @Flag()
+  DOCS_ENABLED = true;
+
+  @Url('http:', 'https:')
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+}
