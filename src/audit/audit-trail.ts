@@ -87,9 +87,7 @@ export class AuditTrail {
       upstream_error: ctx.upstreamStatus === undefined ? ctx.upstreamError : undefined,
       created_id: route.method === 'POST' ? createdId(response) : undefined,
     };
-    // The log line's own `time` is the record's (pino writes it): one `time`, not two.
-    const { time: _stamped, ...logged } = record;
-    this.logger.info(logged, 'audit');
+    this.logger.audit(record);
     // During a Redis outage (logged once by RedisService) the record is in the log only.
     if (!this.redis.available) return;
     try {

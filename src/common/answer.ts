@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { type Problem, renderProblem } from './problem';
-import type { CacheResult, RequestContext } from './request-context';
+import { type CacheResult, type RequestContext, slotsOf } from './request-context';
 
 /**
  * A finished answer, stored as the bytes we send: a hit re-serialises nothing, and a Buffer goes
@@ -66,10 +66,11 @@ export function sendResponse(
   cache: CacheResult | undefined,
 ): void {
   reply.hijack();
-  writeResponse(reply.raw, reply.request.ctx, response, cache);
+  writeResponse(reply.raw, slotsOf(reply.raw.req).ctx, response, cache);
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): void {
   reply.hijack();
-  writeProblem(reply.raw, reply.request.ctx, problem);
+  // Node's request: Fastify's frameworkErrors hand over a request without the decorated ctx.
+  writeProblem(reply.raw, slotsOf(reply.raw.req).ctx, problem);
 }

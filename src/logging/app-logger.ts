@@ -146,6 +146,20 @@ export class AppLogger implements LoggerService {
     this.destination.write(`${line},"msg":"request"}\n`);
   }
 
+  /**
+   * One audit line: the record's own `time` is the line's (one `time`, equal to the stored
+   * record's). Records hold ids and kinds only; the line still goes through the scrubbing
+   * destination.
+   */
+  audit(record: { time: string }): void {
+    if (this.pino.levels.values.info < this.accessLevel) return;
+    const { time, ...fields } = record;
+    const rest = JSON.stringify(fields).slice(1, -1);
+    this.destination.write(
+      `{"level":"info","time":${JSON.stringify(time)},"service":"${SERVICE}"${rest ? `,${rest}` : ''},"msg":"audit"}\n`,
+    );
+  }
+
   // Our own calls pass (fields, message); NestJS's pass (message, context): both are accepted.
   info(fieldsOrMessage: unknown, messageOrContext?: string): void {
     this.write('info', fieldsOrMessage, messageOrContext);
