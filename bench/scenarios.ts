@@ -1165,15 +1165,22 @@ export async function startupScenario(s: Settings, results: Results): Promise<vo
       [docsOff, beforeOff],
       [docsOn, beforeOn],
     ]) {
-      figure(results, {
-        scenario,
-        name: `${after.name}: time to ready, this build against BENCH_BEFORE`,
-        value: median(after.readyMs),
-        unit: 'ms',
-        baseline: before.name,
-        baselineValue: median(before.readyMs),
-        ratio: ratio(median(after.readyMs), median(before.readyMs)),
-      });
+      const measures = [
+        ['time to ready', 'readyMs', 'ms'],
+        ['CPU by then', 'cpuSeconds', 's'],
+        ['idle RSS', 'rssMb', 'MB'],
+      ] as const;
+      for (const [what, key, unit] of measures) {
+        figure(results, {
+          scenario,
+          name: `${after.name}: ${what}, this build against BENCH_BEFORE`,
+          value: median(after[key]),
+          unit,
+          baseline: before.name,
+          baselineValue: median(before[key]),
+          ratio: ratio(median(after[key]), median(before[key])),
+        });
+      }
     }
   }
   for (const t of [docsOff, docsOn]) {
