@@ -109,8 +109,13 @@ export function tail(file: string, lines = 15): string {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** Polls `url` until it answers 200; fails at once if the child died. */
-export async function waitReady(child: Child, url: string, timeoutMs = 30_000): Promise<void> {
+/** Polls `url` every `pollMs` until it answers 200; fails at once if the child died. */
+export async function waitReady(
+  child: Child,
+  url: string,
+  timeoutMs = 30_000,
+  pollMs = 100,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.process.exitCode !== null || child.process.signalCode !== null) {
@@ -123,7 +128,7 @@ export async function waitReady(child: Child, url: string, timeoutMs = 30_000): 
     } catch {
       // not listening yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
   throw new Error(
     `${child.name} not ready at ${url} after ${timeoutMs} ms:\n${tail(child.logFile)}`,
@@ -182,6 +187,8 @@ export interface BffOptions {
   before?: boolean;
   /** NODE_OPTIONS instead of the Deployment's (DEPLOYED_NODE_OPTIONS). */
   nodeOptions?: string;
+  /** How often readiness is polled (ms): finer where the time to ready is measured. */
+  readyPollMs?: number;
 }
 
 export const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
@@ -253,7 +260,25 @@ export async function startBff(name: string, options: BffOptions): Promise<Servi
     'server',
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitReady(child, `${url}/health/ready`);
+  await waitReady(child, `${url}/health/ready`, undefined, options.readyPollMs);
+  return { child, url };
+}
+
+/**
+ * The start-up baseline: bench/bare-nest.js (NestJS on Fastify, one controller), with the BFF's
+ * NODE_OPTIONS and NODE_ENV; ready once its GET /health/ready answers 200.
+ */
+export async function startBareNest(name: string, readyPollMs?: number): Promise<Service> {
+  const port = await freePort();
+  const child = spawnChild(
+    name,
+    process.execPath,
+    ['bench/bare-nest.js'],
+    { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS, NODE_ENV: 'production', PORT: String(port) },
+    'server',
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(child, `${url}/health/ready`, undefined, readyPollMs);
   return { child, url };
 }
 

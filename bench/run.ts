@@ -27,9 +27,10 @@ import {
   missScenario,
   type Settings,
   stampedeScenario,
+  startupScenario,
 } from './scenarios';
 
-const SCENARIOS = ['hit', 'miss', 'coalescing', 'stampede', 'memory'] as const;
+const SCENARIOS = ['hit', 'miss', 'coalescing', 'stampede', 'memory', 'startup'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 function seconds(name: string, fallback: number): number {
@@ -88,6 +89,8 @@ async function main(): Promise<number> {
     warmupSeconds: seconds('BENCH_WARMUP_SECONDS', 2),
     stampedeSeconds: seconds('BENCH_STAMPEDE_SECONDS', 5),
     memorySeconds: seconds('BENCH_MEMORY_SECONDS', 15),
+    startupRuns: Number(process.env.BENCH_STARTUP_RUNS || 7),
+    startupIdleSeconds: seconds('BENCH_STARTUP_IDLE_SECONDS', 2),
     hitTools: hitTools(wrk),
     nginx,
     cpuProfile: process.env.BENCH_CPU_PROF === '1',
@@ -99,6 +102,8 @@ async function main(): Promise<number> {
     BENCH_WARMUP_SECONDS: settings.warmupSeconds,
     BENCH_STAMPEDE_SECONDS: settings.stampedeSeconds,
     'BENCH_MEMORY_SECONDS (per pass)': settings.memorySeconds,
+    BENCH_STARTUP_RUNS: settings.startupRuns,
+    BENCH_STARTUP_IDLE_SECONDS: settings.startupIdleSeconds,
     'hit load generators': settings.hitTools.join(', '),
     'nginx baseline': nginx ? 'yes' : 'skipped',
     'CPU pinning': PINNING
@@ -120,6 +125,7 @@ async function main(): Promise<number> {
       if (name === 'coalescing') await coalescingScenario(settings, results);
       if (name === 'stampede') await stampedeScenario(settings, results, hit);
       if (name === 'memory') await memoryScenario(settings, results);
+      if (name === 'startup') await startupScenario(settings, results);
     } catch (error) {
       results.errors.push(
         `${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,

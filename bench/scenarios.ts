@@ -1,5 +1,5 @@
 /**
- * The five scenarios of issue 7. Each starts the processes it needs, measures the BFF and its
+ * The scenarios of the benchmark. Each starts the processes it needs, measures the BFF and its
  * baseline under the same load, records runs, figures (with ratios), goals and sanity checks,
  * and stops its processes again.
  */
@@ -20,22 +20,27 @@ import {
 import { startNginx } from './nginx';
 import {
   BEFORE_DIST,
+  cpuSecondsOf,
   memoryOf,
   POSTHOG_KEY,
   PROJECT_ID,
   type Service,
+  startBareNest,
   startBff,
   startFakePostHog,
   startRawServer,
   stopChild,
 } from './processes';
-import { addGoal, type Figure, type Results, ratio } from './report';
+import { addGoal, type Figure, QUIET_LIMIT, type Results, ratio } from './report';
 
 export interface Settings {
   seconds: number;
   warmupSeconds: number;
   stampedeSeconds: number;
   memorySeconds: number;
+  /** Start-up: rounds (each target started once per round) and seconds idle before RSS. */
+  startupRuns: number;
+  startupIdleSeconds: number;
   /** Load generators of the hit scenario, the first one gives the headline figures. */
   hitTools: Array<'wrk' | 'autocannon'>;
   nginx: boolean;
@@ -1050,6 +1055,156 @@ export async function memoryScenario(s: Settings, results: Results): Promise<voi
   } finally {
     await fake.stop();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. start-up
+
+/** Where the BFF's start-up points its PostHog: never called (readiness does not ask it). */
+const UNUSED_UPSTREAM = 'http://127.0.0.1:9';
+/** Readiness poll while timing a start: fine enough for starts of ~1 s. */
+const STARTUP_POLL_MS = 5;
+
+interface StartupTarget {
+  name: string;
+  start(name: string): Promise<Service>;
+  /** Per start: ms from spawn to the first 200 of /health/ready, CPU s by then, idle RSS MB. */
+  readyMs: number[];
+  cpuSeconds: number[];
+  rssMb: number[];
+}
+
+/**
+ * Time to ready and idle RSS of the BFF (DOCS_ENABLED=false and =true; the BENCH_BEFORE build
+ * too when set) against a bare NestJS + Fastify app with one controller (bench/bare-nest.js), all
+ * from the same node_modules and NODE_OPTIONS. Each round starts every target once, in an order
+ * that rotates from round to round (this VM's speed drifts), and the figures are medians.
+ */
+export async function startupScenario(s: Settings, results: Results): Promise<void> {
+  const scenario = 'startup';
+  const bff =
+    (docs: string, before?: boolean): StartupTarget['start'] =>
+    (name) =>
+      startBff(name, {
+        upstream: UNUSED_UPSTREAM,
+        env: { DOCS_ENABLED: docs },
+        before,
+        readyPollMs: STARTUP_POLL_MS,
+      });
+  const target = (name: string, start: StartupTarget['start']): StartupTarget => ({
+    name,
+    start,
+    readyMs: [],
+    cpuSeconds: [],
+    rssMb: [],
+  });
+  const bare = target('bare NestJS + Fastify', (name) => startBareNest(name, STARTUP_POLL_MS));
+  const docsOff = target('BFF, DOCS_ENABLED=false', bff('false'));
+  const docsOn = target('BFF, DOCS_ENABLED=true', bff('true'));
+  const targets = [bare, docsOff, docsOn];
+  const beforeOff = target('BFF before, DOCS_ENABLED=false', bff('false', true));
+  const beforeOn = target('BFF before, DOCS_ENABLED=true', bff('true', true));
+  if (BEFORE_DIST) targets.push(beforeOff, beforeOn);
+
+  const cpu = startCpuWatch({});
+  let childCpu = 0;
+  for (let round = 0; round < s.startupRuns; round++) {
+    const order = [
+      ...targets.slice(round % targets.length),
+      ...targets.slice(0, round % targets.length),
+    ];
+    for (const t of order) {
+      const started = performance.now();
+      const service = await t.start(`startup-${targets.indexOf(t) + 1}-${round + 1}`);
+      t.readyMs.push(performance.now() - started);
+      t.cpuSeconds.push(cpuSecondsOf(service.child.pid) ?? Number.NaN);
+      await sleep(s.startupIdleSeconds * 1000);
+      t.rssMb.push(memoryOf(service.child.pid)?.rssMb ?? Number.NaN);
+      childCpu += cpuSecondsOf(service.child.pid) ?? 0;
+      await stopChild(service.child);
+    }
+  }
+  const other = cpu.stop(childCpu).other;
+
+  for (const t of targets) {
+    const vsBare = t !== bare;
+    figure(results, {
+      scenario,
+      name: `${t.name}: time to ready (median of ${t.readyMs.length})`,
+      value: median(t.readyMs),
+      unit: 'ms',
+      ...(vsBare && {
+        baseline: bare.name,
+        baselineValue: median(bare.readyMs),
+        ratio: ratio(median(t.readyMs), median(bare.readyMs)),
+      }),
+    });
+    figure(results, {
+      scenario,
+      name: `${t.name}: CPU used by then (median)`,
+      value: median(t.cpuSeconds),
+      unit: 's',
+    });
+    figure(results, {
+      scenario,
+      name: `${t.name}: RSS ${s.startupIdleSeconds} s after ready (median)`,
+      value: median(t.rssMb),
+      unit: 'MB',
+      ...(vsBare && {
+        baseline: bare.name,
+        baselineValue: median(bare.rssMb),
+        ratio: ratio(median(t.rssMb), median(bare.rssMb)),
+      }),
+    });
+    results.notes.push(
+      `startup, ${t.name}: ready after ${t.readyMs.map((v) => fmt(v, 0)).join(', ')} ms; CPU ${t.cpuSeconds.map((v) => fmt(v, 2)).join(', ')} s; RSS ${t.rssMb.map((v) => fmt(v, 1)).join(', ')} MB`,
+    );
+  }
+  if (BEFORE_DIST) {
+    for (const [after, before] of [
+      [docsOff, beforeOff],
+      [docsOn, beforeOn],
+    ]) {
+      const measures = [
+        ['time to ready', 'readyMs', 'ms'],
+        ['CPU by then', 'cpuSeconds', 's'],
+        ['idle RSS', 'rssMb', 'MB'],
+      ] as const;
+      for (const [what, key, unit] of measures) {
+        figure(results, {
+          scenario,
+          name: `${after.name}: ${what}, this build against BENCH_BEFORE`,
+          value: median(after[key]),
+          unit,
+          baseline: before.name,
+          baselineValue: median(before[key]),
+          ratio: ratio(median(after[key]), median(before[key])),
+        });
+      }
+    }
+  }
+  for (const t of [docsOff, docsOn]) {
+    const time = ratio(median(t.readyMs), median(bare.readyMs));
+    const rss = ratio(median(t.rssMb), median(bare.rssMb));
+    const reliable = (other ?? 0) <= QUIET_LIMIT;
+    results.goals.push(
+      {
+        goal: `${t.name}: start-up to ready ≤ 1.2× a bare NestJS + Fastify app`,
+        measured: `${fmt(median(t.readyMs), 0)} vs ${fmt(median(bare.readyMs), 0)} ms: ${fmt(time, 2)}×`,
+        met: time === null ? null : time <= 1.2,
+        reliable,
+      },
+      {
+        goal: `${t.name}: idle RSS ≤ 1.15× a bare NestJS + Fastify app`,
+        measured: `${fmt(median(t.rssMb), 1)} vs ${fmt(median(bare.rssMb), 1)} MB: ${fmt(rss, 2)}×`,
+        met: rss === null ? null : rss <= 1.15,
+        reliable,
+      },
+    );
+  }
+  results.notes.push(
+    `startup: ${s.startupRuns} rounds, each starting every target once in a rotating order; time to ready from spawn (the runner's clock) to the first 200 of GET /health/ready, polled every ${STARTUP_POLL_MS} ms; CPU = user + system of the process by then (/proc, 10 ms ticks); RSS = VmRSS ${s.startupIdleSeconds} s after ready (BENCH_STARTUP_IDLE_SECONDS), no request but the readiness polls. Every process gets the Deployment's NODE_OPTIONS and NODE_ENV=production; the BFF logs at info into a file, the bare app logs warnings and errors only. Other processes used ${fmt((other ?? 0) * 100, 0)} % of a core meanwhile.`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import { Controller, Get, Query, Req } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import {
   ApiBearerAuth,
   ApiExtension,
@@ -9,8 +10,7 @@ import {
   ApiResponse,
   ApiSchema,
   getSchemaPath,
-} from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+} from '../docs/api-decorators';
 import { ProblemSchema } from '../docs/problem.schema';
 import { refuseUndeclaredQuery } from '../proxy/proxy.service';
 import type { ProxyRoute } from '../routes/route';

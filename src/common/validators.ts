@@ -1,5 +1,4 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
   IsInt,
@@ -12,6 +11,7 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '../docs/api-decorators';
 
 // Only canonical decimal digits become numbers: "1e3", "-1", " 7", "0x10" or a repeated
 // parameter (an array) stay as they are and fail @IsInt, naming the field.

@@ -1,4 +1,6 @@
 import { applyDecorators, type Type } from '@nestjs/common';
+import { PROBLEM_TYPES, type ProblemName, problemUri } from '../common/problem-types';
+import type { ProxyRoute } from '../routes/route';
 import {
   ApiExtension,
   ApiExtraModels,
@@ -6,9 +8,7 @@ import {
   ApiResponse,
   ApiSchema,
   getSchemaPath,
-} from '@nestjs/swagger';
-import { PROBLEM_TYPES, type ProblemName, problemUri } from '../common/problem-types';
-import type { ProxyRoute } from '../routes/route';
+} from './api-decorators';
 
 @ApiSchema({ name: 'FieldError', description: 'One invalid field of the request.' })
 class FieldErrorSchema {

@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import * as swagger from '@nestjs/swagger';
 import type {
+  OpenAPIObject,
   OperationObject,
   ParameterObject,
   ReferenceObject,
@@ -10,6 +11,7 @@ import type {
   SchemaObject,
 } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { getMetadataStorage } from 'class-validator';
+import { applyApiDecorators } from './api-decorators';
 import { RESPONSE_MODELS } from './problem.schema';
 import { AT_LEAST_ONE_OF, schemaRules } from './schema-rules';
 
@@ -58,9 +60,10 @@ const DESCRIPTION = [
  * only /v1 paths, one tag per route group, every key sorted so the text is stable.
  */
 export function buildOpenApi(app: INestApplication): OpenAPIObject {
+  applyApiDecorators(swagger);
   const dtos = controllerParameterTypes(app);
   documentValidatedTypes(dtos);
-  const config = new DocumentBuilder()
+  const config = new swagger.DocumentBuilder()
     .setTitle('PostHog Integrations BFF')
     .setDescription(DESCRIPTION)
     .setVersion('1')
@@ -73,7 +76,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
       description: 'A caller token whose sha256 is listed in BFF_CLIENTS.',
     })
     .build();
-  const document = SwaggerModule.createDocument(app, config, {
+  const document = swagger.SwaggerModule.createDocument(app, config, {
     extraModels: RESPONSE_MODELS,
     autoTagControllers: false,
   });
@@ -100,7 +103,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
 /** Swagger UI at /docs, the OpenAPI 3 document at /docs-json. */
 export function setupDocs(app: INestApplication): void {
   let document: OpenAPIObject | undefined;
-  SwaggerModule.setup('docs', app, () => (document ??= buildOpenApi(app)), {
+  swagger.SwaggerModule.setup('docs', app, () => (document ??= buildOpenApi(app)), {
     jsonDocumentUrl: 'docs-json',
   });
 }

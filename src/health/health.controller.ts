@@ -1,6 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiExcludeController } from '../docs/api-decorators';
 import { RedisService } from '../redis/redis.service';
 import { Lifecycle } from './lifecycle';
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { ApiExcludeController } from '../docs/api-decorators';
 import { MetricsService } from './metrics.service';
 
 @ApiExcludeController()

@@ -1,7 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiExcludeController } from '@nestjs/swagger';
 import { Problem } from '../common/problem';
 import { PROBLEM_TYPES, type ProblemName, problemUri } from '../common/problem-types';
+import { ApiExcludeController } from '../docs/api-decorators';
 
 /**
  * `GET /problems/<name>`: what an error `type` means, for a person who met it (no token; served on

@@ -1,6 +1,6 @@
 import { applyDecorators, Delete, Get, Patch, Post, type Type } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import { ApiBearerAuth, ApiOperation } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation } from '../docs/api-decorators';
 import { ApiProblemResponses } from '../docs/problem.schema';
 import type { ActionThrottle, ProxyRoute } from '../routes/route';
 

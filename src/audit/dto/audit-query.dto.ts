@@ -1,6 +1,6 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
 import { QueryInt } from '../../common/validators';
+import { ApiPropertyOptional } from '../../docs/api-decorators';
 
 export class AuditQuery {
   @QueryInt(1, 100, 'Records per page, default 100.') limit?: number;

@@ -1,8 +1,8 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsDefined, IsOptional, IsString, Matches } from 'class-validator';
 import { AcceptsNull } from '../../common/validators';
+import { ApiProperty, ApiPropertyOptional } from '../../docs/api-decorators';
 
 /** is_valid_github_installation_id (posthog/api/github_callback/types.py): [1-9]\d{0,19}. */
 const INSTALLATION_ID = '[1-9][0-9]{0,19}';

@@ -1,7 +1,7 @@
 // Success bodies of the Slack, GitHub and Jira helper routes: PostHog's JSON, unchanged. Each class
 // mirrors one response serializer of posthog/api/integration.py (named in its comment), so the
 // OpenAPI document and the generated client describe the real fields.
-import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '../../docs/api-decorators';
 
 /** SlackChannelSerializer */
 @ApiSchema({ name: 'SlackChannel' })

@@ -1,9 +1,10 @@
 // Queries and bodies of the Slack, GitHub and Jira helper routes (the README's "Calling the service" rules). The
 // bounds are PostHog's own (posthog/api/integration.py query serializers), so a value PostHog
 // would refuse is refused here first, naming the field, before any upstream call.
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { QueryInt, RelativePath } from '../../common/validators';
+import { ApiProperty, ApiPropertyOptional } from '../../docs/api-decorators';
 import { GitHubInstallationId } from './github-installation-id';
 
 const MAX_OFFSET = 1_000_000_000;

@@ -1,4 +1,3 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   IsDefined,
   IsFQDN,
@@ -20,6 +19,7 @@ import {
   QueryInt,
   RelativePath,
 } from '../../common/validators';
+import { ApiProperty, ApiPropertyOptional } from '../../docs/api-decorators';
 import { ApiSchemaRules } from '../../docs/schema-rules';
 import { GitHubInstallationId } from './github-installation-id';
 import { KindName } from './kind';

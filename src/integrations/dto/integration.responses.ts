@@ -1,8 +1,9 @@
 // Success bodies of the project integration routes: PostHog's JSON, unchanged. Each class mirrors
 // PostHog's serializer or view answer (posthog/api/integration.py), named in its comment, so the
 // OpenAPI document and the generated client describe the real fields.
-import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+
 import { CREATED_BY } from '../../common/posthog-user.response';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '../../docs/api-decorators';
 
 /** IntegrationSerializer (component IntegrationConfig) */
 @ApiSchema({ name: 'Integration' })

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '../../docs/api-decorators';
 
 /**
  * An integration kind name, checked by shape only. Which kinds exist, and which can be created

@@ -1,6 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsInt, IsOptional, Min } from 'class-validator';
 import { QueryInt, UuidId } from '../../common/validators';
+import { ApiProperty, ApiPropertyOptional } from '../../docs/api-decorators';
 
 export class OrganizationIntegrationIdParams {
   @UuidId() id: string;

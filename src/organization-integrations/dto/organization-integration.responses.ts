@@ -1,5 +1,5 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { CREATED_BY } from '../../common/posthog-user.response';
+import { ApiProperty, ApiSchema } from '../../docs/api-decorators';
 
 /** OrganizationIntegrationSerializer (posthog/api/organization_integration.py) */
 @ApiSchema({ name: 'OrganizationIntegration' })

@@ -1,6 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsOptional, IsString, IsUUID, MaxLength, ValidateIf } from 'class-validator';
 import { BoundedString, Nullable, QueryInt, UuidId } from '../../common/validators';
+import { ApiProperty, ApiPropertyOptional } from '../../docs/api-decorators';
 import { ApiSchemaRules, AT_LEAST_ONE_OF } from '../../docs/schema-rules';
 
 export class RoleReferenceIdParams {

@@ -1,5 +1,5 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { CREATED_BY } from '../../common/posthog-user.response';
+import { ApiProperty, ApiSchema } from '../../docs/api-decorators';
 
 /** RoleExternalReferenceSerializer (posthog/api/role_external_reference.py) */
 @ApiSchema({ name: 'RoleExternalReference' })
