@@ -9,6 +9,7 @@ import { OrganizationIntegrationsModule } from './organization-integrations/orga
 import { ProblemsModule } from './problems/problems.module';
 import { ProxyModule } from './proxy/proxy.module';
 import { RoleExternalReferencesModule } from './role-external-references/role-external-references.module';
+import { TenantsModule } from './tenants/tenants.module';
 
 @Module({})
 export class AppModule {
@@ -24,6 +25,7 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         ProblemsModule,
+        TenantsModule,
       ],
     };
   }

@@ -6,6 +6,7 @@ import { WindowCounters } from './limits/window-counters';
 import { AppLogger, LOG_DESTINATION } from './logging/app-logger';
 import { MetricsService } from './metrics/metrics.service';
 import { RedisService } from './redis/redis.service';
+import { TenantRegistry } from './tenants/tenant-registry';
 
 /** Process-wide services every module may use: configuration, logs, metrics, Redis, limits. */
 @Global()
@@ -20,6 +21,7 @@ export class CoreModule {
       RedisService,
       WindowCounters,
       Lifecycle,
+      TenantRegistry,
     ];
     return { module: CoreModule, providers, exports: providers };
   }

@@ -74,7 +74,7 @@ describe('the route tables', () => {
 
   it('make every write and the authorize route unreachable with read scopes', () => {
     const refusedToReader = ROUTES.filter(
-      (route) => !(CALLERS.reader.scopes as readonly string[]).includes(route.scope),
+      (route) => !(CALLERS.reader.scopes as readonly string[]).includes(route.scope as string),
     );
     const writes = ROUTES.filter(
       (route) => route.method !== 'GET' || route.path === '/v1/integrations/authorize',
@@ -116,7 +116,9 @@ describe('caller authentication and scopes', () => {
       expect(stack.fake.requests).toHaveLength(0);
     });
 
-    const readerMayCall = (CALLERS.reader.scopes as readonly string[]).includes(route.scope);
+    const readerMayCall = (CALLERS.reader.scopes as readonly string[]).includes(
+      route.scope as string,
+    );
     if (!readerMayCall) {
       it(`answers 403 naming ${route.scope} to a read-only caller, before validation and without calling PostHog`, async () => {
         const sample = SAMPLES[label(route)];
@@ -180,7 +182,7 @@ describe('caller authentication and scopes', () => {
 
   it('lets a read-only caller use every read route its scopes cover', async () => {
     const reads = ROUTES.filter((route) =>
-      (CALLERS.reader.scopes as readonly string[]).includes(route.scope),
+      (CALLERS.reader.scopes as readonly string[]).includes(route.scope as string),
     );
     expect(reads.length).toBeGreaterThan(0);
     for (const route of reads) {

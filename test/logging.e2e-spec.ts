@@ -391,7 +391,7 @@ describe('scrubbingDestination', () => {
     const written: string[] = [];
     const destination = scrubbingDestination(
       { write: (line: string) => written.push(line) },
-      secrets,
+      () => secrets,
     );
     return { destination, written };
   };

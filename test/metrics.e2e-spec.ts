@@ -191,14 +191,15 @@ describe('GET /metrics', () => {
   });
 
   it('has a duration histogram per method and route whose count matches the requests', () => {
-    const labels = { method: 'GET', route: '/v1/integrations/:id' };
+    const labels = { method: 'GET', route: '/v1/integrations/:id', tenant: 'default' };
     const count = value(samples, 'bff_http_request_duration_seconds_count', labels);
     const total = samples
       .filter(
         (s) =>
           s.name === 'bff_http_requests_total' &&
           s.labels.method === 'GET' &&
-          s.labels.route === '/v1/integrations/:id',
+          s.labels.route === '/v1/integrations/:id' &&
+          s.labels.tenant === 'default',
       )
       .reduce((sum, s) => sum + s.value, 0);
     expect(count).toBe(total);
@@ -212,7 +213,8 @@ describe('GET /metrics', () => {
       (s) =>
         s.name === 'bff_http_request_duration_seconds_bucket' &&
         s.labels.route === labels.route &&
-        s.labels.method === 'GET',
+        s.labels.method === 'GET' &&
+        s.labels.tenant === 'default',
     );
     expect(buckets.length).toBeGreaterThan(5);
     // cumulative buckets never decrease

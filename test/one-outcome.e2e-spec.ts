@@ -76,7 +76,7 @@ describe('one outcome: a write that never left changes nothing', () => {
         .split('\n')
         .find((line) =>
           line.startsWith(
-            'bff_upstream_requests_total{method="DELETE",route="/v1/integrations/:id",status="network"}',
+            'bff_upstream_requests_total{method="DELETE",route="/v1/integrations/:id",status="network",tenant="default"}',
           ),
         );
       expect(attempts?.split(' ').at(-1)).toBe('3'); // the first try and two retries

@@ -88,7 +88,7 @@ describe('one pipeline: hits after admission, misses through the controller', ()
       'organization-integrations',
       'role-external-references',
     ] as const) {
-      await cache.invalidate(family);
+      await cache.invalidate(`default/${family}`);
     }
   });
   afterEach(() => jest.restoreAllMocks());

@@ -59,7 +59,7 @@ describe('one pipeline on Redis: the cache is read once per request', () => {
   it('reads the entry of a miss the hit entry hands on to Fastify once', async () => {
     const path = '/api/projects/1/integrations/4/';
     await stack.client.get('/v1/integrations/4'); // Fastify routes it: the hit entry knows it now
-    await stack.app.get(ResponseCache).invalidate('integrations');
+    await stack.app.get(ResponseCache).invalidate('default/integrations');
     await settle();
     const from = seen.length;
     const miss = await stack.client.get('/v1/integrations/4');

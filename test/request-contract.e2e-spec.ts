@@ -194,7 +194,7 @@ describe('request contract', () => {
         .split('\n')
         .find((l) =>
           l.startsWith(
-            `bff_http_requests_total{method="GET",route="unmatched",status="${status}",caller="none"}`,
+            `bff_http_requests_total{method="GET",route="unmatched",status="${status}",caller="none",tenant="none"}`,
           ),
         );
       return line ? Number(line.split(' ').pop()) : 0;

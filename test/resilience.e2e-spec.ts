@@ -34,7 +34,7 @@ function expectOnlyTheKeyUpstream(fake: FakePostHog) {
 
 async function circuitState(stack: Stack): Promise<string | undefined> {
   const metrics = await stack.client.get('/metrics', { as: null });
-  return /^bff_upstream_circuit_state (\d+)$/m.exec(metrics.text)?.[1];
+  return /^bff_upstream_circuit_state{tenant="default"} (\d+)$/m.exec(metrics.text)?.[1];
 }
 
 async function refusals(stack: Stack, limit: string): Promise<number> {

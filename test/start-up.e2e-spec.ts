@@ -24,7 +24,7 @@ describe('start-up with bad configuration', () => {
     expect(exit.code).toBe(2);
     expect(exit.stderr.trim().split('\n')).toEqual([
       'configuration error: POSTHOG_HOST must be an origin (scheme, host, optional port), without a path (/api)',
-      'configuration error: POSTHOG_API_KEY is required',
+      'configuration error: POSTHOG_API_KEY (or POSTHOG_API_KEY_FILE) is required',
       'configuration error: POSTHOG_PROJECT_ID must be a positive integer',
       'configuration error: PORT must be an integer from 0 to 65535, got "eighty"',
     ]);
@@ -121,7 +121,7 @@ describe('ADMIN_PORT', () => {
     await fetch(`${api}/v1/integrations`);
     const metrics = await (await fetch(`${admin}/metrics`)).text();
     expect(metrics).toMatch(
-      /bff_http_requests_total\{method="GET",route="\/v1\/integrations",status="401",caller="none"\} [1-9]/,
+      /bff_http_requests_total\{method="GET",route="\/v1\/integrations",status="401",caller="none",tenant="none"\} [1-9]/,
     );
     expect(metrics).toMatch(/bff_http_requests_total\{method="GET",route="\/health\/live"/);
   });

@@ -23,6 +23,8 @@ export interface AuditRecord {
   caller?: string;
   /** The JWT subject, for a service-account caller. */
   subject?: string;
+  /** The tenant (PostHog project) written to. */
+  tenant?: string;
   method: string;
   route: string;
   target: AuditTarget;
@@ -80,6 +82,7 @@ export class AuditTrail {
       request_id: ctx.requestId,
       caller: ctx.caller?.id,
       subject: ctx.caller?.subject,
+      tenant: ctx.tenant?.name,
       method: route.method,
       route: route.path,
       target: targetOf(route, input),

@@ -6,6 +6,7 @@ import type { CallerConfig } from '../config/config';
 import { WindowCounters } from '../limits/window-counters';
 import { MetricsService } from '../metrics/metrics.service';
 import type { ProxyRoute } from '../routes/route';
+import { TenantRegistry } from '../tenants/tenant-registry';
 import { CallerRegistry } from './caller-registry';
 import { JwtVerifier } from './jwt-verifier';
 
@@ -37,6 +38,7 @@ export class CallerAuth {
     private readonly jwt: JwtVerifier,
     private readonly counters: WindowCounters,
     private readonly metrics: MetricsService,
+    private readonly tenants: TenantRegistry,
   ) {
     registry.onChange(() => this.verified.clear());
   }
@@ -76,6 +78,8 @@ export class CallerAuth {
     authorization: string | undefined,
     route: ProxyRoute,
     ctx?: RequestContext,
+    /** The tenant the path names (`/v1/tenants/:tenant/...`); else the caller's default. */
+    tenant?: string,
   ): Promise<CallerConfig> {
     // A token seen before or configured needs no await; only a JWT seen first waits.
     const caller =
@@ -93,7 +97,10 @@ export class CallerAuth {
         },
       );
     }
-    if (!caller.scopes.has(route.scope)) {
+    // Right after authentication, before anything else: a tenant cannot be probed by scope.
+    const admitted = this.tenants.admit(caller, tenant);
+    if (ctx) ctx.tenant = admitted;
+    if (route.scope !== undefined && !caller.scopes.has(route.scope)) {
       throw new Problem(403, `Caller "${caller.id}" lacks the ${route.scope} scope.`);
     }
     if (caller.rateLimitPerMinute !== undefined) {

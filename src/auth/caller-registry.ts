@@ -1,28 +1,21 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { readText, WatchedFile } from '../common/watched-file';
 import { CONFIG, type Config, ConfigError } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
-import { type CallerConfig, parseCallersFile, readText } from './callers-config';
-
-/** How often BFF_CLIENTS_FILE is read for changes (a change applies within 10 s: README, configuration). */
-export const CALLERS_FILE_POLL_MS = 2000;
+import { type CallerConfig, parseCallersFile } from './callers-config';
 
 /**
- * The callers in force: BFF_CLIENTS as configured, or BFF_CLIENTS_FILE as last read. The file's
- * content is compared on every poll, not its inode or mtime: a Kubernetes Secret volume swaps a
- * symlink to a new directory, which watchers of the old file never see. A file that is
- * unreadable or invalid changes nothing and logs one error line (until its content changes).
+ * The callers in force: BFF_CLIENTS as configured, or BFF_CLIENTS_FILE as last read (a
+ * WatchedFile). A new content that is unreadable or invalid changes nothing and logs one error
+ * line (until its content changes).
  */
 @Injectable()
 export class CallerRegistry implements OnApplicationShutdown {
   private hashes: Array<{ hash: Buffer; caller: CallerConfig }> = [];
   private subjects = new Map<string, CallerConfig>();
   private readonly listeners: Array<() => void> = [];
-  private readonly timer?: NodeJS.Timeout;
-  /** sha256 of the file content last seen (valid or not), so each change is handled once. */
-  private seen?: string;
-  private reading = false;
+  private readonly file?: WatchedFile;
   private count = 0;
 
   constructor(
@@ -31,9 +24,9 @@ export class CallerRegistry implements OnApplicationShutdown {
   ) {
     this.use(config.callers);
     if (config.callersFile) {
-      this.seen = digestOf(readText(config.callersFile));
-      this.timer = setInterval(() => void this.reload(), CALLERS_FILE_POLL_MS);
-      this.timer.unref();
+      const path = config.callersFile;
+      this.file = new WatchedFile(path, readText(path), (content) => this.apply(content, path));
+      this.file.start();
     }
   }
 
@@ -55,40 +48,29 @@ export class CallerRegistry implements OnApplicationShutdown {
     return this.subjects.get(subject);
   }
 
-  /** Reads BFF_CLIENTS_FILE once; a new valid content replaces the callers in force. */
-  async reload(): Promise<void> {
-    const path = this.config.callersFile;
-    if (!path || this.reading) return;
-    this.reading = true;
+  /** Reads BFF_CLIENTS_FILE now (the tests' way to skip the poll's wait). */
+  reload(): Promise<void> {
+    return this.file?.poll() ?? Promise.resolve();
+  }
+
+  /** A new content of BFF_CLIENTS_FILE: a valid one replaces the callers in force. */
+  private apply(content: string | undefined, path: string): void {
     try {
-      let content: string | undefined;
-      try {
-        content = await readFile(path, 'utf8');
-      } catch {
-        content = undefined;
-      }
-      const digest = digestOf(content);
-      if (digest === this.seen) return;
-      this.seen = digest;
-      try {
-        this.use(parseCallersFile(content, path));
-      } catch (error) {
-        const problems = error instanceof ConfigError ? error.problems : [String(error)];
-        this.logger.error(
-          { problems },
-          'BFF_CLIENTS_FILE changed but is refused; the previous callers stay in force',
-        );
-        return;
-      }
-      this.logger.info({ callers: this.count }, 'BFF_CLIENTS_FILE re-read: new callers in force');
-      for (const listener of this.listeners) listener();
-    } finally {
-      this.reading = false;
+      this.use(parseCallersFile(content, path));
+    } catch (error) {
+      const problems = error instanceof ConfigError ? error.problems : [String(error)];
+      this.logger.error(
+        { problems },
+        'BFF_CLIENTS_FILE changed but is refused; the previous callers stay in force',
+      );
+      return;
     }
+    this.logger.info({ callers: this.count }, 'BFF_CLIENTS_FILE re-read: new callers in force');
+    for (const listener of this.listeners) listener();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.file?.stop();
   }
 
   private use(callers: CallerConfig[]): void {
@@ -98,8 +80,4 @@ export class CallerRegistry implements OnApplicationShutdown {
       callers.flatMap((caller) => (caller.subject ? [[caller.subject, caller] as const] : [])),
     );
   }
-}
-
-function digestOf(content: string | undefined): string {
-  return content === undefined ? 'unreadable' : createHash('sha256').update(content).digest('hex');
 }

@@ -1,18 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { plainToInstance, Transform } from 'class-transformer';
-import {
-  ArrayNotEmpty,
-  getMetadataStorage,
-  IsArray,
-  IsIn,
-  IsInt,
-  Matches,
-  Min,
-  validateSync,
-} from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayNotEmpty, IsArray, IsIn, IsInt, Matches, Min } from 'class-validator';
+import { readText } from '../common/watched-file';
 import { ConfigError } from '../config/config-error';
+import { type ListSchema, parseJsonList } from '../config/json-list';
 import { ifSet } from '../config/rules';
 import { SCOPES, type Scope } from '../routes/scopes';
+import { TENANT_NAME } from '../tenants/tenants-config';
 
 /**
  * A caller allowed in, as configured in BFF_CLIENTS: by token (only sha256 hashes are kept; two
@@ -24,11 +17,14 @@ export interface CallerConfig {
   subject?: string;
   scopes: ReadonlySet<Scope>;
   rateLimitPerMinute?: number;
+  /** The tenants it may use, the first being its default (every tenant's name is checked). */
+  tenants?: readonly string[];
 }
 
 const HASHES = ifSet('$property must be 64 hex characters, or a non-empty array of them');
 const SCOPE_LIST = { message: '$property must be a non-empty array' };
 const POSITIVE = ifSet('$property must be a positive integer');
+const TENANTS = ifSet('$property must be a non-empty array of tenant names');
 
 /** One entry of the caller list, as written in BFF_CLIENTS or BFF_CLIENTS_FILE. */
 class CallerEntry {
@@ -57,29 +53,18 @@ class CallerEntry {
   @IsInt(POSITIVE)
   @Min(1, POSITIVE)
   rate_limit_per_minute?: number;
+
+  @IsArray(TENANTS)
+  @ArrayNotEmpty(TENANTS)
+  @Matches(TENANT_NAME, { ...TENANTS, each: true })
+  tenants?: string[];
 }
 
-/** The fields an entry may have: those CallerEntry declares. */
-const FIELDS = new Set(
-  getMetadataStorage()
-    .getTargetValidationMetadatas(CallerEntry, '', true, false)
-    .map((rule) => rule.propertyName),
-);
-
-/** One line per problem of this entry, each naming it (`where`) and the field. */
-function entryProblems(raw: object, entry: CallerEntry, where: string): string[] {
-  // Read from the raw entry: class-transformer drops keys such as "constructor" unseen.
-  const unknown = Object.keys(raw).filter((field) => !FIELDS.has(field));
-  const problems = [
-    ...unknown.map((field) => `${where} has an unknown field: ${field}`),
-    ...validateSync(entry, { stopAtFirstError: true }).map(
-      ({ constraints = {} }) => `${where}.${Object.values(constraints)[0]}`,
-    ),
-  ];
-  if ((entry.token_sha256 === undefined) === (entry.subject === undefined)) {
-    problems.push(`${where} needs exactly one of token_sha256 and subject`);
-  }
-  return problems;
+/** Exactly one way in: a token (by its hashes) or a JWT subject. */
+function checkEntry(entry: CallerEntry, where: string): string[] {
+  return (entry.token_sha256 === undefined) === (entry.subject === undefined)
+    ? [`${where} needs exactly one of token_sha256 and subject`]
+    : [];
 }
 
 function toCaller(entry: CallerEntry): CallerConfig {
@@ -89,6 +74,7 @@ function toCaller(entry: CallerEntry): CallerConfig {
     subject: entry.subject,
     scopes: new Set(entry.scopes),
     rateLimitPerMinute: entry.rate_limit_per_minute,
+    tenants: entry.tenants,
   };
 }
 
@@ -113,56 +99,26 @@ function duplicateOf(
   return undefined;
 }
 
+const CALLER_LIST: ListSchema<CallerEntry, CallerConfig> = {
+  entry: CallerEntry,
+  noun: 'callers',
+  check: checkEntry,
+  toValue: toCaller,
+  clash: duplicateOf,
+};
+
 /**
  * The callers of a caller list (JSON), from `source` (BFF_CLIENTS or BFF_CLIENTS_FILE), used at
  * start-up and for every re-read of BFF_CLIENTS_FILE. Throws a ConfigError listing every problem.
  */
 export function parseCallerList(json: string, source: string): CallerConfig[] {
-  let list: unknown;
-  try {
-    list = JSON.parse(json);
-  } catch {
-    throw new ConfigError(`${source} is not valid JSON`);
-  }
-  if (!Array.isArray(list) || list.length === 0) {
-    throw new ConfigError(`${source} must be a non-empty JSON array of callers`);
-  }
-  const problems: string[] = [];
-  const callers: CallerConfig[] = [];
-  list.forEach((raw: unknown, i) => {
-    const where = `${source}[${i}]`;
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      problems.push(`${where} must be an object`);
-      return;
-    }
-    const entry = plainToInstance(CallerEntry, raw);
-    const found = entryProblems(raw, entry, where);
-    if (found.length > 0) {
-      problems.push(...found);
-      return;
-    }
-    const caller = toCaller(entry);
-    const duplicate = duplicateOf(caller, callers, where);
-    if (duplicate) problems.push(duplicate);
-    else callers.push(caller);
-  });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return callers;
+  return parseJsonList(json, source, CALLER_LIST);
 }
 
 /** The callers in BFF_CLIENTS_FILE's content (undefined: the file could not be read). */
 export function parseCallersFile(content: string | undefined, path: string): CallerConfig[] {
   if (content === undefined) throw new ConfigError(`BFF_CLIENTS_FILE cannot be read: ${path}`);
   return parseCallerList(content, 'BFF_CLIENTS_FILE');
-}
-
-/** The file's text, or undefined when it cannot be read. */
-export function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** The callers at start-up: those of BFF_CLIENTS, or of BFF_CLIENTS_FILE read now. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AppLogger } from '../logging/app-logger';
 import type { RedisService } from '../redis/redis.service';
-import type { CacheFamily } from '../routes/route';
+import type { TenantFamily } from '../routes/route';
 
 /** Which entries of a family are current: part of every cache key. */
 export interface Generation {
@@ -33,11 +33,11 @@ const newEpoch = () => randomBytes(6).toString('hex');
  */
 export class Generations {
   private readonly key: string;
-  private readonly local = new Map<CacheFamily, number>();
-  private readonly localTags = new Map<CacheFamily, Generation>();
+  private readonly local = new Map<TenantFamily, number>();
+  private readonly localTags = new Map<TenantFamily, Generation>();
   private localEpoch = newEpoch();
   /** Families written while Redis could not be told: their Redis number is behind. */
-  private readonly unshared = new Set<CacheFamily>();
+  private readonly unshared = new Set<TenantFamily>();
   private sharing?: Promise<void>;
   /** Whether the last read went to Redis (false: this replica's own numbers). */
   private sharedMode = false;
@@ -60,11 +60,11 @@ export class Generations {
   }
 
   /** The family's current generation; synchronous while Redis is not in use (no round trip). */
-  current(family: CacheFamily): Generation | Promise<Generation> {
+  current(family: TenantFamily): Generation | Promise<Generation> {
     return this.redis.available ? this.currentShared(family) : this.localGeneration(family);
   }
 
-  private async currentShared(family: CacheFamily): Promise<Generation> {
+  private async currentShared(family: TenantFamily): Promise<Generation> {
     if (this.unshared.size > 0) await this.shareMissed();
     if (!this.unshared.has(family)) {
       try {
@@ -80,7 +80,7 @@ export class Generations {
   }
 
   /** This replica's own generation of a family: one object until a bump or a restart. */
-  private localGeneration(family: CacheFamily): Generation {
+  private localGeneration(family: TenantFamily): Generation {
     let generation = this.localTags.get(family);
     if (!generation) {
       generation = { tag: `L${this.localEpoch}.${this.local.get(family) ?? 0}`, shared: false };
@@ -93,13 +93,13 @@ export class Generations {
    * After a successful write. When Redis cannot be told now, this replica keeps to its own number
    * for the family (so it never serves an entry older than the write) and tells Redis later.
    */
-  async bump(family: CacheFamily): Promise<void> {
+  async bump(family: TenantFamily): Promise<void> {
     this.local.set(family, (this.local.get(family) ?? 0) + 1);
     this.localTags.delete(family);
     if (this.redis.configured && !(await this.bumpShared(family))) this.unshared.add(family);
   }
 
-  private async readShared(family: CacheFamily): Promise<[string, string | null]> {
+  private async readShared(family: TenantFamily): Promise<[string, string | null]> {
     const [epoch, n] = await this.redis.run((c) => c.hmGet(this.key, ['epoch', family]));
     if (epoch) return [epoch, n];
     // A new (or forgotten) hash: the first replica to get here sets the epoch, all read it back.
@@ -110,7 +110,7 @@ export class Generations {
     return [set, count];
   }
 
-  private async bumpShared(family: CacheFamily): Promise<boolean> {
+  private async bumpShared(family: TenantFamily): Promise<boolean> {
     if (!this.redis.available) return false;
     try {
       await this.redis.run((c) =>

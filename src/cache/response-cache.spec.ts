@@ -55,22 +55,22 @@ describe('ResponseCache read-through (in process)', () => {
     const load = loader('a');
     const outcomes = await Promise.all(
       Array.from({ length: 5 }, async () =>
-        r.cache.read(await r.cache.lookup('integrations', 'k1'), 1000, load),
+        r.cache.read(await r.cache.lookup('default/integrations', 'k1'), 1000, load),
       ),
     );
     expect(load.calls).toBe(1);
     expect(new Set(outcomes.map((o) => o.cache))).toEqual(new Set(['MISS']));
-    const hit = await r.cache.lookup('integrations', 'k1');
+    const hit = await r.cache.lookup('default/integrations', 'k1');
     expect(hit.hit?.body.toString()).toBe('a');
   });
 
   it('lets a lookup join an identical load in flight, with the outcome read() gives', async () => {
-    const idle = await r.cache.lookup('integrations', 'k5');
+    const idle = await r.cache.lookup('default/integrations', 'k5');
     expect(r.cache.inFlight(idle)).toBeUndefined(); // nothing loading: only read() answers
     const load = loader('joined');
     const leader = r.cache.read(idle, 1000, load);
-    const waiter = r.cache.inFlight(await r.cache.lookup('integrations', 'k5'));
-    const other = r.cache.inFlight(await r.cache.lookup('integrations', 'k6'));
+    const waiter = r.cache.inFlight(await r.cache.lookup('default/integrations', 'k5'));
+    const other = r.cache.inFlight(await r.cache.lookup('default/integrations', 'k6'));
     expect(other).toBeUndefined(); // another key's load is not this one's
     const [led, joined] = await Promise.all([leader, waiter]);
     expect(load.calls).toBe(1);
@@ -79,45 +79,49 @@ describe('ResponseCache read-through (in process)', () => {
   });
 
   it('gives a waiter on a failing load the kept copy (STALE), else the failure', async () => {
-    await r.cache.read(await r.cache.lookup('integrations', 'k7'), 100, loader('kept'));
+    await r.cache.read(await r.cache.lookup('default/integrations', 'k7'), 100, loader('kept'));
     await sleep(150);
     const failing = async (): Promise<CachedResponse> => {
       await sleep(5);
       throw new UpstreamFailure('server', 502, 'down', 'answered');
     };
-    const expired = await r.cache.lookup('integrations', 'k7');
+    const expired = await r.cache.lookup('default/integrations', 'k7');
     const leader = r.cache.read(expired, 100, failing);
-    const stale = await r.cache.inFlight(await r.cache.lookup('integrations', 'k7'));
+    const stale = await r.cache.inFlight(await r.cache.lookup('default/integrations', 'k7'));
     expect([stale?.cache, stale?.response.body.toString()]).toEqual(['STALE', 'kept']);
     await leader;
 
-    const never = r.cache.read(await r.cache.lookup('integrations', 'k8'), 100, failing);
-    const waiter = r.cache.inFlight(await r.cache.lookup('integrations', 'k8'));
+    const never = r.cache.read(await r.cache.lookup('default/integrations', 'k8'), 100, failing);
+    const waiter = r.cache.inFlight(await r.cache.lookup('default/integrations', 'k8'));
     await expect(waiter).rejects.toBeInstanceOf(UpstreamFailure);
     await expect(never).rejects.toBeInstanceOf(UpstreamFailure);
   });
 
   it('answers STALE from the expired copy when the upstream fails, never on no-cache', async () => {
-    await r.cache.read(await r.cache.lookup('integrations', 'k2'), 100, loader('old'));
+    await r.cache.read(await r.cache.lookup('default/integrations', 'k2'), 100, loader('old'));
     await sleep(150);
     const failing = async (): Promise<CachedResponse> => {
       throw new UpstreamFailure('server', 502, 'down', 'answered');
     };
-    const lookup = await r.cache.lookup('integrations', 'k2');
+    const lookup = await r.cache.lookup('default/integrations', 'k2');
     expect(lookup.hit).toBeUndefined(); // expired: not a HIT
     const stale = await r.cache.read(lookup, 100, failing);
     expect([stale.cache, stale.response.body.toString()]).toEqual(['STALE', 'old']);
     await expect(
-      r.cache.read(await r.cache.lookup('integrations', 'k2', true), 100, failing),
+      r.cache.read(await r.cache.lookup('default/integrations', 'k2', true), 100, failing),
     ).rejects.toBeInstanceOf(UpstreamFailure);
   });
 
   it('makes every entry of a family unreachable after invalidate, others stay', async () => {
-    await r.cache.read(await r.cache.lookup('integrations', 'k3'), 1000, loader('i'));
-    await r.cache.read(await r.cache.lookup('role-external-references', 'k3'), 1000, loader('r'));
-    await r.cache.invalidate('integrations');
-    expect((await r.cache.lookup('integrations', 'k3')).hit).toBeUndefined();
-    expect((await r.cache.lookup('role-external-references', 'k3')).hit).toBeDefined();
+    await r.cache.read(await r.cache.lookup('default/integrations', 'k3'), 1000, loader('i'));
+    await r.cache.read(
+      await r.cache.lookup('default/role-external-references', 'k3'),
+      1000,
+      loader('r'),
+    );
+    await r.cache.invalidate('default/integrations');
+    expect((await r.cache.lookup('default/integrations', 'k3')).hit).toBeUndefined();
+    expect((await r.cache.lookup('default/role-external-references', 'k3')).hit).toBeDefined();
   });
 });
 
@@ -141,20 +145,20 @@ describe('ResponseCache read-through (in process)', () => {
   });
 
   it('an expired L1 copy reads Redis first: a fresher copy another replica stored wins', async () => {
-    await a.cache.read(await a.cache.lookup('integrations', 'r1'), 600, loader('v1'));
-    expect((await b.cache.lookup('integrations', 'r1')).hit?.body.toString()).toBe('v1'); // b's L1 now
+    await a.cache.read(await a.cache.lookup('default/integrations', 'r1'), 600, loader('v1'));
+    expect((await b.cache.lookup('default/integrations', 'r1')).hit?.body.toString()).toBe('v1'); // b's L1 now
     await sleep(300);
-    await a.cache.read(await a.cache.lookup('integrations', 'r1', true), 600, loader('v2'));
+    await a.cache.read(await a.cache.lookup('default/integrations', 'r1', true), 600, loader('v2'));
     await sleep(350); // b's copy of v1 expired; v2 is fresh in Redis
-    const onB = await b.cache.lookup('integrations', 'r1');
+    const onB = await b.cache.lookup('default/integrations', 'r1');
     expect(onB.hit?.body.toString()).toBe('v2');
   });
 
   it('drops every entry when Redis forgot the generations (new epoch), L1 copies included', async () => {
-    await a.cache.read(await a.cache.lookup('integrations', 'r2'), 1000, loader('before'));
-    expect((await a.cache.lookup('integrations', 'r2')).hit).toBeDefined();
+    await a.cache.read(await a.cache.lookup('default/integrations', 'r2'), 1000, loader('before'));
+    expect((await a.cache.lookup('default/integrations', 'r2')).hit).toBeDefined();
     await a.redis.run((c) => c.del(`${env.REDIS_KEY_PREFIX}generations`));
-    expect((await a.cache.lookup('integrations', 'r2')).hit).toBeUndefined();
-    expect((await b.cache.lookup('integrations', 'r2')).hit).toBeUndefined();
+    expect((await a.cache.lookup('default/integrations', 'r2')).hit).toBeUndefined();
+    expect((await b.cache.lookup('default/integrations', 'r2')).hit).toBeUndefined();
   });
 });

@@ -9,7 +9,7 @@ import type { CacheResult } from '../common/request-context';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
-import type { CacheFamily } from '../routes/route';
+import type { TenantFamily } from '../routes/route';
 import { UpstreamFailure } from '../upstream/posthog-answer';
 import { Generations } from './generations';
 import type { MemoryStore } from './memory-store';
@@ -74,7 +74,7 @@ export class ResponseCache {
   private readonly generations: Generations;
   private readonly inflight = new Map<string, Promise<CachedResponse>>();
   /** See keyOf. */
-  private readonly keys = new BoundedMemo<{ family: CacheFamily; tag: string; key: string }>();
+  private readonly keys = new BoundedMemo<{ family: TenantFamily; tag: string; key: string }>();
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly tiers: Cache,
@@ -101,7 +101,7 @@ export class ResponseCache {
    * Reads the family's current generation and the tiers, once per request: a fresh entry is a HIT
    * (and may start a refresh ahead of expiry); otherwise read() loads from here.
    */
-  async lookup(family: CacheFamily, target: string, noCache = false): Promise<Lookup> {
+  async lookup(family: TenantFamily, target: string, noCache = false): Promise<Lookup> {
     const current = this.generations.current(family);
     const generation = current instanceof Promise ? await current : current;
     const key = this.keyOf(family, generation.tag, target);
@@ -115,7 +115,7 @@ export class ResponseCache {
    * hit would be hashed again by every map it is looked up in. Bounded in count and length;
    * started afresh when full.
    */
-  private keyOf(family: CacheFamily, tag: string, target: string): string {
+  private keyOf(family: TenantFamily, tag: string, target: string): string {
     const known = this.keys.get(target);
     if (known?.tag === tag && known.family === family) return known.key;
     const key = `${this.redis.keyPrefix}cache:${family}:${tag}:${target}`;
@@ -158,7 +158,7 @@ export class ResponseCache {
   }
 
   /** After a successful write: every cached read of the family is gone, on every replica. */
-  invalidate(family: CacheFamily): Promise<void> {
+  invalidate(family: TenantFamily): Promise<void> {
     return this.generations.bump(family);
   }
 

@@ -34,6 +34,12 @@ export const PROBLEM_TYPES = {
     status: [403],
     description: "The caller's token lacks the scope the route needs (see x-required-scope).",
   },
+  'tenant-forbidden': {
+    title: 'Tenant forbidden',
+    status: [403],
+    description:
+      'The tenant named in the path (/v1/tenants/<tenant>/...) does not exist, or this caller may not use it (the same answer for both). GET /v1/tenants lists the tenants this caller may use.',
+  },
   'not-found': {
     title: 'Not found',
     status: [404],

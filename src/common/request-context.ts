@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Lookup } from '../cache/response-cache';
 import type { CallerConfig } from '../config/config';
+import type { Tenant } from '../tenants/tenant-registry';
 
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS';
 
@@ -25,6 +26,8 @@ export interface RequestContext {
   params?: unknown;
   /** CallerAuth. */
   caller?: CallerConfig;
+  /** CallerAuth, once the caller is known: the tenant (PostHog project) the request is for. */
+  tenant?: Tenant;
   /** CallerAuth: credentials were sent but named no caller (the metrics' `unknown` caller). */
   unknownCaller?: boolean;
   /** The writer of the answer (writeAnswer): how the cache served a /v1 GET. */
@@ -46,6 +49,8 @@ interface RequestSlots {
   ctx: RequestContext;
   /** admin-port: the request came in on ADMIN_PORT. */
   onAdminPort?: true;
+  /** ServerEntry: the tenant a `/v1/tenants/:tenant/...` path names (the path is then `/v1/...`). */
+  tenantName?: string;
   /** The hit entry: admission it already ran, and its cache lookup, handed on to Fastify. */
   handedOver?: { admitted: Promise<unknown>; lookup?: Lookup };
 }

@@ -44,12 +44,15 @@ describe('loadConfig', () => {
     const config = loadConfig(env());
     expect(config.port).toBe(3000);
     expect(config.host).toBe('0.0.0.0');
-    expect(config.posthog).toEqual({
-      host: 'https://us.posthog.com',
-      apiKey: 'phx_unit_test_key',
-      projectId: '42',
-      organizationId: undefined,
-    });
+    expect(config.tenants).toEqual([
+      {
+        name: 'default',
+        posthog: { host: 'https://us.posthog.com', projectId: '42', organizationId: undefined },
+        apiKey: { value: 'phx_unit_test_key' },
+        ratePerMinute: 480,
+        ratePerHour: 4800,
+      },
+    ]);
     expect(config.redis).toBeUndefined();
     expect(config.cache).toEqual({
       ttlMs: 30_000,
@@ -111,8 +114,8 @@ describe('loadConfig', () => {
     );
     expect(config.port).toBe(8080);
     expect(config.host).toBe('127.0.0.1');
-    expect(config.posthog.host).toBe('https://eu.posthog.com');
-    expect(config.posthog.organizationId).toBe(ORGANIZATION_ID.toLowerCase());
+    expect(config.tenants[0].posthog.host).toBe('https://eu.posthog.com');
+    expect(config.tenants[0].posthog.organizationId).toBe(ORGANIZATION_ID.toLowerCase());
     expect(config.redis).toEqual({
       url: 'redis://cache:6379/0',
       keyPrefix: 'bff-a:',
@@ -141,7 +144,8 @@ describe('loadConfig', () => {
   it('accepts the retired POSTHOG_ENVIRONMENT_ID only when unset, blank or equal to the project id', () => {
     for (const value of [undefined, '  ', '9']) {
       expect(
-        loadConfig(env({ POSTHOG_PROJECT_ID: '9', POSTHOG_ENVIRONMENT_ID: value })).posthog,
+        loadConfig(env({ POSTHOG_PROJECT_ID: '9', POSTHOG_ENVIRONMENT_ID: value })).tenants[0]
+          .posthog,
       ).not.toHaveProperty('environmentId');
     }
     expect(() => loadConfig(env({ POSTHOG_PROJECT_ID: '9', POSTHOG_ENVIRONMENT_ID: '7' }))).toThrow(
@@ -155,7 +159,7 @@ describe('loadConfig', () => {
     ['http://posthog.internal:8000/', 'http://posthog.internal:8000'],
     ['HTTPS://EU.PostHog.com:443', 'https://eu.posthog.com'],
   ])('reads POSTHOG_HOST %s as the origin %s', (raw, host) => {
-    expect(loadConfig(env({ POSTHOG_HOST: raw })).posthog.host).toBe(host);
+    expect(loadConfig(env({ POSTHOG_HOST: raw })).tenants[0].posthog.host).toBe(host);
   });
 
   it.each([
@@ -208,7 +212,7 @@ describe('loadConfig', () => {
     }
     expect(problems).toEqual([
       'POSTHOG_HOST must be an origin (scheme, host, optional port), without a path (/api)',
-      'POSTHOG_API_KEY is required',
+      'POSTHOG_API_KEY (or POSTHOG_API_KEY_FILE) is required',
       'POSTHOG_PROJECT_ID is required',
       'BFF_CLIENTS (or BFF_CLIENTS_FILE) is required',
       'PORT must be an integer from 0 to 65535, got "eighty"',
@@ -231,7 +235,7 @@ describe('loadConfig', () => {
   it('trims surrounding whitespace of values', () => {
     const config = loadConfig(env({ PORT: ' 8081 ', POSTHOG_PROJECT_ID: ' 5 ' }));
     expect(config.port).toBe(8081);
-    expect(config.posthog.projectId).toBe('5');
+    expect(config.tenants[0].posthog.projectId).toBe('5');
   });
 
   describe('a missing or malformed variable is refused with a message naming it', () => {

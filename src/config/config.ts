@@ -1,6 +1,13 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { type CallerConfig, readCallers } from '../auth/callers-config';
+import { readText } from '../common/watched-file';
+import {
+  DEFAULT_TENANT,
+  type DefaultLimits,
+  parseTenantsFile,
+  type TenantConfig,
+} from '../tenants/tenants-config';
 import { ConfigError } from './config-error';
 import { EnvDto, usesJwt } from './env.dto';
 
@@ -21,12 +28,12 @@ export interface Config {
   host: string;
   /** When set, /metrics, /health/*, /docs and /problems/* are served on this port only. */
   adminPort?: number;
-  posthog: {
-    host: string;
-    apiKey: string;
-    projectId: string;
-    organizationId?: string;
-  };
+  /**
+   * The PostHog projects served: BFF_TENANTS_FILE's, or one named `default` from the POSTHOG_*
+   * variables.
+   */
+  tenants: TenantConfig[];
+  tenantsFile?: string;
   callers: CallerConfig[];
   /** Set when callers come from BFF_CLIENTS_FILE, which is re-read when it changes. */
   callersFile?: string;
@@ -74,6 +81,22 @@ export function loadConfig(vars: Env): Config {
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
+  const limits: DefaultLimits = {
+    ratePerMinute: env.UPSTREAM_RATE_LIMIT_PER_MINUTE,
+    ratePerHour: env.UPSTREAM_RATE_LIMIT_PER_HOUR,
+  };
+  let tenants: TenantConfig[] = [];
+  try {
+    tenants = env.BFF_TENANTS_FILE
+      ? parseTenantsFile(readText(env.BFF_TENANTS_FILE), env.BFF_TENANTS_FILE, limits)
+      : problems.length === 0
+        ? [oneProject(env, limits)]
+        : [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  if (problems.length === 0) problems.push(...callerTenantProblems(callers, tenants));
   const bySubject = callers.find((caller) => caller.subject !== undefined);
   if (bySubject && !usesJwt(env)) {
     problems.push(
@@ -81,7 +104,41 @@ export function loadConfig(vars: Env): Config {
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return toConfig(env, callers);
+  return toConfig(env, callers, tenants);
+}
+
+/** The one tenant of the POSTHOG_* variables (validated: the project id is set). */
+function oneProject(env: EnvDto, limits: DefaultLimits): TenantConfig {
+  return {
+    name: DEFAULT_TENANT,
+    posthog: {
+      host: new URL(env.POSTHOG_HOST ?? 'https://us.posthog.com').origin,
+      projectId: env.POSTHOG_PROJECT_ID as string,
+      organizationId: env.POSTHOG_ORGANIZATION_ID?.toLowerCase(),
+    },
+    apiKey: env.POSTHOG_API_KEY_FILE
+      ? { file: env.POSTHOG_API_KEY_FILE }
+      : { value: env.POSTHOG_API_KEY as string },
+    ...limits,
+  };
+}
+
+/**
+ * Each caller's tenants exist; with several tenants, each caller names its own (the first being
+ * its default), since no tenant is everyone's.
+ */
+function callerTenantProblems(callers: CallerConfig[], tenants: TenantConfig[]): string[] {
+  const names = new Set(tenants.map((tenant) => tenant.name));
+  return callers.flatMap((caller) => {
+    if (caller.tenants === undefined) {
+      return names.size > 1
+        ? [`caller "${caller.id}" needs "tenants": several tenants are configured`]
+        : [];
+    }
+    return caller.tenants
+      .filter((name) => !names.has(name))
+      .map((name) => `caller "${caller.id}" names tenant "${name}", which is not configured`);
+  });
 }
 
 /** The variables that are set, trimmed: a blank one counts as unset. */
@@ -95,18 +152,13 @@ function setValues(vars: Env): Record<string, string> {
 }
 
 /** The Config of a valid environment. */
-function toConfig(env: EnvDto, callers: CallerConfig[]): Config {
-  const posthog = new URL(env.POSTHOG_HOST);
+function toConfig(env: EnvDto, callers: CallerConfig[], tenants: TenantConfig[]): Config {
   return {
     port: env.PORT,
     host: env.HOST,
     adminPort: env.ADMIN_PORT,
-    posthog: {
-      host: posthog.origin,
-      apiKey: env.POSTHOG_API_KEY,
-      projectId: env.POSTHOG_PROJECT_ID,
-      organizationId: env.POSTHOG_ORGANIZATION_ID?.toLowerCase(),
-    },
+    tenants,
+    tenantsFile: env.BFF_TENANTS_FILE,
     callers,
     callersFile: env.BFF_CLIENTS_FILE,
     // Validated: the issuer and audience are set whenever a JWT variable is.
@@ -143,12 +195,15 @@ function toConfig(env: EnvDto, callers: CallerConfig[]): Config {
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     docsEnabled: env.DOCS_ENABLED,
     otelEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
-    warnings:
-      posthog.protocol === 'http:' && !isLocalHost(posthog.hostname)
-        ? [
-            `POSTHOG_HOST uses plain http:// to ${posthog.hostname}: the PostHog key travels unencrypted; use https://`,
-          ]
-        : [],
+    warnings: tenants.flatMap(({ name, posthog }) => {
+      const { protocol, hostname } = new URL(posthog.host);
+      if (protocol !== 'http:' || isLocalHost(hostname)) return [];
+      const where =
+        name === DEFAULT_TENANT && !env.BFF_TENANTS_FILE ? 'POSTHOG_HOST' : `tenant "${name}"`;
+      return [
+        `${where} uses plain http:// to ${hostname}: the PostHog key travels unencrypted; use https://`,
+      ];
+    }),
   };
 }
 

@@ -25,6 +25,11 @@ export function usesJwt(env: EnvDto): boolean {
 }
 
 const JWT_CALLERS = { named: 'for JWT callers', holds: (env: object) => usesJwt(env as EnvDto) };
+/** One PostHog project from the POSTHOG_* variables, not several from BFF_TENANTS_FILE. */
+const ONE_PROJECT = {
+  named: '',
+  holds: (env: object) => (env as EnvDto).BFF_TENANTS_FILE === undefined,
+};
 
 /**
  * The environment variables the service reads, with their defaults: set values arrive trimmed
@@ -32,16 +37,28 @@ const JWT_CALLERS = { named: 'for JWT callers', holds: (env: object) => usesJwt(
  * variable without @Required may be unset. Problems are reported in this order.
  */
 export class EnvDto {
+  /** Several PostHog projects (tenants): a JSON file, re-read when it changes. */
+  BFF_TENANTS_FILE?: string;
+
+  /** https://us.posthog.com when unset. */
+  @NotWith('BFF_TENANTS_FILE')
   @Origin()
-  POSTHOG_HOST = 'https://us.posthog.com';
+  POSTHOG_HOST?: string;
 
-  @Required()
+  @NotWith('BFF_TENANTS_FILE')
+  @Required({ or: 'POSTHOG_API_KEY_FILE', when: ONE_PROJECT })
   @Matches(/^\S+$/, ifSet('$property must not contain whitespace'))
-  POSTHOG_API_KEY: string;
+  POSTHOG_API_KEY?: string;
 
-  @Required()
+  /** The key read from a file (a Secret volume), re-read when it changes. */
+  @NotWith('BFF_TENANTS_FILE')
+  @NotWith('POSTHOG_API_KEY')
+  POSTHOG_API_KEY_FILE?: string;
+
+  @NotWith('BFF_TENANTS_FILE')
+  @Required({ when: ONE_PROJECT })
   @Matches(/^[1-9]\d{0,18}$/, ifSet('$property must be a positive integer'))
-  POSTHOG_PROJECT_ID: string;
+  POSTHOG_PROJECT_ID?: string;
 
   // Retired: every integration route goes to /api/projects/. A different value would have sent
   // helper calls to another team, so it stops start-up instead of being silently ignored.
@@ -52,6 +69,7 @@ export class EnvDto {
   )
   POSTHOG_ENVIRONMENT_ID?: string;
 
+  @NotWith('BFF_TENANTS_FILE')
   @Matches(
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
     ifSet('$property must be a UUID'),

@@ -130,10 +130,10 @@ const REDIS_URL = process.env.REDIS_URL;
 
   const connect = async (): Promise<RedisService> => {
     const config = {
-      posthog: { apiKey: 'phx_unit_not_a_key' },
+      tenants: [],
       redis: { url: REDIS_URL as string, keyPrefix: prefix, timeoutMs: 1000 },
       logLevel: 'silent',
-    } as Config;
+    } as unknown as Config;
     const service = new RedisService(
       config,
       new AppLogger(config, { write: () => undefined }),

@@ -1,23 +1,26 @@
 import { Inject, Injectable, type LoggerService } from '@nestjs/common';
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { knownSecrets } from '../common/secrets';
 import { CONFIG, type Config } from '../config/config';
 
 export const LOG_DESTINATION = Symbol('LOG_DESTINATION');
 
 // Anything shaped like a credential is masked even if some code path tried to log it.
+/** Shorter values would redact ordinary text; real keys and tokens are far longer. */
+const MIN_SECRET_LENGTH = 4;
 const CREDENTIAL_PATTERNS = [/phx_[A-Za-z0-9_-]{8,}/g, /Bearer\s+[^\s",]+/gi];
 
 /** Wraps a destination so that no line written through it can carry the key or a token. */
 export function scrubbingDestination(
   destination: DestinationStream,
-  secrets: string[],
+  secrets: () => Iterable<string> = knownSecrets,
 ): DestinationStream {
-  const literal = secrets.filter((s) => s.length >= 4);
   return {
     write(line: string) {
       let out = line;
-      for (const secret of literal)
-        if (out.includes(secret)) out = out.split(secret).join('[REDACTED]');
+      for (const secret of secrets())
+        if (secret.length >= MIN_SECRET_LENGTH && out.includes(secret))
+          out = out.split(secret).join('[REDACTED]');
       // Cheap prefilter: most lines hold neither shape, and skip the regex scans.
       if (out.includes('phx_') || /bearer/i.test(out)) {
         for (const pattern of CREDENTIAL_PATTERNS) out = out.replace(pattern, '[REDACTED]');
@@ -113,7 +116,7 @@ export class AppLogger implements LoggerService {
     @Inject(CONFIG) config: Config,
     @Inject(LOG_DESTINATION) destination: DestinationStream,
   ) {
-    this.destination = scrubbingDestination(destination, [config.posthog.apiKey]);
+    this.destination = scrubbingDestination(destination);
     this.pino = pino(
       {
         level: config.logLevel,

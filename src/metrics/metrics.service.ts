@@ -58,17 +58,17 @@ class DeferredCounter<L extends string> {
 }
 
 /**
- * bff_http_request_duration_seconds{method,route}: bucket counts kept per series in an array and
+ * bff_http_request_duration_seconds{method,route,tenant}: bucket counts kept per series in an array and
  * exported in prom-client's metric shape, registered on the same registry (prom-client's Histogram hashes the labels on every observe()).
  */
 class RequestDurations {
   readonly name = 'bff_http_request_duration_seconds';
-  readonly help = 'Time to answer a request, by method and route template.';
+  readonly help = 'Time to answer a request, by method, route template and tenant.';
   readonly type = 'histogram';
   readonly aggregator = 'sum';
   private readonly series = new Map<
     string,
-    { method: string; route: string; buckets: number[]; sum: number; count: number }
+    { method: string; route: string; tenant: string; buckets: number[]; sum: number; count: number }
   >();
 
   constructor(
@@ -78,11 +78,11 @@ class RequestDurations {
     registry.registerMetric(this as unknown as Histogram);
   }
 
-  observe(method: string, route: string, seconds: number): void {
-    const key = `${method} ${route}`;
+  observe(method: string, route: string, tenant: string, seconds: number): void {
+    const key = `${method} ${route} ${tenant}`;
     let series = this.series.get(key);
     if (!series) {
-      series = { method, route, buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
+      series = { method, route, tenant, buckets: this.bounds.map(() => 0), sum: 0, count: 0 };
       this.series.set(key, series);
     }
     let i = 0;
@@ -99,23 +99,31 @@ class RequestDurations {
       value: number;
       metricName: string;
     }> = [];
-    for (const { method, route, buckets, sum, count } of this.series.values()) {
+    for (const { method, route, tenant, buckets, sum, count } of this.series.values()) {
       let cumulative = 0;
       buckets.forEach((n, i) => {
         cumulative += n;
         values.push({
-          labels: { le: this.bounds[i], method, route },
+          labels: { le: this.bounds[i], method, route, tenant },
           value: cumulative,
           metricName: `${this.name}_bucket`,
         });
       });
       values.push({
-        labels: { le: '+Inf', method, route },
+        labels: { le: '+Inf', method, route, tenant },
         value: count,
         metricName: `${this.name}_bucket`,
       });
-      values.push({ labels: { method, route }, value: sum, metricName: `${this.name}_sum` });
-      values.push({ labels: { method, route }, value: count, metricName: `${this.name}_count` });
+      values.push({
+        labels: { method, route, tenant },
+        value: sum,
+        metricName: `${this.name}_sum`,
+      });
+      values.push({
+        labels: { method, route, tenant },
+        value: count,
+        metricName: `${this.name}_count`,
+      });
     }
     return {
       name: this.name,
@@ -143,8 +151,8 @@ export class MetricsService {
   /** The per-request series: see DeferredCounter and RequestDurations. */
   private readonly httpRequests = new DeferredCounter({
     name: 'bff_http_requests_total',
-    help: 'Requests answered, by method, route template, status and caller (a configured caller id; unknown: credentials that named no caller; none: no credentials).',
-    labelNames: ['method', 'route', 'status', 'caller'] as const,
+    help: 'Requests answered, by method, route template, status, caller (a configured caller id; unknown: credentials that named no caller; none: no credentials) and tenant (none: not admitted to one).',
+    labelNames: ['method', 'route', 'status', 'caller', 'tenant'] as const,
     registers: [this.registry],
   });
   private readonly durations = new RequestDurations(
@@ -159,20 +167,27 @@ export class MetricsService {
   });
   private readonly upstreamRequests = new Counter({
     name: 'bff_upstream_requests_total',
-    help: 'Calls made to PostHog, by method, route template and outcome (HTTP status, timeout, network).',
-    labelNames: ['method', 'route', 'status'] as const,
+    help: 'Calls made to PostHog, by method, route template, outcome (HTTP status, timeout, network) and tenant.',
+    labelNames: ['method', 'route', 'status', 'tenant'] as const,
     registers: [this.registry],
   });
   private readonly upstreamDuration = new Histogram({
     name: 'bff_upstream_request_duration_seconds',
-    help: 'Duration of calls to PostHog, by method and route template.',
-    labelNames: ['method', 'route'] as const,
+    help: 'Duration of calls to PostHog, by method, route template and tenant.',
+    labelNames: ['method', 'route', 'tenant'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
   private readonly circuit = new Gauge({
     name: 'bff_upstream_circuit_state',
-    help: 'Upstream circuit breaker: 0 closed, 1 half-open, 2 open.',
+    help: "A tenant's upstream circuit breaker: 0 closed, 1 half-open, 2 open.",
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+  private readonly keyLoads = new Gauge({
+    name: 'bff_posthog_key_loaded_timestamp_seconds',
+    help: "When each tenant's PostHog API key was last loaded (at start-up, or re-read from its file).",
+    labelNames: ['tenant'] as const,
     registers: [this.registry],
   });
   private readonly refusals = new Counter({
@@ -209,34 +224,52 @@ export class MetricsService {
       labelNames: ['version', 'node_version'] as const,
       registers: [this.registry],
     }).set({ version: serviceVersion(), node_version: process.version }, 1);
-    this.circuit.set(0);
     // Every refusal series exists from the start, so rate() and alerts see a 0 before the first.
     for (const limit of REFUSAL_LIMITS) this.refusals.labels(limit).inc(0);
     for (const status of ['401', '403']) this.credentialRejections.labels(status).inc(0);
   }
 
-  /** `caller` is bounded: a configured caller id, `unknown` or `none`. */
-  request(method: string, route: string, status: number, seconds: number, caller: string): void {
-    this.httpRequests.inc(`${method} ${route} ${status} ${caller}`, {
+  /** `caller` is bounded: a configured caller id, `unknown` or `none`; `tenant` too (or `none`). */
+  request(
+    method: string,
+    route: string,
+    status: number,
+    seconds: number,
+    caller: string,
+    tenant: string,
+  ): void {
+    this.httpRequests.inc(`${method} ${route} ${status} ${caller} ${tenant}`, {
       method,
       route,
       status: String(status),
       caller,
+      tenant,
     });
-    this.durations.observe(method, route, seconds);
+    this.durations.observe(method, route, tenant, seconds);
   }
 
   cacheResult(route: string, result: CacheResult): void {
     this.cacheResults.inc(`${route} ${result}`, { route, result });
   }
 
-  upstreamCall(method: string, route: string, outcome: string, seconds: number): void {
-    this.upstreamRequests.labels(method, route, outcome).inc();
-    this.upstreamDuration.labels(method, route).observe(seconds);
+  upstreamCall(
+    method: string,
+    route: string,
+    outcome: string,
+    seconds: number,
+    tenant: string,
+  ): void {
+    this.upstreamRequests.labels(method, route, outcome, tenant).inc();
+    this.upstreamDuration.labels(method, route, tenant).observe(seconds);
   }
 
-  circuitState(state: CircuitState): void {
-    this.circuit.set(CIRCUIT_VALUES[state]);
+  circuitState(tenant: string, state: CircuitState): void {
+    this.circuit.labels(tenant).set(CIRCUIT_VALUES[state]);
+  }
+
+  /** Never the key, nor a hash of it: only when it was loaded. */
+  keyLoaded(tenant: string): void {
+    this.keyLoads.labels(tenant).set(Date.now() / 1000);
   }
 
   refused(limit: RefusalLimit): void {
@@ -252,18 +285,25 @@ export class MetricsService {
   }
 
   /**
-   * bff_upstream_budget_used_ratio{window}: the share of the deployment-wide upstream budget spent
-   * in the last minute / hour (1 = PostHog calls are being refused), read from `usage` at scrape.
+   * bff_upstream_budget_used_ratio{window,tenant}: the share of each PostHog key's upstream budget
+   * spent in the last minute / hour (1 = PostHog calls are being refused), read from `usage` at
+   * scrape; `tenant` names the key's first tenant (tenants sharing a key share its budget).
    */
-  budgetUsage(usage: () => Promise<Record<'minute' | 'hour', number>>): void {
+  budgetUsage(
+    usage: () => Promise<Array<{ tenant: string } & Record<'minute' | 'hour', number>>>,
+  ): void {
     new Gauge({
       name: 'bff_upstream_budget_used_ratio',
-      help: 'Share of the deployment-wide upstream budget (UPSTREAM_RATE_LIMIT_PER_MINUTE / _PER_HOUR) spent in the last minute or hour, all replicas together when Redis is used.',
-      labelNames: ['window'] as const,
+      help: "Share of a PostHog key's upstream budget (UPSTREAM_RATE_LIMIT_PER_MINUTE / _PER_HOUR, or the tenant's) spent in the last minute or hour, all replicas together when Redis is used.",
+      labelNames: ['window', 'tenant'] as const,
       registers: [this.registry],
       async collect() {
-        const used = await usage();
-        for (const window of ['minute', 'hour'] as const) this.labels(window).set(used[window]);
+        this.reset();
+        for (const used of await usage()) {
+          for (const window of ['minute', 'hour'] as const) {
+            this.labels(window, used.tenant).set(used[window]);
+          }
+        }
       },
     });
   }

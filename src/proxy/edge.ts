@@ -12,6 +12,7 @@ import { Problem, toProblem } from '../common/problem';
 import { type RequestContext, slotsOf } from '../common/request-context';
 import type { Lifecycle } from '../health/lifecycle';
 import type { ProxyRoute } from '../routes/route';
+import type { Tenant } from '../tenants/tenant-registry';
 import type { Tracing } from '../tracing/tracing';
 import type { CacheStep, ProxyService, RoutedGet } from './proxy.service';
 
@@ -33,9 +34,10 @@ export interface EdgeDeps {
 export class Edge {
   constructor(private readonly deps: EdgeDeps) {}
 
-  /** Caller admission and the 415 check; sets ctx.caller (CallerAuth). */
-  async admit(headers: IncomingHttpHeaders, route: ProxyRoute, ctx: RequestContext): Promise<void> {
-    await this.deps.auth.admit(headers.authorization, route, ctx);
+  /** Caller admission (the tenant included) and the 415 check; sets ctx.caller and ctx.tenant. */
+  async admit(req: IncomingMessage, route: ProxyRoute, ctx: RequestContext): Promise<void> {
+    const { headers } = req;
+    await this.deps.auth.admit(headers.authorization, route, ctx, slotsOf(req).tenantName);
     if (hasBodyWithoutType(headers)) {
       throw new Problem(415, 'A request body needs Content-Type: application/json.');
     }
@@ -52,8 +54,8 @@ export class Edge {
   }
 
   /** The cache step of a URL routed before (ProxyService.cacheStep). */
-  lookUp(routed: RoutedGet, headers: IncomingHttpHeaders): Promise<CacheStep> {
-    return this.deps.proxy.cacheStep(routed, headers['cache-control']);
+  lookUp(routed: RoutedGet, ctx: RequestContext, headers: IncomingHttpHeaders): Promise<CacheStep> {
+    return this.deps.proxy.cacheStep(routed, ctx.tenant as Tenant, headers['cache-control']);
   }
 
   /** Draining or closed: the drain's hooks answer from here on. */
@@ -94,7 +96,7 @@ export class Edge {
       const route = request.routeOptions.config?.proxy;
       if (!route) return done();
       const handed = slotsOf(request.raw).handedOver;
-      (handed?.admitted ?? this.admit(request.headers, route, request.ctx)).then(
+      (handed?.admitted ?? this.admit(request.raw, route, request.ctx)).then(
         () => done(),
         (error: unknown) => sendProblem(reply, toProblem(error)),
       );

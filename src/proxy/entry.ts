@@ -21,6 +21,9 @@ type Handler = (req: IncomingMessage, res: ServerResponse) => void;
  */
 const TIMEOUT_CHECK_MS = 1000;
 
+/** `/v1/tenants/<tenant>/<path>`: the tenant, and the path (with its query) it leads to. */
+const TENANT_PREFIX = /^\/v1\/tenants\/([^/?]+)(\/[^?]*(?:\?.*)?)$/;
+
 /**
  * Where every request starts, on either port (Fastify's `serverFactory`, and the ADMIN_PORT
  * server): the request's context is opened and the Exit attached (the response side, whoever
@@ -78,9 +81,17 @@ export class ServerEntry {
     return server;
   };
 
-  /** The request's context, and its response side. */
+  /**
+   * The request's context, and its response side. A `/v1/tenants/:tenant/<path>` request goes on as
+   * `/v1/<path>` for that tenant: one route table, the tenant a layer in front of it.
+   */
   open(req: IncomingMessage, res: ServerResponse) {
     const ctx = openContext(req);
+    const tenant = TENANT_PREFIX.exec(req.url ?? '');
+    if (tenant) {
+      slotsOf(req).tenantName = tenant[1];
+      req.url = `/v1${tenant[2]}`;
+    }
     this.exit?.attach(req, res, ctx);
     return ctx;
   }
@@ -93,13 +104,13 @@ export class ServerEntry {
       fastify(req, res);
       return;
     }
-    const admitted = edge.admit(req.headers, routed.route, ctx);
+    const admitted = edge.admit(req, routed.route, ctx);
     const goOn = (lookup?: Lookup) => {
       slotsOf(req).handedOver = { admitted, lookup };
       fastify(req, res);
     };
     admitted
-      .then(() => edge.lookUp(routed, req.headers))
+      .then(() => edge.lookUp(routed, ctx, req.headers))
       .then(
         ({ lookup, answer }) => {
           if (!answer || !edge.answer(res, routed, ctx, answer)) goOn(lookup);

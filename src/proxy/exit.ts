@@ -57,12 +57,13 @@ export class Exit {
     const route = ctx.route ?? 'unmatched';
     const seconds = Number(process.hrtime.bigint() - ctx.startedAt) / 1e9;
     const caller = ctx.caller?.id ?? (ctx.unknownCaller ? 'unknown' : 'none');
-    this.metrics.request(method, route, status, seconds, caller);
+    this.metrics.request(method, route, status, seconds, caller, ctx.tenant?.name ?? 'none');
     if (ctx.cache) this.metrics.cacheResult(route, ctx.cache);
     const userAgent = req.headers['user-agent'];
     const line = {
       request_id: ctx.requestId,
       caller: ctx.caller?.id,
+      tenant: ctx.tenant?.name,
       method,
       route,
       path: concretePath(route, ctx.params),

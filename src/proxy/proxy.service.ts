@@ -13,7 +13,8 @@ import { Problem } from '../common/problem';
 import { type RequestContext, slotsOf } from '../common/request-context';
 import { type CallerConfig, CONFIG, type Config } from '../config/config';
 import { INTEGRATION_ROUTES } from '../routes/integrations.routes';
-import type { CacheFamily, ProxyRoute } from '../routes/route';
+import { type CacheFamily, type ProxyRoute, tenantFamily } from '../routes/route';
+import type { Tenant } from '../tenants/tenant-registry';
 import { type Delivery, deliveryOf } from '../upstream/posthog-answer';
 import { type UpstreamCall, UpstreamClient } from '../upstream/upstream.client';
 import { resolveTarget, type UpstreamTarget } from './upstream-target';
@@ -34,18 +35,19 @@ function wantsNoCache(cacheControl: string | string[] | undefined): boolean {
 
 /** What the cache step found: the request's one lookup, and an answer when the cache has one. */
 export interface CacheStep {
-  lookup: Lookup;
+  lookup?: Lookup;
   answer?: CacheOutcome;
 }
 
-/** A cached GET's URL as validated and routed once: its route, template, params and target. */
+/** A cached GET's URL as validated and routed once: its route, template, params and targets. */
 export interface RoutedGet {
   route: ProxyRoute;
   family: CacheFamily;
   /** Fastify's route template, as logs and metrics name it. */
   template: string;
   params: unknown;
-  target: UpstreamTarget;
+  /** Per tenant: the same URL goes to each tenant's project. */
+  targets: Map<string, UpstreamTarget>;
 }
 
 /**
@@ -75,6 +77,14 @@ export class ProxyService {
     return this.routedUrls.get(url);
   }
 
+  /** The URL's memory, made from `routed` the first time it passed validation. */
+  private remember(url: string, routed: RoutedGet): RoutedGet {
+    const known = this.routedUrls.get(url);
+    if (known?.route === routed.route) return known;
+    this.routedUrls.set(url, routed);
+    return routed;
+  }
+
   /**
    * The cache step of a URL routed before: the request's one lookup, and the answer the cache
    * already has for it: a fresh entry (HIT), or the outcome of an identical load in flight on this
@@ -82,10 +92,13 @@ export class ProxyService {
    */
   async cacheStep(
     routed: RoutedGet,
+    tenant: Tenant,
     cacheControl: string | string[] | undefined,
   ): Promise<CacheStep> {
-    const noCache = wantsNoCache(cacheControl);
-    const lookup = await this.cache.lookup(routed.family, routed.target.cacheKey, noCache);
+    const target = routed.targets.get(tenant.name);
+    if (!target) return {}; // not yet for this tenant: forward() resolves and remembers it
+    const family = tenantFamily(tenant.name, routed.family);
+    const lookup = await this.cache.lookup(family, target.cacheKey, wantsNoCache(cacheControl));
     if (lookup.hit) return { lookup, answer: { response: lookup.hit, cache: 'HIT' } };
     const joined = this.cache.inFlight(lookup);
     return { lookup, answer: joined && (await joined) };
@@ -97,28 +110,31 @@ export class ProxyService {
     const route = request.routeOptions.config.proxy;
     if (!route) throw new Error(`${request.routeOptions.url} is not a ProxyEndpoint`);
     refuseUndeclaredQuery(input, request);
+    const { ctx } = request;
+    const tenant = ctx.tenant as Tenant; // admitted: the edge set it
     // The target, and the cache key, from the request as validated: never from the raw URL.
     const target = resolveTarget(
       route,
-      this.config.posthog,
+      tenant,
       input.params as Record<string, unknown>,
       input.query as Record<string, unknown>,
     ) as UpstreamTarget; // validated input is always scalar
-    if (route.kind) await this.checkKind(route, route.kind, input.params, request.ctx);
+    if (route.kind) await this.checkKind(route, route.kind, input.params, ctx);
     const call = { method: route.method, path: target.path, query: target.query, body: input.body };
-    const load = () => this.upstream.request(call, route, request.ctx);
+    const load = () => this.upstream.request(call, route, ctx);
 
     if (!route.cache) {
-      const response = await this.settle(route, input, request.ctx, load);
+      const response = await this.settle(route, input, ctx, load);
       return sendResponse(reply, response, route.method === 'GET' ? 'BYPASS' : undefined);
     }
-    this.routedUrls.set(request.raw.url ?? '', {
+    const family = tenantFamily(tenant.name, route.cache);
+    this.remember(request.raw.url ?? '', {
       route,
       family: route.cache,
-      template: request.ctx.route ?? route.path,
+      template: ctx.route ?? route.path,
       params: request.params,
-      target,
-    });
+      targets: new Map(),
+    }).targets.set(tenant.name, target);
     const ttlMs =
       route.ttlSeconds === undefined ? this.config.cache.ttlMs : route.ttlSeconds * 1000;
     const handed = slotsOf(request.raw).handedOver?.lookup;
@@ -126,16 +142,11 @@ export class ProxyService {
       handed?.target === target.cacheKey
         ? handed
         : await this.cache.lookup(
-            route.cache,
+            family,
             target.cacheKey,
             wantsNoCache(request.headers['cache-control']),
           );
-    const outcome = await this.cache.read(
-      lookup,
-      ttlMs,
-      load,
-      this.refresher(call, route, request.ctx.requestId, request.ctx.caller),
-    );
+    const outcome = await this.cache.read(lookup, ttlMs, load, this.refresher(call, route, ctx));
     sendResponse(reply, outcome.response, outcome.cache);
   }
 
@@ -162,7 +173,7 @@ export class ProxyService {
     } finally {
       if (route.method !== 'GET') await this.audit.write(route, input, ctx, response, delivery);
       if (route.invalidates && (response !== undefined || delivery === 'unknown')) {
-        await this.cache.invalidate(route.invalidates);
+        await this.cache.invalidate(tenantFamily((ctx.tenant as Tenant).name, route.invalidates));
       }
     }
   }
@@ -175,14 +186,14 @@ export class ProxyService {
   private refresher(
     call: UpstreamCall,
     route: ProxyRoute,
-    requestId: string,
-    caller?: CallerConfig,
+    { requestId, caller, tenant }: RequestContext,
   ): () => Promise<CachedResponse> {
     return () =>
       this.upstream.request(call, route, {
         requestId: `refresh-${requestId}`,
         startedAt: process.hrtime.bigint(),
         caller,
+        tenant,
       });
   }
 
@@ -200,13 +211,14 @@ export class ProxyService {
   ): Promise<void> {
     const id = (params as { id?: string } | undefined)?.id;
     const read = INTEGRATION_ROUTES.get;
-    const target = resolveTarget(read, this.config.posthog, { id }) as UpstreamTarget;
+    const tenant = ctx.tenant as Tenant;
+    const target = resolveTarget(read, tenant, { id }) as UpstreamTarget;
     const call = { method: read.method, path: target.path, query: target.query };
     const outcome = await this.cache.read(
-      await this.cache.lookup('integrations', target.cacheKey),
+      await this.cache.lookup(tenantFamily(tenant.name, 'integrations'), target.cacheKey),
       this.config.cache.ttlMs,
       () => this.upstream.request(call, read, ctx),
-      this.refresher(call, read, ctx.requestId),
+      this.refresher(call, read, ctx),
     );
     const kind = parseKind(outcome.response.body);
     if (kind === needed) return;

@@ -1,16 +1,13 @@
 import { Problem } from '../common/problem';
-import type { Config } from '../config/config';
 import { INTEGRATION_ROUTES } from '../routes/integrations.routes';
 import { ORGANIZATION_INTEGRATION_ROUTES } from '../routes/organization-integrations.routes';
 import { ROLE_REFERENCE_ROUTES } from '../routes/role-external-references.routes';
 import { resolveTarget } from './upstream-target';
 
 const ORG = '0191f3a4-5b6c-7d8e-9f00-112233445566';
-const posthog: Config['posthog'] = {
-  host: 'https://eu.posthog.example',
-  apiKey: 'phx_unit_key',
-  projectId: '11',
-  organizationId: ORG,
+const posthog = {
+  name: 'web',
+  posthog: { host: 'https://eu.posthog.example', projectId: '11', organizationId: ORG },
 };
 
 describe('resolveTarget', () => {
@@ -73,7 +70,7 @@ describe('resolveTarget', () => {
         ['offset', '0'],
       ]);
       expect(a?.cacheKey).toBe(
-        'https://eu.posthog.example/api/projects/11/integrations/?limit=5&offset=0',
+        'web https://eu.posthog.example/api/projects/11/integrations/?limit=5&offset=0',
       );
     });
 
@@ -81,11 +78,22 @@ describe('resolveTarget', () => {
       const us = resolveTarget(INTEGRATION_ROUTES.get, posthog, { id: '1' });
       const eu = resolveTarget(
         INTEGRATION_ROUTES.get,
-        { ...posthog, host: 'https://us.posthog.example' },
+        { ...posthog, posthog: { ...posthog.posthog, host: 'https://us.posthog.example' } },
         { id: '1' },
       );
       expect(us?.path).toBe(eu?.path);
       expect(us?.cacheKey).not.toBe(eu?.cacheKey);
+    });
+
+    it('keys on the tenant, so two tenants of one project never share an entry', () => {
+      const web = resolveTarget(INTEGRATION_ROUTES.get, posthog, { id: '1' });
+      const mobile = resolveTarget(
+        INTEGRATION_ROUTES.get,
+        { ...posthog, name: 'mobile' },
+        { id: '1' },
+      );
+      expect(web?.path).toBe(mobile?.path);
+      expect(web?.cacheKey).not.toBe(mobile?.cacheKey);
     });
 
     it('gives list routes the defaults limit=100 and offset=0, so no query and the defaults share a key', () => {
@@ -156,7 +164,7 @@ describe('resolveTarget', () => {
       const target = resolveTarget(route, posthog, { id: '9' }, { account_id: '5123' });
       expect(target?.query).toEqual([['accountId', '5123']]);
       expect(target?.cacheKey).toBe(
-        'https://eu.posthog.example/api/projects/11/integrations/9/linkedin_ads_conversion_rules/?account_id=5123',
+        'web https://eu.posthog.example/api/projects/11/integrations/9/linkedin_ads_conversion_rules/?account_id=5123',
       );
       expect(resolveTarget(route, posthog, { id: '9' }, { account_id: '5123' })?.cacheKey).toBe(
         target?.cacheKey,
@@ -165,13 +173,14 @@ describe('resolveTarget', () => {
 
     it('never puts a caller identity in the key (it is built from route, config and input only)', () => {
       const target = resolveTarget(INTEGRATION_ROUTES.get, posthog, { id: '1' });
-      expect(target?.cacheKey).toBe('https://eu.posthog.example/api/projects/11/integrations/1/?');
-      expect(target?.cacheKey).not.toContain(posthog.apiKey);
+      expect(target?.cacheKey).toBe(
+        'web https://eu.posthog.example/api/projects/11/integrations/1/?',
+      );
     });
   });
 
   describe('organization routes without POSTHOG_ORGANIZATION_ID', () => {
-    const noOrg = { ...posthog, organizationId: undefined };
+    const noOrg = { ...posthog, posthog: { ...posthog.posthog, organizationId: undefined } };
 
     it.each([
       ['organization integrations', ORGANIZATION_INTEGRATION_ROUTES.list],

@@ -1,5 +1,8 @@
 import { Problem } from '../common/problem';
-import type { Config } from '../config/config';
+import type { Tenant } from '../tenants/tenant-registry';
+
+type PostHogProject = Tenant['posthog'];
+
 import type { ProxyRoute } from '../routes/route';
 
 /** Where one request goes upstream, and the cache key that identifies its answer. */
@@ -7,7 +10,7 @@ export interface UpstreamTarget {
   path: string;
   /** PostHog's query names and values, ordered by name. */
   query: Array<[string, string]>;
-  /** Upstream host + resolved path + query in canonical order; no caller identity. */
+  /** Tenant, upstream host + resolved path + query in canonical order; no caller identity. */
   cacheKey: string;
 }
 
@@ -22,9 +25,9 @@ interface PathTemplate {
 }
 
 // Each route's path template, resolved once per configuration (resolved again on every hit).
-const templates = new WeakMap<Config['posthog'], Map<ProxyRoute, PathTemplate>>();
+const templates = new WeakMap<PostHogProject, Map<ProxyRoute, PathTemplate>>();
 
-function templateOf(route: ProxyRoute, posthog: Config['posthog']): PathTemplate {
+function templateOf(route: ProxyRoute, posthog: PostHogProject): PathTemplate {
   let known = templates.get(posthog);
   if (!known) {
     known = new Map();
@@ -61,10 +64,11 @@ function templateOf(route: ProxyRoute, posthog: Config['posthog']): PathTemplate
  */
 export function resolveTarget(
   route: ProxyRoute,
-  posthog: Config['posthog'],
+  tenant: Pick<Tenant, 'name' | 'posthog'>,
   params: Record<string, unknown> = {},
   query: Record<string, unknown> = {},
 ): UpstreamTarget | undefined {
+  const { posthog } = tenant;
   const { parts, params: names } = templateOf(route, posthog);
   let path = parts[0];
   for (let i = 0; i < names.length; i++) {
@@ -92,6 +96,6 @@ export function resolveTarget(
   return {
     path,
     query: sorted.map((n) => [renamed[n] ?? n, values[n]]),
-    cacheKey: `${posthog.host}${path}?${search.join('&')}`,
+    cacheKey: `${tenant.name} ${posthog.host}${path}?${search.join('&')}`,
   };
 }

@@ -3,6 +3,12 @@ import type { Scope } from './scopes';
 /** Reads cached together are invalidated together by a successful write of the same family. */
 export type CacheFamily = 'integrations' | 'organization-integrations' | 'role-external-references';
 
+/** A family's cached reads in one tenant: what the cache keys and invalidates (`web/integrations`). */
+export type TenantFamily = `${string}/${CacheFamily}`;
+
+export const tenantFamily = (tenant: string, family: CacheFamily): TenantFamily =>
+  `${tenant}/${family}`;
+
 /**
  * Everything the shared layer needs to serve one /v1 route: adding a PostHog route is one of
  * these, a DTO, and a controller method that hands its validated input to ProxyService.
@@ -13,7 +19,8 @@ export interface ProxyRoute {
   path: string;
   /** PostHog path; {project} and {organization} come from config, :name from params. */
   upstream: string;
-  scope: Scope;
+  /** The caller's scope it needs; none: any authenticated caller (GET /v1/tenants). */
+  scope?: Scope;
   summary: string;
   /**
    * Helper routes of one integration kind (e.g. `twilio`): the pipeline checks the integration's

@@ -16,6 +16,7 @@ import { WindowCounters, type WindowLimit } from '../limits/window-counters';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { actionThrottleOf, type ProxyRoute } from '../routes/route';
+import { type Tenant, TenantRegistry } from '../tenants/tenant-registry';
 import { endUpstreamSpan, startUpstreamSpan } from '../tracing/tracing';
 import {
   networkDelivery,
@@ -51,12 +52,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 @Injectable()
 export class UpstreamClient implements OnApplicationShutdown {
-  private readonly breaker: CircuitBreakerPolicy;
-  private readonly authorization: string;
-  /** After a PostHog 429, no call leaves this replica before this time (ms epoch). */
-  private pausedUntil = 0;
-  /** When the breaker last opened (ms epoch). */
-  private openedAt = 0;
+  /** Per tenant: PostHog failing one project never opens another's circuit. */
+  private readonly circuits = new Map<string, Circuit>();
+  /**
+   * After PostHog throttled a key, no call with it leaves this replica before this time (ms
+   * epoch); per key group (Tenant.keyGroup), as PostHog counts per key.
+   */
+  private readonly pausedUntil = new Map<string, number>();
 
   constructor(
     @Inject(CONFIG) private readonly config: Config,
@@ -64,32 +66,53 @@ export class UpstreamClient implements OnApplicationShutdown {
     private readonly counters: WindowCounters,
     private readonly metrics: MetricsService,
     private readonly logger: AppLogger,
+    tenants: TenantRegistry,
   ) {
-    this.authorization = `Bearer ${config.posthog.apiKey}`;
-    metrics.budgetUsage(async () => ({
-      minute: (await counters.used('upstream:minute', 60_000)) / config.upstream.ratePerMinute,
-      hour: (await counters.used('upstream:hour', 3_600_000)) / config.upstream.ratePerHour,
-    }));
-    this.breaker = circuitBreaker(
-      handleWhen((e) => e instanceof UpstreamFailure && e.countsAgainstCircuit),
-      {
-        halfOpenAfter: config.upstream.breakerCooldownMs,
-        breaker: new ConsecutiveBreaker(config.upstream.breakerThreshold),
-      },
-    );
-    this.breaker.onBreak(() => {
-      this.openedAt = Date.now();
+    metrics.budgetUsage(async () => {
+      const groups = new Map(
+        tenants.names.map((name) => tenants.get(name) as Tenant).map((t) => [t.keyGroup(), t]),
+      );
+      return Promise.all(
+        [...groups].map(async ([group, tenant]) => ({
+          tenant: group,
+          minute: (await counters.used(budgetName(group, 'minute'), 60_000)) / tenant.ratePerMinute,
+          hour: (await counters.used(budgetName(group, 'hour'), 3_600_000)) / tenant.ratePerHour,
+        })),
+      );
     });
-    this.breaker.onStateChange((state) => {
+    for (const name of tenants.names) this.circuitOf(name);
+  }
+
+  /** The tenant's breaker, made on first use. */
+  private circuitOf(tenant: string): Circuit {
+    const known = this.circuits.get(tenant);
+    if (known) return known;
+    const { breakerCooldownMs, breakerThreshold } = this.config.upstream;
+    const circuit: Circuit = {
+      policy: circuitBreaker(
+        handleWhen((e) => e instanceof UpstreamFailure && e.countsAgainstCircuit),
+        { halfOpenAfter: breakerCooldownMs, breaker: new ConsecutiveBreaker(breakerThreshold) },
+      ),
+      openedAt: 0,
+    };
+    circuit.policy.onBreak(() => {
+      circuit.openedAt = Date.now();
+    });
+    circuit.policy.onStateChange((state) => {
       const name =
         state === CircuitState.Closed
           ? 'closed'
           : state === CircuitState.HalfOpen
             ? 'half_open'
             : 'open';
-      metrics.circuitState(name);
-      if (name !== 'half_open') this.logger.warn({ circuit: name }, `upstream circuit ${name}`);
+      this.metrics.circuitState(tenant, name);
+      if (name !== 'half_open') {
+        this.logger.warn({ circuit: name, tenant }, `upstream circuit ${name}`);
+      }
     });
+    this.metrics.circuitState(tenant, 'closed');
+    this.circuits.set(tenant, circuit);
+    return circuit;
   }
 
   /** After the server has drained: close the keep-alive sockets to PostHog. */
@@ -103,11 +126,15 @@ export class UpstreamClient implements OnApplicationShutdown {
   async request(call: UpstreamCall, route: ProxyRoute, ctx: RequestContext): Promise<OurAnswer> {
     const { retries, deadlineMs } = this.config.upstream;
     const deadline = Date.now() + deadlineMs;
+    const tenant = ctx.tenant as Tenant; // every call is made for an admitted request's tenant
+    const circuit = this.circuitOf(tenant.name);
     let answer: UpstreamAnswer;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.admit(ctx);
-        answer = await this.breaker.execute(() => this.attempt(call, route, ctx, deadline));
+        await this.admit(ctx, tenant, circuit);
+        answer = await circuit.policy.execute(() =>
+          this.attempt(call, route, ctx, tenant, deadline),
+        );
         break;
       } catch (error) {
         const failure = error instanceof BrokenCircuitError ? circuitOpen() : error;
@@ -150,24 +177,25 @@ export class UpstreamClient implements OnApplicationShutdown {
    * the circuit. Order: PostHog's 429 pause, an open circuit still cooling down (so an outage does
    * not spend budget), then the budget.
    */
-  private async admit(ctx: RequestContext): Promise<void> {
+  private async admit(ctx: RequestContext, tenant: Tenant, circuit: Circuit): Promise<void> {
     const now = Date.now();
-    if (now < this.pausedUntil) {
+    const pausedUntil = this.pausedUntil.get(tenant.keyGroup()) ?? 0;
+    if (now < pausedUntil) {
       this.metrics.refused('upstream_429');
       throw UpstreamFailure.throttled(
         'PostHog is throttling the BFF; retry later.',
-        (this.pausedUntil - now) / 1000,
+        (pausedUntil - now) / 1000,
         'throttled',
         'not-sent',
       );
     }
     if (
-      this.breaker.state === CircuitState.Open &&
-      now - this.openedAt < this.config.upstream.breakerCooldownMs
+      circuit.policy.state === CircuitState.Open &&
+      now - circuit.openedAt < this.config.upstream.breakerCooldownMs
     ) {
       throw circuitOpen();
     }
-    await this.spendBudget(ctx);
+    await this.spendBudget(ctx, tenant);
   }
 
   /** One HTTP exchange with PostHog, run inside the breaker. */
@@ -175,6 +203,7 @@ export class UpstreamClient implements OnApplicationShutdown {
     call: UpstreamCall,
     route: ProxyRoute,
     ctx: RequestContext,
+    tenant: Tenant,
     deadline: number,
   ): Promise<UpstreamAnswer> {
     const now = Date.now();
@@ -187,12 +216,12 @@ export class UpstreamClient implements OnApplicationShutdown {
     try {
       response = await this.http.axiosRef.request<string>({
         method: call.method,
-        url: this.config.posthog.host + call.path,
+        url: tenant.posthog.host + call.path,
         params: new URLSearchParams(call.query),
         data: call.body === undefined ? undefined : JSON.stringify(call.body),
         headers: {
           ...traceHeaders,
-          authorization: this.authorization,
+          authorization: tenant.authorization(),
           accept: 'application/json',
           'x-request-id': ctx.requestId,
           ...(call.body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -223,7 +252,9 @@ export class UpstreamClient implements OnApplicationShutdown {
     const failure = transientFailure(answer, actionThrottleOf(route, call.query));
     if (failure?.kind === 'throttled') {
       // The key itself is throttled: no call of this replica leaves before PostHog's wait.
-      this.pausedUntil = Math.max(this.pausedUntil, Date.now() + failure.retryAfterSeconds * 1000);
+      const group = tenant.keyGroup();
+      const until = Date.now() + failure.retryAfterSeconds * 1000;
+      this.pausedUntil.set(group, Math.max(this.pausedUntil.get(group) ?? 0, until));
       this.metrics.refused('upstream_429');
     } else if (failure?.kind === 'action-throttled') {
       this.metrics.refused('upstream_action_429'); // this request only: nothing pauses
@@ -233,15 +264,17 @@ export class UpstreamClient implements OnApplicationShutdown {
   }
 
   /** One upstream call spends one unit of the deployment-wide budget (and of the caller's share). */
-  private async spendBudget(ctx: RequestContext): Promise<void> {
-    const { ratePerMinute, ratePerHour, callerShare } = this.config.upstream;
+  private async spendBudget(ctx: RequestContext, tenant: Tenant): Promise<void> {
+    const { ratePerMinute, ratePerHour } = tenant;
+    const { callerShare } = this.config.upstream;
+    const group = tenant.keyGroup();
     const limits: WindowLimit[] = [
-      { name: 'upstream:minute', limit: ratePerMinute, windowMs: 60_000 },
-      { name: 'upstream:hour', limit: ratePerHour, windowMs: 3_600_000 },
+      { name: budgetName(group, 'minute'), limit: ratePerMinute, windowMs: 60_000 },
+      { name: budgetName(group, 'hour'), limit: ratePerHour, windowMs: 3_600_000 },
     ];
     if (callerShare < 1 && ctx.caller) {
       limits.push({
-        name: `upstream-share:${ctx.caller.id}`,
+        name: `upstream-share:${group}:${ctx.caller.id}`,
         limit: Math.max(1, Math.floor(ratePerMinute * callerShare)),
         windowMs: 60_000,
       });
@@ -266,9 +299,19 @@ export class UpstreamClient implements OnApplicationShutdown {
     endUpstreamSpan(ctx, outcome);
     ctx.upstreamStatus = typeof outcome === 'number' ? outcome : undefined;
     ctx.upstreamMs = Math.round(ms * 100) / 100;
-    this.metrics.upstreamCall(route.method, route.path, String(outcome), ms / 1000);
+    const tenant = ctx.tenant?.name ?? 'none';
+    this.metrics.upstreamCall(route.method, route.path, String(outcome), ms / 1000, tenant);
   }
 }
+
+/** A tenant's circuit breaker, and when it last opened (ms epoch). */
+interface Circuit {
+  policy: CircuitBreakerPolicy;
+  openedAt: number;
+}
+
+/** The budget windows of one PostHog key (its key group). */
+const budgetName = (group: string, window: 'minute' | 'hour') => `upstream:${group}:${window}`;
 
 const circuitOpen = () =>
   new UpstreamFailure(

@@ -30,7 +30,7 @@ export function useStack(family: CacheFamily): () => Stack {
 
   beforeEach(async () => {
     current().fake.reset();
-    await current().app.get(ResponseCache).invalidate(family);
+    await current().app.get(ResponseCache).invalidate(`default/${family}`);
   });
 
   return current;
