@@ -58,6 +58,12 @@ describe('audit trail with its Redis down', () => {
 
     await redis.restart(); // empty: no persistence
     await redisState(stack, true);
+    // Redis forgot the upstream budget too: upstream calls are held while it is restored.
+    const held = await stack.client.call('DELETE', '/v1/integrations/4');
+    expectProblem(held, 429);
+    await new Promise((resolve) =>
+      setTimeout(resolve, Number(held.headers.get('retry-after')) * 1000),
+    );
     const after = await stack.client.call('DELETE', '/v1/integrations/4');
     expect(after.status).toBe(204);
     const page = (await stack.client.get('/v1/audit')).json;

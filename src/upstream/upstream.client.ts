@@ -12,7 +12,7 @@ import {
 } from 'cockatiel';
 import type { RequestContext } from '../common/request-context';
 import { CONFIG, type Config } from '../config/config';
-import { WindowCounters, type WindowLimit } from '../limits/window-counters';
+import { RESTORING, WindowCounters, type WindowLimit } from '../limits/window-counters';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { actionThrottleOf, type ProxyRoute } from '../routes/route';
@@ -44,6 +44,10 @@ const BACKOFF_CAP_MS = 2000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The pause after PostHog throttled the key: one for the key, so for every replica (see pause()). */
+/** The hold every replica checks while PostHog throttles one key (its key group). */
+const keyPause = (group: string) => `upstream:pause:${group}`;
+
 /**
  * THE PostHog client. Injects the one credential, bounds each attempt by UPSTREAM_TIMEOUT_MS,
  * retries idempotent reads with full-jitter backoff inside an overall deadline, runs every attempt
@@ -56,7 +60,8 @@ export class UpstreamClient implements OnApplicationShutdown {
   private readonly circuits = new Map<string, Circuit>();
   /**
    * After PostHog throttled a key, no call with it leaves this replica before this time (ms
-   * epoch); per key group (Tenant.keyGroup), as PostHog counts per key.
+   * epoch), per key group (Tenant.keyGroup: PostHog counts per key): set by its own 429 or when
+   * Redis says another replica got one (see pause()).
    */
   private readonly pausedUntil = new Map<string, number>();
 
@@ -174,21 +179,14 @@ export class UpstreamClient implements OnApplicationShutdown {
   /**
    * What may stop a call before it leaves, checked outside the breaker: a refusal here is no
    * evidence about PostHog, and cockatiel would take it for a successful half-open trial and close
-   * the circuit. Order: PostHog's 429 pause, an open circuit still cooling down (so an outage does
-   * not spend budget), then the budget.
+   * the circuit. Order: PostHog's 429 pause as this replica knows it, an open circuit still cooling
+   * down (so an outage does not spend budget), then the budget, whose take in Redis also checks the
+   * pause set by any replica.
    */
   private async admit(ctx: RequestContext, tenant: Tenant, circuit: Circuit): Promise<void> {
     const now = Date.now();
     const pausedUntil = this.pausedUntil.get(tenant.keyGroup()) ?? 0;
-    if (now < pausedUntil) {
-      this.metrics.refused('upstream_429');
-      throw UpstreamFailure.throttled(
-        'PostHog is throttling the BFF; retry later.',
-        (pausedUntil - now) / 1000,
-        'throttled',
-        'not-sent',
-      );
-    }
+    if (now < pausedUntil) throw this.paused(pausedUntil - now);
     if (
       circuit.policy.state === CircuitState.Open &&
       now - circuit.openedAt < this.config.upstream.breakerCooldownMs
@@ -251,10 +249,7 @@ export class UpstreamClient implements OnApplicationShutdown {
     };
     const failure = transientFailure(answer, actionThrottleOf(route, call.query));
     if (failure?.kind === 'throttled') {
-      // The key itself is throttled: no call of this replica leaves before PostHog's wait.
-      const group = tenant.keyGroup();
-      const until = Date.now() + failure.retryAfterSeconds * 1000;
-      this.pausedUntil.set(group, Math.max(this.pausedUntil.get(group) ?? 0, until));
+      await this.pause(tenant.keyGroup(), failure.retryAfterSeconds * 1000);
       this.metrics.refused('upstream_429');
     } else if (failure?.kind === 'action-throttled') {
       this.metrics.refused('upstream_action_429'); // this request only: nothing pauses
@@ -279,14 +274,47 @@ export class UpstreamClient implements OnApplicationShutdown {
         windowMs: 60_000,
       });
     }
-    const taken = await this.counters.take(limits);
+    const pause = keyPause(group);
+    const taken = await this.counters.take(limits, Date.now(), [pause, RESTORING]);
+    if (!taken.allowed && taken.refusedBy === pause) {
+      this.pauseHere(group, taken.retryAfterMs); // another replica's: kept here, no need to ask Redis
+      throw this.paused(taken.retryAfterMs);
+    }
     if (!taken.allowed) {
       this.metrics.refused('budget');
-      const detail = taken.refusedBy.startsWith('upstream-share')
-        ? "This caller's share of the upstream request budget is spent; retry later."
-        : 'The upstream request budget is spent; retry later.';
+      const detail =
+        taken.refusedBy === RESTORING
+          ? 'The upstream request budget is being restored; retry shortly.'
+          : taken.refusedBy.startsWith('upstream-share')
+            ? "This caller's share of the upstream request budget is spent; retry later."
+            : 'The upstream request budget is spent; retry later.';
       throw UpstreamFailure.throttled(detail, taken.retryAfterMs / 1000, 'budget', 'not-sent');
     }
+  }
+
+  /**
+   * PostHog throttled the key, which every replica shares: no call leaves this replica, nor any
+   * replica through Redis (the budget's take checks the pause), before PostHog's wait is over.
+   * Without Redis, or while it does not answer, the pause is this replica's alone.
+   */
+  private async pause(group: string, ms: number): Promise<void> {
+    this.pauseHere(group, ms);
+    await this.counters.pause(keyPause(group), ms);
+  }
+
+  private pauseHere(group: string, ms: number): void {
+    this.pausedUntil.set(group, Math.max(this.pausedUntil.get(group) ?? 0, Date.now() + ms));
+  }
+
+  /** A call refused by the pause: 429 with the pause's remaining wait. */
+  private paused(ms: number): UpstreamFailure {
+    this.metrics.refused('upstream_429');
+    return UpstreamFailure.throttled(
+      'PostHog is throttling the BFF; retry later.',
+      ms / 1000,
+      'throttled',
+      'not-sent',
+    );
   }
 
   private record(
