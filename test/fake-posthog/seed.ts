@@ -79,6 +79,9 @@ export const DEFAULT_ORGANIZATION_ID = '0191f3a4-5b6c-7d8e-9f00-112233445566';
 /** Personal API key of the standalone fake and of `npm run demo`; a placeholder, not a secret. */
 export const DEMO_API_KEY = 'phx_demo_key_not_secret';
 
+/** The key of `npm run demo`'s mobile tenant, limited to its project; a placeholder too. */
+export const DEMO_MOBILE_API_KEY = 'phx_demo_mobile_key_not_secret';
+
 /** The user owning the personal API key; PostHog stamps it as `created_by` on writes. */
 export const API_KEY_OWNER: PostHogUser = {
   id: 1,
