@@ -132,9 +132,9 @@ export interface FakePostHogOptions {
   apiKey: string;
   /** Default DEFAULT_KEY: a scoped `*` key of an admin. */
   key?: Partial<FakeKey>;
-  /** More personal keys the host takes, by value, each its own FakeKey (defaults as `key`'s). */
+  /** More personal keys the host takes, by value, each its own FakeKey (unset fields: DEFAULT_KEY's). */
   otherKeys?: Record<string, Partial<FakeKey>>;
-  /** The first project, default 1: `projectId`, `data` and `cache` keys name it. */
+  /** The first project (default 1): `projectId` and `data` are its. */
   projectId?: number;
   /**
    * More projects of the same organization on this host, each seeded with its own rows (a write in
