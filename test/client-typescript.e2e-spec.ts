@@ -1,7 +1,8 @@
 // The typed client (clients/typescript): its generated types are what openapi-typescript makes of
 // the committed openapi.json today, and every /v1 route is callable through it against the BFF
 // and the simulated PostHog, with the bearer token, problem+json as BffProblemError and retries
-// on 429 that honour Retry-After.
+// on 429 that honour Retry-After; its tenant option sends /v1 requests under /v1/tenants/<tenant>
+// (checked on the URLs it sends, through a fetch stub).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -303,4 +304,76 @@ describe('the client against the BFF and the simulated PostHog', () => {
     expect(retryDelayMs(new Date(Date.now() + 60_000).toUTCString(), 0)).toBeGreaterThan(58_000);
     expect(retryDelayMs(null, 2)).toBe(2000);
   });
+});
+
+describe('the tenant option (a fetch stub: no server)', () => {
+  /** A client whose fetch records each request's method, URL and body, and answers 200 {}. */
+  function recordingClient(options: { baseUrl?: string; tenant?: string }) {
+    const sent: Array<{ method: string; url: string; body: string }> = [];
+    const bff = createBffClient({
+      baseUrl: options.baseUrl ?? 'http://bff.test',
+      token: 'caller-token',
+      tenant: options.tenant,
+      fetch: async (input) => {
+        const request = input as Request; // the client always sends a Request
+        sent.push({ method: request.method, url: request.url, body: await request.text() });
+        return Response.json({});
+      },
+    });
+    return { bff, sent };
+  }
+
+  it('sends every /v1 request as /v1/tenants/<tenant>/..., path, query and body kept', async () => {
+    const { bff, sent } = recordingClient({ tenant: 'mobile' });
+    await bff.GET('/v1/integrations/{id}/slack/channels', {
+      params: { path: { id: '42' }, query: { search: 'alerts', limit: 5 } },
+    });
+    await bff.POST('/v1/integrations', { body: { kind: 'slack', config: {} } });
+    await bff.GET('/v1/organization/integrations');
+
+    expect(sent).toEqual([
+      {
+        method: 'GET',
+        url: 'http://bff.test/v1/tenants/mobile/integrations/42/slack/channels?search=alerts&limit=5',
+        body: '',
+      },
+      {
+        method: 'POST',
+        url: 'http://bff.test/v1/tenants/mobile/integrations',
+        body: '{"kind":"slack","config":{}}',
+      },
+      {
+        method: 'GET',
+        url: 'http://bff.test/v1/tenants/mobile/organization/integrations',
+        body: '',
+      },
+    ]);
+  });
+
+  it('keeps a base URL path, and sends /v1/tenants itself as it is', async () => {
+    const { bff, sent } = recordingClient({ baseUrl: 'http://gateway.test/bff/', tenant: 'web' });
+    // /v1/tenants may not be in the generated paths yet: called through a plain signature.
+    const untyped = bff as unknown as { GET(path: string): Promise<unknown> };
+    await untyped.GET('/v1/tenants');
+    await bff.GET('/v1/integrations');
+
+    expect(sent.map((request) => request.url)).toEqual([
+      'http://gateway.test/bff/v1/tenants',
+      'http://gateway.test/bff/v1/tenants/web/integrations',
+    ]);
+  });
+
+  it('sends /v1/<path> unchanged without a tenant (the caller’s default tenant)', async () => {
+    const { bff, sent } = recordingClient({});
+    await bff.GET('/v1/integrations');
+
+    expect(sent.map((request) => request.url)).toEqual(['http://bff.test/v1/integrations']);
+  });
+
+  it.each(['', 'Mobile', '-web', 'web/x', 'a'.repeat(33), '../admin'])(
+    'refuses the tenant name %j when the client is made',
+    (tenant) => {
+      expect(() => recordingClient({ tenant })).toThrow(TypeError);
+    },
+  );
 });

@@ -1,7 +1,7 @@
 /**
  * `npm run demo` as a user runs it (the demo script as a process, the built dist/main.js under
- * it): the banner, the README's quick-start call and its answer, the bind address, a busy port
- * and Ctrl-C.
+ * it): the banner, the README's quick-start call and its answer, the mobile tenant's call, the
+ * bind address, a busy port and Ctrl-C.
  */
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -87,6 +87,33 @@ describe('npm run demo', () => {
       '/problems/upstream-refuses-personal-keys',
     );
     expect(banner).toContain('/problems/upstream-refuses-personal-keys');
+  });
+
+  it('prints the same curl line for the mobile tenant under the README one', () => {
+    const web = `  ${readmeExample().curl.replace(':3000/', `:${port}/`)}\n`;
+    const mobile = web.replace('/v1/integrations', '/v1/tenants/mobile/integrations');
+    expect(banner).toContain(web + mobile);
+  });
+
+  // TO ENABLE once tenants are in src/ (BFF_TENANTS_FILE, callers' `tenants`, /v1/tenants/:tenant/...,
+  // GET /v1/tenants): change `it.skip` to `it`.
+  it.skip('answers the mobile tenant’s curl from the mobile project, and lists the caller’s two tenants', async () => {
+    const headers = { authorization: `Bearer ${banner.match(/export TOKEN=(\S+)/)?.[1]}` };
+    const mobile = await fetch(
+      `http://127.0.0.1:${port}/v1/tenants/mobile/integrations?kind=slack&limit=20`,
+      { headers },
+    );
+    expect(mobile.status).toBe(200);
+    // The mobile project's Slack row (the fake seeds project 2 with ids 1000 higher), not web's 1.
+    expect(await mobile.json()).toMatchObject({ items: [{ id: 1001, kind: 'slack' }], total: 1 });
+    const tenants = await fetch(`http://127.0.0.1:${port}/v1/tenants`, { headers });
+    expect(tenants.status).toBe(200);
+    expect(await tenants.json()).toEqual({
+      items: [
+        { name: 'web', default: true },
+        { name: 'mobile', default: false },
+      ],
+    });
   });
 
   it('serves /docs', async () => {

@@ -162,21 +162,31 @@ describe('FakePostHog', () => {
     });
 
     it.each([
-      '/api/projects/999/integrations/',
-      '/api/organizations/00000000-0000-4000-8000-000000000000/integrations/',
-      '/api/projects/1/integrations/999/',
-      '/api/projects/1/integrations/999/linear_teams/',
-      '/api/projects/1/nothing_here/',
-      '/not-api',
-    ])('answers 404 with PostHog body for %s', async (path) => {
+      ['/api/projects/999/integrations/', 'Project not found.'],
+      ['/api/projects/abc/integrations/', 'Project not found.'],
+      [
+        '/api/organizations/00000000-0000-4000-8000-000000000000/integrations/',
+        'Organization not found.',
+      ],
+      ['/api/projects/1/integrations/999/', 'Not found.'],
+      ['/api/projects/1/integrations/999/linear_teams/', 'Not found.'],
+      ['/api/projects/1/nothing_here/', 'Not found.'],
+      ['/not-api', 'Not found.'],
+    ])('answers 404 with PostHog body for %s', async (path, detail) => {
       const res = await get(path);
       expect(res.status).toBe(404);
       expect(await json(res)).toEqual({
         type: 'invalid_request',
         code: 'not_found',
-        detail: 'Not found.',
+        detail,
         attr: null,
       });
+    });
+
+    it('refuses an action no personal key may use before looking the project up', async () => {
+      const res = await get('/api/projects/999/integrations/authorize/?kind=slack');
+      expect(res.status).toBe(403);
+      expect((await json(res)).detail).toBe('This action does not support personal API key access');
     });
 
     it('answers 405 for a known path with another method', async () => {
@@ -1121,5 +1131,127 @@ describe('FakePostHog', () => {
       expect(fake.data.integrations).toHaveLength(6);
       expect(fake.requests).toEqual([]);
     });
+  });
+});
+
+describe('FakePostHog serving several projects, with several keys', () => {
+  const WEB_KEY = 'phx_web_key';
+  const MOBILE_KEY = 'phx_mobile_key';
+  const ELSEWHERE_KEY = 'phx_key_of_another_organization';
+  const fake = new FakePostHog({
+    apiKey: WEB_KEY,
+    otherProjectIds: [2],
+    otherKeys: {
+      [MOBILE_KEY]: { scopes: ['integration:read'], scopedTeams: [2] },
+      [ELSEWHERE_KEY]: { scopedOrganizations: ['0190aaaa-0000-7000-8000-000000000000'] },
+    },
+  });
+  const call = (key: string, path: string, init: RequestInit = {}) =>
+    fetch(`${fake.url}${path}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    });
+  const listIds = async (project: number) =>
+    ids(await json<Page>(call(WEB_KEY, `/api/projects/${project}/integrations/`)));
+  const org = () => `/api/organizations/${fake.organizationId}/integrations/`;
+
+  beforeAll(() => fake.start());
+  afterAll(() => fake.stop());
+  beforeEach(() => fake.reset());
+
+  it('seeds every project with its own rows, ids from one sequence for the host', async () => {
+    expect(fake.projectIds).toEqual([1, 2]);
+    expect(await listIds(1)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await listIds(2)).toEqual([1001, 1002, 1003, 1004, 1005, 1006]);
+    expect(fake.project(2).data.integrations.map((row) => row.kind)).toEqual(
+      fake.data.integrations.map((row) => row.kind),
+    );
+    expect(fake.project(1).data).toBe(fake.data);
+    expect(() => fake.project(3)).toThrow();
+  });
+
+  it('serves every route per project: helpers read the project’s own rows, another project’s id is 404', async () => {
+    const teams = await call(WEB_KEY, '/api/projects/2/integrations/1003/linear_teams/');
+    expect(teams.status).toBe(200);
+    expect(await json(teams)).toEqual({ teams: HELPER_DATA.linearTeams });
+    expect((await call(WEB_KEY, '/api/projects/2/integrations/1001/channels/')).status).toBe(200);
+    expect((await call(WEB_KEY, '/api/projects/2/integrations/3/linear_teams/')).status).toBe(404);
+    expect((await call(WEB_KEY, '/api/projects/1/integrations/1003/')).status).toBe(404);
+  });
+
+  it('keeps a write in one project invisible in the other; reset() restores both', async () => {
+    const created = await call(WEB_KEY, '/api/projects/2/integrations/', {
+      method: 'POST',
+      body: JSON.stringify({ kind: 'hubspot', config: {} }),
+    });
+    expect(created.status).toBe(201);
+    expect((await json(created)).id).toBe(1007);
+    const deleted = await call(WEB_KEY, '/api/projects/1/integrations/1/', { method: 'DELETE' });
+    expect(deleted.status).toBe(204);
+
+    expect(await listIds(1)).toEqual([2, 3, 4, 5, 6]);
+    expect(await listIds(2)).toEqual([1001, 1002, 1003, 1004, 1005, 1006, 1007]);
+    fake.reset();
+    expect(await listIds(1)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await listIds(2)).toEqual([1001, 1002, 1003, 1004, 1005, 1006]);
+  });
+
+  it('limits a key with scoped_teams to those projects, and refuses it every organization route', async () => {
+    expect((await call(MOBILE_KEY, '/api/projects/2/integrations/')).status).toBe(200);
+    const other = await call(MOBILE_KEY, '/api/projects/1/integrations/');
+    expect(other.status).toBe(403);
+    expect(await json(other)).toEqual({
+      type: 'authentication_error',
+      code: 'permission_denied',
+      detail: 'API key does not have access to the requested project: ID 1.',
+      attr: null,
+    });
+    const organization = await call(MOBILE_KEY, org());
+    expect(organization.status).toBe(403);
+    expect((await json(organization)).detail).toBe(
+      'API keys with scoped projects are only supported on project-based endpoints.',
+    );
+    // The project is looked up before the key's limits, and the limits before its scopes.
+    expect((await call(MOBILE_KEY, '/api/projects/999/integrations/')).status).toBe(404);
+    const write = (project: number) =>
+      call(MOBILE_KEY, `/api/projects/${project}/integrations/`, {
+        method: 'POST',
+        body: JSON.stringify({ kind: 'hubspot' }),
+      });
+    expect((await json(await write(1))).detail).toBe(
+      'API key does not have access to the requested project: ID 1.',
+    );
+    expect((await json(await write(2))).detail).toBe(
+      "API key missing required scope 'integration:write'",
+    );
+  });
+
+  it('refuses a key limited to another organization on this organization’s projects and routes', async () => {
+    const detail = `API key does not have access to the requested organization: ID ${fake.organizationId}.`;
+    for (const path of ['/api/projects/1/integrations/', org()]) {
+      const res = await call(ELSEWHERE_KEY, path);
+      expect(res.status).toBe(403);
+      expect((await json(res)).detail).toBe(detail);
+    }
+    fake.setKey({ scopedOrganizations: [fake.organizationId] }, ELSEWHERE_KEY);
+    expect((await call(ELSEWHERE_KEY, org())).status).toBe(200);
+  });
+
+  it('setKey changes the named key only (the first by default); reset() restores every key', async () => {
+    fake.setKey({ scopes: [] }, MOBILE_KEY);
+    expect((await call(MOBILE_KEY, '/api/projects/2/integrations/')).status).toBe(403);
+    expect((await call(WEB_KEY, '/api/projects/2/integrations/')).status).toBe(200);
+    fake.setKey({ scopes: [] });
+    expect((await call(WEB_KEY, '/api/projects/2/integrations/')).status).toBe(403);
+    fake.reset();
+    expect((await call(MOBILE_KEY, '/api/projects/2/integrations/')).status).toBe(200);
+    expect((await call(WEB_KEY, '/api/projects/2/integrations/')).status).toBe(200);
+    expect(() => fake.setKey({}, 'phx_unknown')).toThrow();
+    expect((await call('phx_unknown', '/api/projects/2/integrations/')).status).toBe(401);
+  });
+
+  it('refuses a repeated project id or key at construction', () => {
+    expect(() => new FakePostHog({ apiKey: 'a', otherProjectIds: [1] })).toThrow();
+    expect(() => new FakePostHog({ apiKey: 'a', otherKeys: { a: {} } })).toThrow();
   });
 });

@@ -3,7 +3,9 @@
  * `npm run demo`. It behaves like PostHog as PostHog's source says (README.md beside this file cites each fact), inconvenient parts
  * included (personal keys refused on 8 actions, 500s for wrong-kind Twilio/LinkedIn calls, GitHub's
  * own 429, bare-`detail` 400s); README.md beside this file maps each behaviour to the PostHog source
- * it comes from. It records every request and can be switched into failure modes.
+ * it comes from. One instance is one host: one organization, one or more of its projects (each
+ * with its own rows), one or more personal API keys. It records every request and can be switched
+ * into failure modes.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -53,6 +55,8 @@ import {
   OPEN_INVOICE_INTEGRATIONS,
   ORGANIZATION_ROLE_IDS,
   ORGANIZATION_TEAM_IDS,
+  type ProjectRows,
+  projectSeed,
   type SeedData,
   seedData,
 } from './seed';
@@ -112,6 +116,13 @@ export interface FakeKey {
    * the BFF's handling of their answers can be tested.
    */
   testOnlyOpenRefusedActions?: boolean;
+  /**
+   * PersonalAPIKey.scoped_teams: the projects the key is limited to (absent or empty: all of its
+   * owner's). Such a key is refused on every organization route.
+   */
+  scopedTeams?: number[];
+  /** PersonalAPIKey.scoped_organizations: the organizations it is limited to (absent or empty: all). */
+  scopedOrganizations?: string[];
 }
 
 export const DEFAULT_KEY: FakeKey = { scopes: ['*'], ownerIsAdmin: true };
@@ -123,8 +134,16 @@ export interface FakePostHogOptions {
   apiKey: string;
   /** Default DEFAULT_KEY: a scoped `*` key of an admin. */
   key?: Partial<FakeKey>;
-  /** Default 1. */
+  /** More personal keys the host takes, by value, each its own FakeKey (unset fields: DEFAULT_KEY's). */
+  otherKeys?: Record<string, Partial<FakeKey>>;
+  /** The first project (default 1): `projectId` and `data` are its. */
   projectId?: number;
+  /**
+   * More projects of the same organization on this host, each seeded with its own rows (a write in
+   * one is invisible in the others; ids: SEED_ID_STRIDE). Another organization or host: another
+   * instance.
+   */
+  otherProjectIds?: number[];
   /** Default DEFAULT_ORGANIZATION_ID (a fixed UUID). */
   organizationId?: string;
   /** Default 0: a random free port. */
@@ -262,12 +281,28 @@ function externalId(kind: string, config: Record<string, unknown>): string | und
 
 const SCOPED_PATH = /^\/api\/(projects|environments|organizations)\/([^/]+)(\/.*)?$/;
 
-export class FakePostHog implements FakeStore {
+/** One project (team) of the host: its rows and the routes that read them. */
+export class FakeProject implements FakeStore {
+  routes: FakeRoute[] = [];
+
+  constructor(
+    readonly projectId: number,
+    readonly data: ProjectRows,
+    readonly cache: FakeCache,
+  ) {}
+
+  integration(id: string): Integration | undefined {
+    return this.data.integrations.find((i) => String(i.id) === id);
+  }
+}
+
+export class FakePostHog {
   readonly apiKey: string;
   readonly projectId: number;
   readonly organizationId: string;
   requests: RecordedRequest[] = [];
-  data: SeedData = seedData();
+  /** The first project's rows, and the organization's. */
+  readonly data: SeedData = seedData();
   /** Organization integrations whose Vercel account has unpaid invoices (delete: 409). */
   openInvoices = new Set<string>(OPEN_INVOICE_INTEGRATIONS);
   /** Project integrations in use, by id: what uses them (delete: 400 "This integration is used by ..."). */
@@ -282,32 +317,47 @@ export class FakePostHog implements FakeStore {
   private readonly port: number;
   private readonly host: string;
   private readonly baseDelayMs: number;
-  private readonly baseKey: FakeKey;
-  private key: FakeKey;
+  /** The keys as constructed, by value; `keys` is what setKey() changed since reset(). */
+  private readonly baseKeys: ReadonlyMap<string, FakeKey>;
+  private keys = new Map<string, FakeKey>();
+  /** By id, the first project first. */
+  private readonly projects = new Map<number, FakeProject>();
   private delayMs: number;
   private mode: FakeMode = { kind: 'normal' };
   /** Requests the current status/reset/github mode still applies to. */
   private modeRemaining = 0;
   private baseUrl: string | undefined;
   private readonly timers = new Set<NodeJS.Timeout>();
-
-  private readonly routes: FakeRoute[] = [
-    ...this.projectIntegrationRoutes(),
+  private readonly organizationRoutes: FakeRoute[] = [
     ...this.organizationIntegrationRoutes(),
     ...this.roleReferenceRoutes(),
-    ...EXTENSIONS.flatMap((extend) => extend(this)),
   ];
 
   constructor(opts: FakePostHogOptions) {
     this.apiKey = opts.apiKey;
-    this.baseKey = { ...DEFAULT_KEY, ...opts.key };
-    this.key = { ...this.baseKey };
+    const keys = Object.entries({ ...opts.otherKeys, [opts.apiKey]: opts.key });
+    if (keys.length !== Object.keys(opts.otherKeys ?? {}).length + 1) {
+      throw new Error('otherKeys repeats apiKey');
+    }
+    this.baseKeys = new Map(keys.map(([value, key]) => [value, { ...DEFAULT_KEY, ...key }]));
     this.projectId = opts.projectId ?? 1;
+    const projectIds = [this.projectId, ...(opts.otherProjectIds ?? [])];
+    if (new Set(projectIds).size !== projectIds.length) throw new Error('a project id repeats');
+    projectIds.forEach((id, position) => {
+      const project = new FakeProject(id, position ? projectSeed(position) : this.data, this.cache);
+      project.routes = [
+        ...this.projectIntegrationRoutes(project),
+        ...this.organizationRoutes,
+        ...EXTENSIONS.flatMap((extend) => extend(project)),
+      ];
+      this.projects.set(id, project);
+    });
     this.organizationId = opts.organizationId ?? DEFAULT_ORGANIZATION_ID;
     this.port = opts.port ?? 0;
     this.host = opts.host ?? '127.0.0.1';
     this.baseDelayMs = opts.delayMs ?? 0;
     this.delayMs = this.baseDelayMs;
+    this.reset();
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         console.error('fake PostHog: request failed', err);
@@ -358,18 +408,20 @@ export class FakePostHog implements FakeStore {
   }
 
   /**
-   * Seed data back, cache (throttles, Slack caches) emptied, requests cleared, mode normal, delay
-   * and key back to the constructor's.
+   * Seed data back (every project's), cache (throttles, Slack caches) emptied, requests cleared,
+   * mode normal, delay and keys back to the constructor's.
    */
   reset(): void {
-    Object.assign(this.data, seedData());
+    [...this.projects.values()].forEach((project, position) => {
+      Object.assign(project.data, position ? projectSeed(position) : seedData());
+    });
     this.openInvoices = new Set(OPEN_INVOICE_INTEGRATIONS);
     this.inUse.clear();
     this.cache.clear();
     this.clearRequests();
     this.setMode({ kind: 'normal' });
     this.delayMs = this.baseDelayMs;
-    this.key = { ...this.baseKey };
+    this.keys = new Map([...this.baseKeys].map(([value, key]) => [value, { ...key }]));
   }
 
   setMode(mode: FakeMode): void {
@@ -382,14 +434,23 @@ export class FakePostHog implements FakeStore {
     this.delayMs = ms;
   }
 
-  /** What kind of personal key the fake takes `apiKey` for (until reset()). */
-  setKey(key: Partial<FakeKey>): void {
-    this.key = { ...this.key, ...key };
+  /** What kind of personal key the fake takes `apiKey` (default the first key) for, until reset(). */
+  setKey(key: Partial<FakeKey>, apiKey = this.apiKey): void {
+    const current = this.keys.get(apiKey);
+    if (!current) throw new Error('setKey: not a key of this fake');
+    this.keys.set(apiKey, { ...current, ...key });
   }
 
-  /** FakeStore: a project integration by id (route files read rows through this). */
-  integration(id: string): Integration | undefined {
-    return this.data.integrations.find((i) => String(i.id) === id);
+  /** The ids of the projects the host serves, the first project first. */
+  get projectIds(): number[] {
+    return [...this.projects.keys()];
+  }
+
+  /** One project of the host: its rows (`data`, reset() restores the seed). */
+  project(id: number): FakeProject {
+    const project = this.projects.get(id);
+    if (!project) throw new Error(`project ${id} is not served by this fake`);
+    return project;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -465,16 +526,18 @@ export class FakePostHog implements FakeStore {
 
   private answer(req: RecordedRequest, absoluteUrl: URL, bodyIsJson: boolean): Reply {
     if (!req.path.startsWith('/api/')) return notFound();
-    if (req.headers.authorization !== `Bearer ${this.apiKey}`) return unauthorized();
+    const bearer = /^Bearer (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const key = bearer === undefined ? undefined : this.keys.get(bearer);
+    if (!key) return unauthorized();
 
     const match = SCOPED_PATH.exec(req.path.replace(/\/$/, ''));
     if (!match) return notFound();
     const [, collection, ownerId, rest = ''] = match;
     const scope = collection === 'organizations' ? 'organization' : 'project';
-    const expectedOwner = scope === 'organization' ? this.organizationId : String(this.projectId);
-    if (ownerId !== expectedOwner) return notFound();
-
-    const candidates = this.routes.filter((r) => r.scope === scope && r.pattern.test(rest));
+    const project = scope === 'project' ? this.projectOf(ownerId) : undefined;
+    // Every project has the same routes: a path under an unknown one still names an action.
+    const routes = (project ?? this.project(this.projectId)).routes;
+    const candidates = routes.filter((r) => r.scope === scope && r.pattern.test(rest));
     const found = candidates.find((r) => r.method === req.method);
     if (!found) {
       if (candidates.length === 0) return notFound();
@@ -482,7 +545,7 @@ export class FakePostHog implements FakeStore {
       const reply = postHogError(405, 'invalid_request', 'method_not_allowed', detail);
       return { ...reply, headers: { Allow: candidates.map((r) => r.method).join(', ') } };
     }
-    const refusal = this.refusal(found);
+    const refusal = this.refusal(found, key, scope === 'organization' ? ownerId : project);
     if (refusal) return refusal;
     const params = (found.pattern.exec(rest) ?? []).slice(1);
     const ctx: FakeContext = {
@@ -490,6 +553,7 @@ export class FakePostHog implements FakeStore {
       query: req.query,
       body: isObject(req.body) ? req.body : {},
       absoluteUrl,
+      ownerIsAdmin: key.ownerIsAdmin,
     };
     // DRF's initial(): authentication, permissions, then throttles, all before the view runs.
     const throttledReply = found.throttle?.(ctx);
@@ -501,7 +565,7 @@ export class FakePostHog implements FakeStore {
         'parse_error',
       );
     }
-    if (this.mode.kind === 'github-rate-limited' && this.githubBacked(found, ctx)) {
+    if (this.mode.kind === 'github-rate-limited' && this.githubBacked(found, ctx, project)) {
       const { retryAfterSeconds } = this.mode;
       this.consumeMode();
       return githubRateLimited(retryAfterSeconds);
@@ -509,25 +573,41 @@ export class FakePostHog implements FakeStore {
     return found.handler(ctx);
   }
 
-  /** APIScopePermission, then the admin-only permission classes (posthog/permissions.py). */
-  private refusal(route: FakeRoute): Reply | undefined {
+  /** routing.py parses a project id as int(): "007" is project 7, "abc" none. */
+  private projectOf(id: string): FakeProject | undefined {
+    return /^\d+$/.test(id) ? this.projects.get(Number(id)) : undefined;
+  }
+
+  /**
+   * APIScopePermission.has_permission in its order: an action outside the viewset's scope lists
+   * is refused to every personal key; then check_team_and_org_permissions (the project or
+   * organization, 404 when this host has none, and the key's scoped_teams and
+   * scoped_organizations); then the key's scopes. Then the admin-only permission classes
+   * (posthog/permissions.py). `owner` is the addressed project, or the organization id.
+   */
+  private refusal(
+    route: FakeRoute,
+    key: FakeKey,
+    owner: FakeProject | string | undefined,
+  ): Reply | undefined {
     const actions = SCOPE_ACTIONS[route.scopeObject];
     const level = actions.read.includes(route.action)
       ? 'read'
       : actions.write.includes(route.action)
         ? 'write'
         : undefined;
-    if (!level && !this.key.testOnlyOpenRefusedActions) return permissionDenied(PAK_REFUSED);
+    if (!level && !key.testOnlyOpenRefusedActions) return permissionDenied(PAK_REFUSED);
+    const ownerRefusal = this.ownerRefusal(key, owner);
+    if (ownerRefusal) return ownerRefusal;
     if (level) {
       const needed = `${route.scopeObject}:${level}`;
-      const scopes = this.key.scopes;
       const granted =
-        scopes.includes('*') ||
-        scopes.includes(needed) ||
-        (level === 'read' && scopes.includes(`${route.scopeObject}:write`));
+        key.scopes.includes('*') ||
+        key.scopes.includes(needed) ||
+        (level === 'read' && key.scopes.includes(`${route.scopeObject}:write`));
       if (!granted) return permissionDenied(`API key missing required scope '${needed}'`);
     }
-    if (route.admin && !this.key.ownerIsAdmin) {
+    if (route.admin && !key.ownerIsAdmin) {
       return permissionDenied(
         route.admin === 'organization' ? ORGANIZATION_ADMIN_ONLY : DRF_PERMISSION_DENIED,
       );
@@ -535,13 +615,43 @@ export class FakePostHog implements FakeStore {
     return undefined;
   }
 
+  /**
+   * check_team_and_org_permissions: the organization of the view is looked up first (routing.py:
+   * NotFound "Project not found." / "Organization not found."), then the key's limits. A key
+   * limited to projects has no organization-level view at all.
+   */
+  private ownerRefusal(key: FakeKey, owner: FakeProject | string | undefined): Reply | undefined {
+    if (owner === undefined) return notFound('Project not found.');
+    if (typeof owner === 'string' && owner !== this.organizationId) {
+      return notFound('Organization not found.');
+    }
+    if (key.scopedTeams?.length) {
+      if (typeof owner === 'string') {
+        return permissionDenied(
+          'API keys with scoped projects are only supported on project-based endpoints.',
+        );
+      }
+      if (!key.scopedTeams.includes(owner.projectId)) {
+        return permissionDenied(
+          `API key does not have access to the requested project: ID ${owner.projectId}.`,
+        );
+      }
+    }
+    if (key.scopedOrganizations?.length && !key.scopedOrganizations.includes(this.organizationId)) {
+      return permissionDenied(
+        `API key does not have access to the requested organization: ID ${this.organizationId}.`,
+      );
+    }
+    return undefined;
+  }
+
   /** GitHub-backed: the route says so, or it reads one GitHub integration row. */
-  private githubBacked(route: FakeRoute, ctx: FakeContext): boolean {
+  private githubBacked(route: FakeRoute, ctx: FakeContext, project?: FakeProject): boolean {
     if (route.github) return true;
     return (
       route.scopeObject === 'integration' &&
       route.action === 'retrieve' &&
-      this.integration(ctx.params[0])?.kind === 'github'
+      project?.integration(ctx.params[0])?.kind === 'github'
     );
   }
 
@@ -575,7 +685,7 @@ export class FakePostHog implements FakeStore {
   // -------------------------------------------------------------------------------------------
   // Project integrations (posthog/api/integration.py IntegrationViewSet)
 
-  private projectIntegrationRoutes(): FakeRoute[] {
+  private projectIntegrationRoutes(project: FakeProject): FakeRoute[] {
     const spec = (action: string, handler: FakeRoute['handler'], extra = {}) => ({
       scopeObject: 'integration' as const,
       action,
@@ -583,7 +693,7 @@ export class FakePostHog implements FakeStore {
       ...extra,
     });
     const anthropic = (path: string, key: string, items: readonly { id: string }[]) =>
-      integrationAction(this, {
+      integrationAction(project, {
         path,
         action: path,
         kinds: ['anthropic'],
@@ -595,25 +705,25 @@ export class FakePostHog implements FakeStore {
         'GET',
         'project',
         '/integrations',
-        spec('list', (c) => this.listIntegrations(c)),
+        spec('list', (c) => this.listIntegrations(project, c)),
       ),
       fakeRoute(
         'POST',
         'project',
         '/integrations',
-        spec('create', (c) => this.create(c)),
+        spec('create', (c) => this.create(project, c)),
       ),
       fakeRoute(
         'GET',
         'project',
         '/integrations/:int',
-        spec('retrieve', (c) => this.retrieve(c)),
+        spec('retrieve', (c) => this.retrieve(project, c)),
       ),
       fakeRoute(
         'DELETE',
         'project',
         '/integrations/:int',
-        spec('destroy', (c) => this.destroy(c)),
+        spec('destroy', (c) => this.destroy(project, c)),
       ),
       anthropic('anthropic_managed_agents', 'agents', HELPER_DATA.anthropicAgents),
       anthropic('anthropic_managed_agent_vaults', 'vaults', HELPER_DATA.anthropicVaults),
@@ -622,7 +732,7 @@ export class FakePostHog implements FakeStore {
         'environments',
         HELPER_DATA.anthropicEnvironments,
       ),
-      integrationAction(this, {
+      integrationAction(project, {
         path: 'linear_teams',
         action: 'linear_teams',
         kinds: ['linear'],
@@ -630,14 +740,14 @@ export class FakePostHog implements FakeStore {
         answer: () => ok({ teams: HELPER_DATA.linearTeams }),
       }),
       // LinkedIn Ads and Twilio views call the provider for any kind and crash: 500.
-      integrationAction(this, {
+      integrationAction(project, {
         path: 'linkedin_ads_accounts',
         action: 'linkedin_ads_accounts',
         kinds: ['linkedin-ads'],
         wrongKind: { status: 500 },
         answer: () => ok({ adAccounts: HELPER_DATA.linkedinAdsAccounts }),
       }),
-      integrationAction(this, {
+      integrationAction(project, {
         path: 'linkedin_ads_conversion_rules',
         action: 'linkedin_ads_conversion_rules',
         kinds: ['linkedin-ads'],
@@ -648,7 +758,7 @@ export class FakePostHog implements FakeStore {
           return ok({ conversionRules: rules ?? [] });
         },
       }),
-      integrationAction(this, {
+      integrationAction(project, {
         path: 'twilio_phone_numbers',
         action: 'twilio_phone_numbers',
         kinds: ['twilio'],
@@ -686,7 +796,9 @@ export class FakePostHog implements FakeStore {
         'POST',
         'project',
         '/integrations/github/link_existing',
-        spec('github_link_existing', (c) => this.githubLinkExisting(c), { github: true }),
+        spec('github_link_existing', (c) => this.githubLinkExisting(project, c), {
+          github: true,
+        }),
       ),
       fakeRoute(
         'POST',
@@ -697,30 +809,31 @@ export class FakePostHog implements FakeStore {
     ];
   }
 
-  private listIntegrations(ctx: FakeContext): Reply {
+  private listIntegrations(project: FakeProject, ctx: FakeContext): Reply {
     const kind = param(ctx.query, 'kind');
     if (kind !== undefined && !INTEGRATION_KINDS.includes(kind)) {
       // django-filter's ChoiceFilter on `kind`
       const detail = `Select a valid choice. ${kind} is not one of the available choices.`;
       return invalid('kind', detail, 'invalid_choice');
     }
-    const rows = this.data.integrations
+    const rows = project.data.integrations
       .filter((row) => kind === undefined || row.kind === kind)
       .sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id - b.id);
     return paginate(ctx, rows);
   }
 
-  private retrieve({ params: [id] }: FakeContext): Reply {
-    const integration = this.integration(id);
+  private retrieve(project: FakeProject, { params: [id] }: FakeContext): Reply {
+    const integration = project.integration(id);
     return integration ? ok(integration) : notFound();
   }
 
-  private destroy({ params: [id] }: FakeContext): Reply {
-    const index = this.data.integrations.findIndex((i) => String(i.id) === id);
+  private destroy(project: FakeProject, { params: [id], ownerIsAdmin }: FakeContext): Reply {
+    const rows = project.data.integrations;
+    const index = rows.findIndex((i) => String(i.id) === id);
     if (index < 0) return notFound();
     // IntegrationManagementPermission: someone else's integration needs a project admin.
-    const row = this.data.integrations[index];
-    if (!this.key.ownerIsAdmin && row.created_by?.id !== API_KEY_OWNER.id) {
+    const row = rows[index];
+    if (!ownerIsAdmin && row.created_by?.id !== API_KEY_OWNER.id) {
       return permissionDenied(DRF_PERMISSION_DENIED);
     }
     const usedBy = this.inUse.get(row.id);
@@ -730,12 +843,12 @@ export class FakePostHog implements FakeStore {
         `This integration is used by ${usedBy}. Update them to use a different integration before disconnecting it.`,
       );
     }
-    this.data.integrations.splice(index, 1);
+    rows.splice(index, 1);
     return noContent();
   }
 
   /** IntegrationSerializer.create: kind checks, then an upsert on (team, kind, integration_id). */
-  private create({ body }: FakeContext): Reply {
+  private create(project: FakeProject, { body }: FakeContext): Reply {
     const { kind } = body;
     if (kind === undefined) return required('kind');
     if (kind === null) return notNull('kind');
@@ -759,21 +872,26 @@ export class FakePostHog implements FakeStore {
       }
       delete config.api_key;
     }
-    return ok(this.upsert(kind, config), 201);
+    return ok(this.upsert(project, kind, config), 201);
   }
 
-  private upsert(kind: string, config: Record<string, unknown>): Integration {
+  /** A new row takes the host's next id: one sequence for every project (SEED_ID_STRIDE). */
+  private upsert(project: FakeProject, kind: string, config: Record<string, unknown>): Integration {
+    const rows = project.data.integrations;
     const id = externalId(kind, config);
     const existing =
       id === undefined
         ? undefined
-        : this.data.integrations.find((i) => i.kind === kind && externalId(kind, i.config) === id);
+        : rows.find((i) => i.kind === kind && externalId(kind, i.config) === id);
     if (existing) {
       existing.config = config;
       return existing;
     }
     const integration: Integration = {
-      id: Math.max(0, ...this.data.integrations.map((i) => i.id)) + 1,
+      id:
+        [...this.projects.values()]
+          .flatMap((p) => p.data.integrations)
+          .reduce((max, row) => Math.max(max, row.id), 0) + 1,
       kind,
       config,
       created_at: new Date().toISOString(),
@@ -784,7 +902,7 @@ export class FakePostHog implements FakeStore {
       installation_shared: kind === 'github' ? false : null,
       installation_status: kind === 'github' ? 'connected' : null,
     };
-    this.data.integrations.push(integration);
+    rows.push(integration);
     return integration;
   }
 
@@ -865,7 +983,7 @@ export class FakePostHog implements FakeStore {
    * else the organization's single installation (61234567), and answers 200 with the integration
    * (an upsert on the installation).
    */
-  private githubLinkExisting({ body }: FakeContext): Reply {
+  private githubLinkExisting(project: FakeProject, { body }: FakeContext): Reply {
     const discoveryId = body.discovery_id;
     if (discoveryId !== undefined && discoveryId !== null && !isPythonUuid(discoveryId)) {
       return invalid('discovery_id', 'Must be a valid UUID.');
@@ -887,7 +1005,10 @@ export class FakePostHog implements FakeStore {
       type: known?.account_type ?? 'Organization',
       name: known?.account_name ?? 'acme-inc',
     };
-    const integration = this.upsert('github', { installation_id: installationId, account });
+    const integration = this.upsert(project, 'github', {
+      installation_id: installationId,
+      account,
+    });
     integration.display_name = account.name;
     return ok(integration);
   }
@@ -994,7 +1115,7 @@ export class FakePostHog implements FakeStore {
       development: (body.development as number | undefined) ?? production,
     };
     for (const team of new Set(Object.values(mapping))) {
-      if (!ORGANIZATION_TEAM_IDS.includes(team)) {
+      if (!ORGANIZATION_TEAM_IDS.includes(team) && !this.projects.has(team)) {
         return bareError(400, `Project ${team} does not belong to this organization.`);
       }
     }

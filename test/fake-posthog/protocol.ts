@@ -20,6 +20,8 @@ export interface FakeContext {
   body: Body;
   /** Absolute URL of the request as the client addressed it (PostHog builds links from it). */
   absoluteUrl: URL;
+  /** Whether the requesting key's owner is a project admin (for object-level checks). */
+  ownerIsAdmin: boolean;
 }
 
 /** PostHog's viewsets, by `scope_object` (posthog/api/integration.py, organization_integration.py, role_external_reference.py). */
@@ -97,7 +99,8 @@ export function postHogError(
   };
 }
 
-export const notFound = () => postHogError(404, 'invalid_request', 'not_found', 'Not found.');
+export const notFound = (detail = 'Not found.') =>
+  postHogError(404, 'invalid_request', 'not_found', detail);
 export const required = (attr: string) =>
   postHogError(400, 'validation_error', 'required', 'This field is required.', attr);
 export const notNull = (attr: string) =>
@@ -298,11 +301,14 @@ export interface GitHubTeamRow {
 /** What route files may read of the fake's live state. */
 export interface FakeStore {
   integration(id: string): IntegrationRow | undefined;
-  /** The project (team) the fake serves. */
+  /** The project (team) whose routes these are. */
   readonly projectId: number;
-  /** Rows that route files read and tests may extend (reset() restores the seed). */
+  /** The project's rows that route files read and tests may extend (reset() restores the seed). */
   readonly data: { githubTeams: GitHubTeamRow[] };
-  /** PostHog's Django cache: Slack lists and lookups, throttle histories (reset() empties it). */
+  /**
+   * PostHog's Django cache, one per host: Slack lists and lookups, throttle histories (reset()
+   * empties it).
+   */
   readonly cache: FakeCache;
 }
 
@@ -434,5 +440,5 @@ export function integrationAction(store: FakeStore, spec: IntegrationActionSpec)
   });
 }
 
-/** Extra route sets (e.g. test/fake-posthog/extensions.ts): given the store, their routes. */
+/** Extra route sets (e.g. test/fake-posthog/extensions.ts): given one project's store, its routes. */
 export type FakeExtension = (store: FakeStore) => FakeRoute[];

@@ -79,6 +79,9 @@ export const DEFAULT_ORGANIZATION_ID = '0191f3a4-5b6c-7d8e-9f00-112233445566';
 /** Personal API key of the standalone fake and of `npm run demo`; a placeholder, not a secret. */
 export const DEMO_API_KEY = 'phx_demo_key_not_secret';
 
+/** The key of `npm run demo`'s mobile tenant, limited to its project; a placeholder too. */
+export const DEMO_MOBILE_API_KEY = 'phx_demo_mobile_key_not_secret';
+
 /** The user owning the personal API key; PostHog stamps it as `created_by` on writes. */
 export const API_KEY_OWNER: PostHogUser = {
   id: 1,
@@ -186,7 +189,7 @@ export const OAUTH_KINDS: readonly string[] = [
 /** Kinds IntegrationSerializer._build_integration has no branch for: 400 "Kind not supported". */
 export const KINDS_NOT_CREATABLE: readonly string[] = ['vercel', 'ebay', 'resend'];
 
-/** Teams (projects) of the organization; environment-mapping refuses any other id. */
+/** Teams (projects) of the organization besides those a fake serves; environment-mapping refuses any other id. */
 export const ORGANIZATION_TEAM_IDS: readonly number[] = [1, 2, 3, 9];
 
 /** Roles of the organization; a role reference must point at one of them. */
@@ -413,12 +416,30 @@ export const HELPER_DATA = {
   twilioAccountSid: 'AC00000000000000000000000000000001',
 } as const;
 
-/** A fresh deep copy of the seed collections: tests may mutate it freely. */
+/** The rows that belong to one project (team); the others belong to its organization. */
+export type ProjectRows = Pick<SeedData, 'integrations' | 'githubTeams'>;
+
+/**
+ * Integration ids come from one sequence per PostHog deployment, so no two projects of a host
+ * share one: the n-th project a fake serves (0 for the first) is seeded with the same rows, their
+ * ids n * SEED_ID_STRIDE higher.
+ */
+export const SEED_ID_STRIDE = 1000;
+
+/** A fresh deep copy of one project's seeded rows (see SEED_ID_STRIDE). */
+export function projectSeed(position: number): ProjectRows {
+  const rows = structuredClone({ integrations: INTEGRATIONS, githubTeams: [...GITHUB_TEAMS] });
+  for (const row of rows.integrations) row.id += position * SEED_ID_STRIDE;
+  return rows;
+}
+
+/** A fresh deep copy of the first project's rows and its organization's: tests may mutate it freely. */
 export function seedData(): SeedData {
-  return structuredClone({
-    integrations: INTEGRATIONS,
-    organizationIntegrations: ORGANIZATION_INTEGRATIONS,
-    roleExternalReferences: ROLE_EXTERNAL_REFERENCES,
-    githubTeams: [...GITHUB_TEAMS],
-  });
+  return {
+    ...projectSeed(0),
+    ...structuredClone({
+      organizationIntegrations: ORGANIZATION_INTEGRATIONS,
+      roleExternalReferences: ROLE_EXTERNAL_REFERENCES,
+    }),
+  };
 }

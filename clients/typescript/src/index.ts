@@ -2,9 +2,10 @@
  * A typed client for the PostHog Integrations BFF. Paths, parameters and bodies come from
  * schema.ts, which openapi-typescript generates from the BFF's openapi.json (`npm run generate`);
  * requests go through openapi-fetch. This file only adds what a service needs around it: the
- * bearer token, retries on 429/503 that honour Retry-After, and problem+json answers as errors.
+ * bearer token, retries on 429/503 that honour Retry-After, problem+json answers as errors, and
+ * the tenant every request is for.
  */
-import createClient, { type Client } from 'openapi-fetch';
+import createClient, { type Client, type Middleware } from 'openapi-fetch';
 import type { components, paths } from './schema';
 
 export type { components, paths };
@@ -24,6 +25,11 @@ export interface BffClientOptions {
   maxRetryDelayMs?: number;
   /** fetch to use (default the global one). */
   fetch?: typeof fetch;
+  /**
+   * The tenant (PostHog project) every request is for: `/v1/<path>` is sent as
+   * `/v1/tenants/<tenant>/<path>`. Without it the BFF uses the caller's default tenant.
+   */
+  tenant?: string;
 }
 
 export type BffClient = Client<paths>;
@@ -31,7 +37,15 @@ export type BffClient = Client<paths>;
 /** Statuses worth another attempt: rate limited, or the instance is shutting down / not ready. */
 const RETRIED = new Set([429, 503]);
 
+/** A tenant's name, as the BFF's tenant list allows it. */
+const TENANT_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 export function createBffClient(options: BffClientOptions): BffClient {
+  if (options.tenant !== undefined && !TENANT_NAME.test(options.tenant)) {
+    throw new TypeError(
+      `tenant must match ${TENANT_NAME.source}, got ${JSON.stringify(options.tenant)}`,
+    );
+  }
   const baseFetch = options.fetch ?? globalThis.fetch;
   const retries = options.retries ?? 2;
   const maxDelay = options.maxRetryDelayMs ?? 10_000;
@@ -47,7 +61,26 @@ export function createBffClient(options: BffClientOptions): BffClient {
       await sleep(Math.min(retryDelayMs(response.headers.get('retry-after'), attempt), maxDelay));
     }
   };
-  return createClient<paths>({ baseUrl: options.baseUrl, fetch: retryingFetch });
+  const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: retryingFetch });
+  if (options.tenant !== undefined) client.use(forTenant(options.tenant));
+  return client;
+}
+
+/**
+ * Sends `/v1/<path>` as `/v1/tenants/<tenant>/<path>`. `/v1/tenants` (the caller's tenant list) and
+ * paths that already name a tenant are sent as they are.
+ */
+function forTenant(tenant: string): Middleware {
+  return {
+    onRequest({ request, schemaPath, options: { baseUrl } }) {
+      if (!schemaPath.startsWith('/v1/') || /^\/v1\/tenants(\/|$)/.test(schemaPath)) return;
+      const url = new URL(request.url);
+      const base = new URL(baseUrl).pathname.replace(/\/$/, '');
+      const rest = url.pathname.slice(`${base}/v1/`.length);
+      url.pathname = `${base}/v1/tenants/${tenant}/${rest}`;
+      return new Request(url, request);
+    },
+  };
 }
 
 /** A problem+json answer, as an Error a caller can branch on by `type`. */
