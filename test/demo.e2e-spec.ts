@@ -97,7 +97,7 @@ describe('npm run demo', () => {
 
   // TO ENABLE once tenants are in src/ (BFF_TENANTS_FILE, callers' `tenants`, /v1/tenants/:tenant/...,
   // GET /v1/tenants): change `it.skip` to `it`.
-  it.skip('answers the mobile tenant’s curl from the mobile project, and lists the caller’s two tenants', async () => {
+  it('answers the mobile tenant’s curl from the mobile project, and lists the caller’s two tenants', async () => {
     const headers = { authorization: `Bearer ${banner.match(/export TOKEN=(\S+)/)?.[1]}` };
     const mobile = await fetch(
       `http://127.0.0.1:${port}/v1/tenants/mobile/integrations?kind=slack&limit=20`,

@@ -7,6 +7,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { OPENAPI_FILE, renderOpenApi } from '../src/docs/write-openapi';
 import type { ProxyRoute } from '../src/routes/route';
+import { TENANTS_ROUTE } from '../src/tenants/tenants.controller';
 import { declaredRoutes } from './support/routes';
 import { CALLERS, type Stack, startStack } from './support/stack';
 
@@ -98,13 +99,30 @@ describe('OpenAPI document', () => {
         (m) => `${m.toUpperCase()} ${path}`,
       ),
     );
-    // Plus the BFF's own GET /v1/audit (not proxied, so in no route table). Fastify answers HEAD
-    // on every GET route: each GET is documented with its HEAD.
-    const declared = [...routes, AUDIT_ROUTE].flatMap((r) =>
+    // Plus the BFF's own GET /v1/audit and GET /v1/tenants (not proxied, so in no route table).
+    // Fastify answers HEAD on every GET route: each GET is documented with its HEAD.
+    const declared = [...routes, AUDIT_ROUTE, TENANTS_ROUTE].flatMap((r) =>
       [r.method, ...(r.method === 'GET' ? ['HEAD'] : [])].map((m) => `${m} ${openApiPath(r.path)}`),
     );
     expect(documented.sort()).toEqual([...new Set(declared)].sort());
     for (const path of Object.keys(doc.paths)) expect(path).toMatch(/^\/v1\//);
+  });
+
+  it('describes the tenant prefix once, and GET /v1/tenants with its problems', () => {
+    const prefix = (doc as unknown as Record<string, { prefix: string }>)['x-tenant-prefix'];
+    expect(prefix.prefix).toBe('/v1/tenants/{tenant}');
+    expect(doc.info.description).toContain('/v1/tenants/{tenant}/<path>');
+    expect(Object.keys(doc.paths).filter((path) => path.startsWith('/v1/tenants'))).toEqual([
+      '/v1/tenants',
+    ]);
+    expect(doc.servers?.[0]?.url).toBe('/');
+  });
+
+  it('documents X-Request-Id on the answers of the BFF’s own routes too', () => {
+    for (const route of [AUDIT_ROUTE, TENANTS_ROUTE]) {
+      const ok = operation(route).responses['200'] as OpenAPIV3.ResponseObject;
+      expect(Object.keys(ok.headers ?? {})).toContain('X-Request-Id');
+    }
   });
 
   it('documents GET /v1/audit: audit:read, its query, the AuditPage, 503 without Redis', () => {

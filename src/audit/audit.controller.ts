@@ -9,9 +9,8 @@ import {
   ApiPropertyOptional,
   ApiResponse,
   ApiSchema,
-  getSchemaPath,
 } from '../docs/api-decorators';
-import { ProblemSchema } from '../docs/problem.schema';
+import { problem, REQUEST_ID_HEADER } from '../docs/problem.schema';
 import { refuseUndeclaredQuery } from '../proxy/proxy.service';
 import type { ProxyRoute } from '../routes/route';
 import { type AuditPage, AuditTrail } from './audit-trail';
@@ -78,13 +77,6 @@ class AuditPageSchema {
   next_before: string | null;
 }
 
-const problem = (status: number, description: string) =>
-  ApiResponse({
-    status,
-    description,
-    content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemSchema) } } },
-  });
-
 @Controller()
 export class AuditController {
   constructor(private readonly trail: AuditTrail) {}
@@ -100,10 +92,18 @@ export class AuditController {
       'caller, route, target ids, PostHog status, new id. Kept in Redis (the newest ' +
       'AUDIT_MAX_RECORDS); without Redis, 503. Not cached.',
   })
-  @ApiResponse({ status: 200, description: 'One page, newest first.', type: AuditPageSchema })
+  @ApiResponse({
+    status: 200,
+    description: 'One page, newest first.',
+    type: AuditPageSchema,
+    headers: REQUEST_ID_HEADER,
+  })
   @problem(400, 'Bad query (errors[] names each field).')
   @problem(401, 'No or unknown caller token.')
-  @problem(403, 'The caller lacks the audit:read scope.')
+  @problem(
+    403,
+    "The caller lacks the audit:read scope, or the tenant in the path is not the caller's.",
+  )
   @problem(429, 'Caller over its own limit; see Retry-After.')
   @problem(503, 'Redis is not configured or not answering.')
   list(@Query() query: AuditQuery, @Req() request: FastifyRequest): Promise<AuditPage> {

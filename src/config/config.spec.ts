@@ -577,3 +577,92 @@ describe('loadConfig', () => {
     });
   });
 });
+
+describe('loadConfig: tenants and key files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bff-config-tenants-'));
+  const keyFile = join(dir, 'key');
+  writeFileSync(keyFile, 'phx_from_a_file\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const tenant = (fields: object = {}) => ({
+    name: 'web',
+    posthog_host: 'https://eu.posthog.com',
+    project_id: '12',
+    api_key_file: keyFile,
+    ...fields,
+  });
+  const withTenants = (list: unknown, callers: object[] = [{ ...CALLER, tenants: ['web'] }]) => {
+    const file = join(dir, `tenants-${Math.random()}.json`);
+    writeFileSync(file, JSON.stringify(list));
+    return {
+      POSTHOG_API_KEY: undefined,
+      POSTHOG_PROJECT_ID: undefined,
+      BFF_TENANTS_FILE: file,
+      BFF_CLIENTS: JSON.stringify(callers),
+    };
+  };
+
+  it('reads POSTHOG_API_KEY_FILE as the default tenant’s key source', () => {
+    const config = loadConfig(env({ POSTHOG_API_KEY: undefined, POSTHOG_API_KEY_FILE: keyFile }));
+    expect(config.tenants).toMatchObject([{ name: 'default', apiKey: { file: keyFile } }]);
+  });
+
+  it('refuses POSTHOG_API_KEY together with POSTHOG_API_KEY_FILE', () => {
+    expect(failure({ POSTHOG_API_KEY_FILE: keyFile })).toContain(
+      'POSTHOG_API_KEY and POSTHOG_API_KEY_FILE: set only one',
+    );
+  });
+
+  it('reads BFF_TENANTS_FILE with the single-project limits as defaults', () => {
+    const config = loadConfig(env(withTenants([tenant({ upstream_rate_limit_per_hour: 100 })])));
+    expect(config.tenants).toEqual([
+      {
+        name: 'web',
+        posthog: { host: 'https://eu.posthog.com', projectId: '12', organizationId: undefined },
+        apiKey: { file: keyFile },
+        ratePerMinute: 480,
+        ratePerHour: 100,
+      },
+    ]);
+  });
+
+  it('reports every problem of a tenants file and its callers together', () => {
+    const message = failure(
+      withTenants(
+        [
+          tenant(),
+          tenant({ extra: true }),
+          tenant({ name: 'Web!' }),
+          tenant({ name: 'mobile', api_key_file: join(dir, 'missing') }),
+          tenant(),
+        ],
+        [{ ...CALLER, tenants: ['web', 'tv'] }],
+      ),
+    );
+    expect(message.split('\n')).toEqual([
+      'BFF_TENANTS_FILE[1] has an unknown field: extra',
+      'BFF_TENANTS_FILE[2].name must match ^[a-z0-9][a-z0-9-]{0,31}$',
+      `BFF_TENANTS_FILE[3].api_key_file cannot be read or is empty: ${join(dir, 'missing')}`,
+      'BFF_TENANTS_FILE[4].name "web" is listed twice',
+    ]);
+  });
+
+  it('refuses a caller naming a tenant that is not configured, and one without tenants among several', () => {
+    const two = [tenant(), tenant({ name: 'mobile' })];
+    const message = failure(
+      withTenants(two, [
+        { ...CALLER, tenants: ['web', 'tv'] },
+        { ...CALLER, id: 'other', token_sha256: HASH.replace(/^./, '0') },
+      ]),
+    );
+    expect(message.split('\n')).toEqual([
+      'caller "billing" names tenant "tv", which is not configured',
+      'caller "other" needs "tenants": several tenants are configured',
+    ]);
+  });
+
+  it('refuses the POSTHOG_* variables beside BFF_TENANTS_FILE', () => {
+    const message = failure({ ...withTenants([tenant()]), POSTHOG_PROJECT_ID: '5' });
+    expect(message).toContain('BFF_TENANTS_FILE and POSTHOG_PROJECT_ID: set only one');
+  });
+});

@@ -73,7 +73,8 @@ export class RedirectSchema {
 export const RESPONSE_MODELS = [ProblemSchema, ListPageSchema, RedirectSchema];
 
 const string = { type: 'string' } as const;
-const REQUEST_ID_HEADER = {
+/** On every answer; the BFF's own routes (audit, tenants) document it with their success. */
+export const REQUEST_ID_HEADER = {
   'X-Request-Id': {
     description: "The caller's sane X-Request-Id, else a new one; also sent to PostHog.",
     schema: string,
@@ -86,7 +87,8 @@ const CACHE_HEADER = {
   },
 };
 
-const problem = (status: number, description: string, headers: object = {}) =>
+/** A problem+json answer of a route, with its X-Request-Id (and `headers`). */
+export const problem = (status: number, description: string, headers: object = {}) =>
   ApiResponse({
     status,
     description,
@@ -157,7 +159,10 @@ export function ApiProblemResponses(route: ProxyRoute, answer?: Type<unknown>): 
     problem(401, 'No or unknown caller token.', {
       'WWW-Authenticate': { description: 'Always `Bearer`.', schema: string },
     }),
-    problem(403, `The caller lacks the ${route.scope} scope.`),
+    problem(
+      403,
+      `The caller lacks the ${route.scope} scope, or the tenant in the path does not exist or is not the caller's (\`/problems/tenant-forbidden\`).`,
+    ),
     problem(404, 'Not found upstream.'),
     ...(hasBody
       ? [

@@ -40,6 +40,11 @@ const TAGS = [
     name: 'Audit',
     description: "The BFF's own record of the writes that reached PostHog (Redis only).",
   },
+  {
+    prefix: '/v1/tenants',
+    name: 'Tenants',
+    description: 'The PostHog projects (tenants) a caller may use; see the tenant prefix above.',
+  },
 ];
 
 const DESCRIPTION = [
@@ -53,6 +58,12 @@ const DESCRIPTION = [
   'unchanged; DELETE answers 204. Every error is RFC 9457 `application/problem+json` with the',
   'request id. Every answer carries `X-Request-Id`; every successful GET answers `X-Cache: HIT|MISS|STALE|BYPASS`.',
   'Unknown query parameters and body fields are refused with 400.',
+  '',
+  '**Tenants.** Every `/v1/<path>` operation below also answers as `/v1/tenants/{tenant}/<path>`',
+  "for one of the caller's tenants (`GET /v1/tenants` lists them); `/v1/<path>` is the caller's",
+  'default tenant. A tenant that does not exist or that the caller may not use: 403',
+  '`/problems/tenant-forbidden`. Described once here (and as `x-tenant-prefix`), not as a copy of',
+  'every operation: OpenAPI server URLs cannot place a variable between `/v1` and the path.',
 ].join('\n');
 
 /**
@@ -68,6 +79,7 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     .setDescription(DESCRIPTION)
     .setVersion('1')
     .setLicense(PACKAGE.license, `https://spdx.org/licenses/${PACKAGE.license}.html`)
+    .addServer('/', "This instance (Swagger UI's Try it out, e.g. from the demo).")
     .addServer('http://posthog-bff', 'Inside the cluster: the Service of deploy/k8s (port 80).')
     .addBearerAuth({
       type: 'http',
@@ -96,6 +108,12 @@ export function buildOpenApi(app: INestApplication): OpenAPIObject {
     }
   }
   document.tags = TAGS.map(({ name, description }) => ({ name, description }));
+  (document as OpenAPIObject & { 'x-tenant-prefix': object })['x-tenant-prefix'] = {
+    prefix: '/v1/tenants/{tenant}',
+    replaces: '/v1',
+    tenant: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,31}$' },
+    description: "Every /v1 operation but GET /v1/tenants, for one of the caller's tenants.",
+  };
   tighten(document, dtos);
   return sortKeys(document);
 }

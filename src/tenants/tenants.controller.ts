@@ -8,9 +8,8 @@ import {
   ApiProperty,
   ApiResponse,
   ApiSchema,
-  getSchemaPath,
 } from '../docs/api-decorators';
-import { ProblemSchema } from '../docs/problem.schema';
+import { problem, REQUEST_ID_HEADER } from '../docs/problem.schema';
 import { refuseUndeclaredQuery } from '../proxy/proxy.service';
 import type { ProxyRoute } from '../routes/route';
 import { TenantRegistry } from './tenant-registry';
@@ -35,13 +34,6 @@ class TenantListSchema {
   @ApiProperty({ type: [TenantItemSchema] }) items: TenantItemSchema[];
 }
 
-const problem = (status: number, description: string) =>
-  ApiResponse({
-    status,
-    description,
-    content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemSchema) } } },
-  });
-
 @Controller()
 export class TenantsController {
   constructor(private readonly tenants: TenantRegistry) {}
@@ -55,9 +47,15 @@ export class TenantsController {
       'Any authenticated caller. Every other `/v1/<path>` route also answers as ' +
       '`/v1/tenants/{tenant}/<path>` for one of these tenants; `/v1/<path>` means the default one.',
   })
-  @ApiResponse({ status: 200, description: "The caller's tenants.", type: TenantListSchema })
+  @ApiResponse({
+    status: 200,
+    description: "The caller's tenants.",
+    type: TenantListSchema,
+    headers: REQUEST_ID_HEADER,
+  })
   @problem(400, 'A query parameter was sent (this route takes none).')
   @problem(401, 'No or unknown caller token.')
+  @problem(403, "The tenant in the path does not exist or is not the caller's.")
   @problem(429, 'Caller over its own limit; see Retry-After.')
   list(@Req() request: FastifyRequest): TenantListSchema {
     refuseUndeclaredQuery({}, request);

@@ -712,6 +712,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tenants": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenants (PostHog projects) this caller may use, its default first
+         * @description Any authenticated caller. Every other `/v1/<path>` route also answers as `/v1/tenants/{tenant}/<path>` for one of these tenants; `/v1/<path>` means the default one.
+         */
+        get: operations["TenantsController_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        /**
+         * The tenants (PostHog projects) this caller may use, its default first (headers only)
+         * @description The GET's status and headers without its body. Any authenticated caller. Every other `/v1/<path>` route also answers as `/v1/tenants/{tenant}/<path>` for one of these tenants; `/v1/<path>` means the default one.
+         */
+        head: operations["TenantsController_list_head"];
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1115,7 +1139,7 @@ export interface components {
              * @example /problems/validation
              * @enum {string}
              */
-            type: "/problems/validation" | "/problems/integration-kind-mismatch" | "/problems/unauthenticated" | "/problems/forbidden" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/upstream-conflict" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/malformed-request" | "/problems/request-timeout" | "/problems/expectation-failed" | "/problems/upstream-validation" | "/problems/caller-rate-limited" | "/problems/upstream-rate-limited" | "/problems/upstream-action-throttled" | "/problems/third-party-rate-limited" | "/problems/upstream-refuses-personal-keys" | "/problems/upstream-credential-rejected" | "/problems/upstream-unavailable" | "/problems/upstream-timeout" | "/problems/not-configured" | "/problems/audit-unavailable" | "/problems/shutting-down" | "/problems/internal";
+            type: "/problems/validation" | "/problems/integration-kind-mismatch" | "/problems/unauthenticated" | "/problems/forbidden" | "/problems/tenant-forbidden" | "/problems/not-found" | "/problems/method-not-allowed" | "/problems/upstream-conflict" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/malformed-request" | "/problems/request-timeout" | "/problems/expectation-failed" | "/problems/upstream-validation" | "/problems/caller-rate-limited" | "/problems/upstream-rate-limited" | "/problems/upstream-action-throttled" | "/problems/third-party-rate-limited" | "/problems/upstream-refuses-personal-keys" | "/problems/upstream-credential-rejected" | "/problems/upstream-unavailable" | "/problems/upstream-timeout" | "/problems/not-configured" | "/problems/audit-unavailable" | "/problems/shutting-down" | "/problems/internal";
         };
         /** @description Where PostHog redirects; not followed. */
         RedirectUrl: {
@@ -1202,6 +1226,17 @@ export interface components {
             lastRefreshedAt?: string | null;
             users: components["schemas"]["SlackUser"][];
         };
+        /** @description A tenant this caller may use. */
+        TenantItem: {
+            /** @description Whether /v1/... without a tenant prefix goes to it. */
+            default: boolean;
+            /** @example web */
+            name: string;
+        };
+        /** @description The caller's tenants, never hosts, ids or keys. */
+        TenantList: {
+            items: components["schemas"]["TenantItem"][];
+        };
         TwilioPhoneNumber: {
             friendly_name: string;
             /** @example +14155550100 */
@@ -1242,6 +1277,8 @@ export interface operations {
             /** @description One page, newest first. */
             200: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1251,6 +1288,8 @@ export interface operations {
             /** @description Bad query (errors[] names each field). */
             400: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1260,15 +1299,19 @@ export interface operations {
             /** @description No or unknown caller token. */
             401: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the audit:read scope. */
+            /** @description The caller lacks the audit:read scope, or the tenant in the path is not the caller's. */
             403: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1278,6 +1321,8 @@ export interface operations {
             /** @description A path segment longer than 16 384 characters. */
             414: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1287,6 +1332,8 @@ export interface operations {
             /** @description A request body without Content-Type: application/json. */
             415: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1296,6 +1343,8 @@ export interface operations {
             /** @description Caller over its own limit; see Retry-After. */
             429: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1305,6 +1354,8 @@ export interface operations {
             /** @description The request's headers are too large. */
             431: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1314,6 +1365,8 @@ export interface operations {
             /** @description Redis is not configured or not answering. Or: The instance is shutting down (Connection: close); retry on another replica. */
             503: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1341,6 +1394,8 @@ export interface operations {
             /** @description One page, newest first. */
             200: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1348,6 +1403,8 @@ export interface operations {
             /** @description Bad query (errors[] names each field). */
             400: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1355,13 +1412,17 @@ export interface operations {
             /** @description No or unknown caller token. */
             401: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description The caller lacks the audit:read scope. */
+            /** @description The caller lacks the audit:read scope, or the tenant in the path is not the caller's. */
             403: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1369,6 +1430,8 @@ export interface operations {
             /** @description A path segment longer than 16 384 characters. */
             414: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1376,6 +1439,8 @@ export interface operations {
             /** @description A request body without Content-Type: application/json. */
             415: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1383,6 +1448,8 @@ export interface operations {
             /** @description Caller over its own limit; see Retry-After. */
             429: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1390,6 +1457,8 @@ export interface operations {
             /** @description The request's headers are too large. */
             431: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1397,6 +1466,8 @@ export interface operations {
             /** @description Redis is not configured or not answering. Or: The instance is shutting down (Connection: close); retry on another replica. */
             503: {
                 headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1458,7 +1529,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -1609,7 +1680,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -1781,7 +1852,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -1917,7 +1988,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -2065,7 +2136,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -2198,7 +2269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -2371,7 +2442,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -2516,7 +2587,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -2647,7 +2718,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -2790,7 +2861,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -2923,7 +2994,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -3096,7 +3167,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -3267,7 +3338,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -3440,7 +3511,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -3587,7 +3658,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -3743,7 +3814,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -3880,7 +3951,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -4029,7 +4100,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -4166,7 +4237,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -4315,7 +4386,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -4452,7 +4523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -4601,7 +4672,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -4743,7 +4814,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -4897,7 +4968,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -5037,7 +5108,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -5189,7 +5260,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -5324,7 +5395,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:write scope. */
+            /** @description The caller lacks the integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -5504,7 +5575,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -5656,7 +5727,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -5789,7 +5860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -5934,7 +6005,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -6067,7 +6138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -6212,7 +6283,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -6345,7 +6416,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -6490,7 +6561,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -6626,7 +6697,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -6774,7 +6845,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -6916,7 +6987,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -7070,7 +7141,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -7212,7 +7283,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -7366,7 +7437,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -7499,7 +7570,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -7644,7 +7715,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the integration:read scope. */
+            /** @description The caller lacks the integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -7782,7 +7853,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization_integration:read scope. */
+            /** @description The caller lacks the organization_integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -7930,7 +8001,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the organization_integration:read scope. */
+            /** @description The caller lacks the organization_integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -8063,7 +8134,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization_integration:read scope. */
+            /** @description The caller lacks the organization_integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -8210,7 +8281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization_integration:write scope. */
+            /** @description The caller lacks the organization_integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -8366,7 +8437,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the organization_integration:read scope. */
+            /** @description The caller lacks the organization_integration:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -8501,7 +8572,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization_integration:write scope. */
+            /** @description The caller lacks the organization_integration:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -8682,7 +8753,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization:read scope. */
+            /** @description The caller lacks the organization:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -8833,7 +8904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization:write scope. */
+            /** @description The caller lacks the organization:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -9006,7 +9077,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the organization:read scope. */
+            /** @description The caller lacks the organization:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -9144,7 +9215,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization:read scope. */
+            /** @description The caller lacks the organization:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -9294,7 +9365,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description The caller lacks the organization:read scope. */
+            /** @description The caller lacks the organization:read scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -9423,7 +9494,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The caller lacks the organization:write scope. */
+            /** @description The caller lacks the organization:write scope, or the tenant in the path does not exist or is not the caller's (`/problems/tenant-forbidden`). */
             403: {
                 headers: {
                     /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
@@ -9534,6 +9605,208 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    TenantsController_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's tenants. */
+            200: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantList"];
+                };
+            };
+            /** @description A query parameter was sent (this route takes none). */
+            400: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No or unknown caller token. */
+            401: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The tenant in the path does not exist or is not the caller's. */
+            403: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A path segment longer than 16 384 characters. */
+            414: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A request body without Content-Type: application/json. */
+            415: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Caller over its own limit; see Retry-After. */
+            429: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request's headers are too large. */
+            431: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The instance is shutting down (Connection: close); retry on another replica. */
+            503: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    TenantsController_list_head: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's tenants. */
+            200: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A query parameter was sent (this route takes none). */
+            400: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or unknown caller token. */
+            401: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The tenant in the path does not exist or is not the caller's. */
+            403: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A path segment longer than 16 384 characters. */
+            414: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A request body without Content-Type: application/json. */
+            415: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Caller over its own limit; see Retry-After. */
+            429: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request's headers are too large. */
+            431: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The instance is shutting down (Connection: close); retry on another replica. */
+            503: {
+                headers: {
+                    /** @description The caller's sane X-Request-Id, else a new one; also sent to PostHog. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
