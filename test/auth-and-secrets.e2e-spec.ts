@@ -7,6 +7,7 @@ import { connect } from 'node:net';
 import { AUDIT_ROUTE } from '../src/audit/audit.controller';
 import { requestIdFrom } from '../src/common/request-context';
 import type { ProxyRoute } from '../src/routes/route';
+import { TENANTS_ROUTE } from '../src/tenants/tenants.controller';
 import type { FakeMode } from './fake-posthog/fake-posthog';
 import { expectProblemStatus } from './support/expectations';
 import { declaredRoutes, label } from './support/routes';
@@ -67,8 +68,9 @@ describe('the route tables', () => {
           ),
       );
 
-    // GET /v1/audit is the BFF's own route (never proxied): audit.e2e-spec.ts covers it.
-    expect([...ROUTES, AUDIT_ROUTE].map(label).sort()).toEqual(documented.sort());
+    // GET /v1/audit and GET /v1/tenants are the BFF's own routes (never proxied): audit.e2e-spec.ts
+    // and tenants.e2e-spec.ts cover them.
+    expect([...ROUTES, AUDIT_ROUTE, TENANTS_ROUTE].map(label).sort()).toEqual(documented.sort());
     expect(ROUTES).toHaveLength(33); // the README's route table
   });
 

@@ -36,6 +36,9 @@ async function replicas(
     ...BASE_ENV,
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: `faults-${++run}:`,
+    // Every answer confirmed by Redis (the strictest coherence bound): a write on one replica is
+    // seen by the next read on any; the bound itself is tested on its own below.
+    CACHE_COHERENCE_MS: '0',
     ...env,
   };
   const a = await startStack(shared);
@@ -153,6 +156,41 @@ describe('Redis down', () => {
     const lines = (text: string) => a.logs.filter((line) => line.includes(`"msg":"${text}`));
     expect(lines('redis connection lost')).toHaveLength(1);
     expect(lines('redis connection restored')).toHaveLength(1);
+  });
+});
+
+describe('coherence bound (CACHE_COHERENCE_MS)', () => {
+  it('answers a copy only while Redis confirmed its generation within the bound: a write elsewhere is seen past it', async () => {
+    const { a, all } = await replicas(2, { CACHE_COHERENCE_MS: '400' });
+    const b = all[1];
+    const list = '/v1/integrations?kind=slack';
+    await b.client.get(list);
+    expect((await b.client.get(list)).headers.get('x-cache')).toBe('HIT');
+    const before = (await b.client.get(list)).json.total;
+    expect(
+      (await a.client.call('POST', '/v1/integrations', { body: { kind: 'slack' } })).status,
+    ).toBe(201);
+    const written = Date.now();
+    await sleep(450);
+    const after = await b.client.get(list);
+    expect(Date.now() - written).toBeGreaterThanOrEqual(400);
+    expect([after.headers.get('x-cache'), after.json.total]).toEqual(['MISS', before + 1]);
+  });
+
+  it('answers nothing from its copies while Redis cannot confirm: it goes to PostHog', async () => {
+    const { a } = await replicas(1, { CACHE_COHERENCE_MS: '100' });
+    const path = '/v1/integrations/3';
+    await a.client.get(path);
+    expect((await a.client.get(path)).headers.get('x-cache')).toBe('HIT');
+    await redis.stop();
+    await waitRedis(a.client, 'down');
+    const calls = upstreamGets(a, '/api/projects/1/integrations/3/');
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push((await a.client.get(path)).headers.get('x-cache'));
+    expect(answers).toEqual(['MISS', 'MISS', 'MISS']);
+    expect(upstreamGets(a, '/api/projects/1/integrations/3/')).toBe(calls + 3);
+    await redis.restart();
+    await waitRedis(a.client, 'up');
   });
 });
 

@@ -299,3 +299,22 @@ describe('request contract', () => {
     });
   });
 });
+
+describe('request contract: one message per refused query value', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.close());
+
+  it.each([
+    ['offset=-1', 'offset must be an integer from 0 to 1000000000'],
+    ['offset=1.5', 'offset must be an integer from 0 to 1000000000'],
+    ['limit=0', 'limit must be an integer from 1 to 100'],
+    ['limit=101', 'limit must be an integer from 1 to 100'],
+  ])('refuses %s with one message that says what is allowed', async (query, message) => {
+    const answer = await stack.client.get(`/v1/integrations?${query}`);
+    expect(answer.status).toBe(400);
+    expect(answer.json.errors).toEqual([{ field: query.split('=')[0], message }]);
+  });
+});

@@ -40,10 +40,14 @@ describe('Generations without Redis', () => {
 (REDIS_URL ? describe : describe.skip)('Generations on Redis (REDIS_URL)', () => {
   const prefix = `bff-unit-gen-${process.pid}-${Date.now()}:`;
   const opened: RedisService[] = [];
-  const replica = async (onNewEpoch: () => void = () => undefined, lines: string[] = []) => {
+  const replica = async (
+    onNewEpoch: () => void = () => undefined,
+    lines: string[] = [],
+    coherenceMs = 0,
+  ) => {
     const { service, logger } = redisService(REDIS_URL, prefix, lines);
     opened.push(await connected(service));
-    return new Generations(service, logger, onNewEpoch);
+    return new Generations(service, logger, onNewEpoch, coherenceMs);
   };
   const hash = `${prefix}generations`;
   const forget = () => opened[0].run((c) => c.del(hash));
@@ -51,6 +55,22 @@ describe('Generations without Redis', () => {
   afterAll(async () => {
     await forget();
     for (const service of opened) await service.onModuleDestroy();
+  });
+
+  it('holds a confirmation for CACHE_COHERENCE_MS, then asks Redis again; its own bump at once', async () => {
+    const a = await replica();
+    const b = await replica(undefined, [], 300);
+    const family = 'coherence/integrations';
+    const first = await b.current(family);
+    expect(first.confirmed).toBe(true);
+    expect(b.current(family)).toBe(first); // within the bound: no round trip, not even a promise
+    await a.bump(family);
+    expect(b.current(family)).toBe(first); // another replica's write, inside the bound
+    await new Promise((resolve) => setTimeout(resolve, 320));
+    const later = await b.current(family);
+    expect(later.tag).not.toBe(first.tag); // past the bound: confirmed again, the write seen
+    await b.bump(family);
+    expect((await b.current(family)).tag).not.toBe(later.tag); // its own write: at once
   });
 
   it('shares numbers between replicas: a bump on one is seen by the other at its next read', async () => {

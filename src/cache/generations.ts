@@ -9,6 +9,12 @@ export interface Generation {
   tag: string;
   /** Whether entries under this tag live in Redis too (false: this replica's memory only). */
   shared: boolean;
+  /**
+   * Whether entries under it may be answered (HIT or STALE): Redis confirmed it within
+   * CACHE_COHERENCE_MS, or Redis is not configured (this replica's numbers are the truth). False
+   * while a configured Redis does not answer: another replica's write would go unseen.
+   */
+  confirmed: boolean;
 }
 
 const newEpoch = () => randomBytes(6).toString('hex');
@@ -39,6 +45,8 @@ export class Generations {
   /** Families written while Redis could not be told: their Redis number is behind. */
   private readonly unshared = new Set<TenantFamily>();
   private sharing?: Promise<void>;
+  /** Shared generations as Redis last confirmed them, and when (ms epoch). */
+  private readonly confirmed = new Map<TenantFamily, { generation: Generation; at: number }>();
   /** Whether the last read went to Redis (false: this replica's own numbers). */
   private sharedMode = false;
   private epoch?: string;
@@ -48,6 +56,8 @@ export class Generations {
     private readonly logger: AppLogger,
     /** Called when Redis turned out to have forgotten the generations. */
     private readonly onNewEpoch: () => void,
+    /** CACHE_COHERENCE_MS: how long a confirmation from Redis holds (0: confirm every answer). */
+    private readonly coherenceMs = 0,
   ) {
     this.key = `${redis.keyPrefix}generations`;
     if (!redis.configured) return;
@@ -61,7 +71,11 @@ export class Generations {
 
   /** The family's current generation; synchronous while Redis is not in use (no round trip). */
   current(family: TenantFamily): Generation | Promise<Generation> {
-    return this.redis.available ? this.currentShared(family) : this.localGeneration(family);
+    if (!this.redis.configured) return this.localGeneration(family);
+    const known = this.confirmed.get(family);
+    // Within the coherence bound, the last confirmation holds: no Redis round trip per answer.
+    if (known && Date.now() - known.at < this.coherenceMs) return known.generation;
+    return this.redis.available ? this.currentShared(family) : this.unconfirmed(family);
   }
 
   private async currentShared(family: TenantFamily): Promise<Generation> {
@@ -71,19 +85,33 @@ export class Generations {
         const [epoch, n] = await this.readShared(family);
         this.sharedMode = true;
         this.noteEpoch(epoch);
-        return { tag: `${epoch}.${n ?? 0}`, shared: true };
+        const generation = { tag: `${epoch}.${n ?? 0}`, shared: true, confirmed: true };
+        this.confirmed.set(family, { generation, at: Date.now() });
+        return generation;
       } catch {
         this.leaveSharedMode(); // Redis too slow: this replica's own numbers instead
       }
     }
-    return this.localGeneration(family);
+    return this.unconfirmed(family);
+  }
+
+  /**
+   * Redis configured but not confirming: this replica's own numbers key what it loads, and nothing
+   * cached is answered (another replica's write would go unseen) until Redis answers again.
+   */
+  private unconfirmed(family: TenantFamily): Generation {
+    return { ...this.localGeneration(family), confirmed: false };
   }
 
   /** This replica's own generation of a family: one object until a bump or a restart. */
   private localGeneration(family: TenantFamily): Generation {
     let generation = this.localTags.get(family);
     if (!generation) {
-      generation = { tag: `L${this.localEpoch}.${this.local.get(family) ?? 0}`, shared: false };
+      generation = {
+        tag: `L${this.localEpoch}.${this.local.get(family) ?? 0}`,
+        shared: false,
+        confirmed: true,
+      };
       this.localTags.set(family, generation);
     }
     return generation;
@@ -96,6 +124,7 @@ export class Generations {
   async bump(family: TenantFamily): Promise<void> {
     this.local.set(family, (this.local.get(family) ?? 0) + 1);
     this.localTags.delete(family);
+    this.confirmed.delete(family); // this replica's own write: seen at once
     if (this.redis.configured && !(await this.bumpShared(family))) this.unshared.add(family);
   }
 
@@ -131,6 +160,7 @@ export class Generations {
     const forgotten = this.epoch !== undefined;
     this.epoch = epoch;
     if (!forgotten) return;
+    this.confirmed.clear();
     this.logger.warn({}, 'redis lost the cache generations (new epoch): cached entries dropped');
     this.onNewEpoch();
   }
@@ -156,6 +186,7 @@ export class Generations {
   }
 
   private restartLocal(): void {
+    this.confirmed.clear();
     this.sharedMode = false;
     this.localEpoch = newEpoch();
     this.local.clear();

@@ -130,6 +130,7 @@ describe('ResponseCache read-through (in process)', () => {
     REDIS_URL: REDIS_URL as string,
     REDIS_KEY_PREFIX: `bff-unit-rc-${process.pid}-${Date.now()}:`,
     CACHE_TTL_SECONDS: '1',
+    CACHE_COHERENCE_MS: '0', // every answer confirmed: these tests are about what Redis forgets
   };
   let a: Awaited<ReturnType<typeof replica>>;
   let b: Awaited<ReturnType<typeof replica>>;

@@ -6,6 +6,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { CachedResponse } from '../common/answer';
 import { BoundedMemo } from '../common/bounded-memo';
 import type { CacheResult } from '../common/request-context';
+import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
@@ -50,6 +51,8 @@ export interface Lookup {
   readonly shared: boolean;
   /** The caller's Cache-Control: no-cache: stored data was not read (BYPASS). */
   readonly noCache: boolean;
+  /** The generation was confirmed (Generation.confirmed): cached entries may be answered. */
+  readonly confirmed: boolean;
 }
 
 /** Where an entry lives: its key, and whether in Redis too. */
@@ -81,11 +84,17 @@ export class ResponseCache {
     private readonly redis: RedisService,
     logger: AppLogger,
     metrics: MetricsService,
+    @Inject(CONFIG) config: Config,
   ) {
     const l1 = tiers.stores[0] as Keyv;
     this.memory = l1.store as MemoryStore;
     this.local = tiers.stores.length > 1 ? createCache({ stores: [l1] }) : tiers;
-    this.generations = new Generations(redis, logger, () => this.memory.clear());
+    this.generations = new Generations(
+      redis,
+      logger,
+      () => this.memory.clear(),
+      config.cache.coherenceMs,
+    );
     // get() reads the tiers in order but, unlike wrap(), does not copy a Redis find into L1; its
     // event names the tier, so the copy is made here, for the rest of the entry's freshness.
     tiers.on('get', (data) => {
@@ -105,9 +114,10 @@ export class ResponseCache {
     const current = this.generations.current(family);
     const generation = current instanceof Promise ? await current : current;
     const key = this.keyOf(family, generation.tag, target);
-    const entry = noCache ? undefined : await this.find(key, generation.shared);
-    if (entry) this.refreshAhead(key, generation.shared, entry);
-    return { target, key, shared: generation.shared, noCache, hit: entry };
+    const { shared, confirmed } = generation;
+    const entry = noCache || !confirmed ? undefined : await this.find(key, shared);
+    if (entry) this.refreshAhead(key, shared, entry);
+    return { target, key, shared, noCache, confirmed, hit: entry };
   }
 
   /**
@@ -151,7 +161,8 @@ export class ResponseCache {
     try {
       return { response: await response(), cache: lookup.noCache ? 'BYPASS' : 'MISS' };
     } catch (error) {
-      const stale = lookup.noCache ? undefined : this.memory.stale<Entry>(lookup.key);
+      const kept = !lookup.noCache && lookup.confirmed;
+      const stale = kept ? this.memory.stale<Entry>(lookup.key) : undefined;
       if (stale && error instanceof UpstreamFailure) return { response: stale, cache: 'STALE' };
       throw error;
     }

@@ -64,13 +64,16 @@ export function isNullable(dto: Function, key: string): boolean {
 
 /** An optional integer query parameter within [min, max]. */
 export function QueryInt(min: number, max: number, description?: string): PropertyDecorator {
+  // One message for the three checks (errors[] keeps it once): `-1` is not "an integer" to IsInt
+  // (it stays text) and "greater than" the bound to Max, which would contradict each other.
+  const range = { message: `$property must be an integer from ${min} to ${max}` };
   return applyDecorators(
     ApiPropertyOptional({ type: Number, minimum: min, maximum: max, description }),
     IsOptional(),
     toInt,
-    IsInt({ message: '$property must be an integer' }),
-    Min(min),
-    Max(max),
+    IsInt(range),
+    Min(min, range),
+    Max(max, range),
   );
 }
 

@@ -40,7 +40,14 @@ export interface Config {
   jwt?: JwtConfig;
   audit: { maxRecords: number };
   redis?: { url: string; keyPrefix: string; timeoutMs: number };
-  cache: { ttlMs: number; staleMs: number; maxEntries: number; maxBytes: number };
+  cache: {
+    ttlMs: number;
+    staleMs: number;
+    maxEntries: number;
+    maxBytes: number;
+    /** CACHE_COHERENCE_MS: see Generations. */
+    coherenceMs: number;
+  };
   upstream: {
     timeoutMs: number;
     deadlineMs: number;
@@ -177,6 +184,7 @@ function toConfig(env: EnvDto, callers: CallerConfig[], tenants: TenantConfig[])
     cache: {
       ttlMs: env.CACHE_TTL_SECONDS * 1000,
       staleMs: env.CACHE_STALE_SECONDS * 1000,
+      coherenceMs: env.CACHE_COHERENCE_MS,
       maxEntries: env.CACHE_MAX_ENTRIES,
       maxBytes: env.CACHE_MAX_BYTES,
     },

@@ -142,6 +142,10 @@ export class EnvDto {
   @Int(0, 7 * 86_400)
   CACHE_STALE_SECONDS = 300;
 
+  /** With Redis: how long a replica answers from its copies without Redis confirming the generation. */
+  @Int(0, 60_000)
+  CACHE_COHERENCE_MS = 100;
+
   @Int(1)
   CACHE_MAX_ENTRIES = 10_000;
 

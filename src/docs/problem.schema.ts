@@ -13,7 +13,7 @@ import {
 @ApiSchema({ name: 'FieldError', description: 'One invalid field of the request.' })
 class FieldErrorSchema {
   @ApiProperty({ example: 'limit' }) field: string;
-  @ApiProperty({ example: 'limit must not be greater than 100' }) message: string;
+  @ApiProperty({ example: 'limit must be an integer from 1 to 100' }) message: string;
 }
 
 /** The RFC 9457 body of every error (application/problem+json). */
