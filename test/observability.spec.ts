@@ -166,9 +166,13 @@ describe('Grafana dashboard (deploy/observability/grafana-dashboard.json)', () =
     }
   });
 
-  it('does not group by tenant yet', () => {
-    expect(read('grafana-dashboard.json')).not.toMatch(/tenant/);
-    expect(rulesText).not.toMatch(/tenant/);
+  it('shows traffic and key loads per tenant', () => {
+    const { panels } = JSON.parse(read('grafana-dashboard.json')) as {
+      panels: Array<{ title: string }>;
+    };
+    expect(panels.map((panel) => panel.title)).toEqual(
+      expect.arrayContaining(['Traffic per tenant', 'PostHog key last loaded, per tenant (age)']),
+    );
   });
 });
 
