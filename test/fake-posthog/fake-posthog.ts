@@ -66,6 +66,8 @@ export interface RecordedRequest {
   /** Parsed JSON body, or undefined when the body is empty or not JSON. */
   body: unknown;
   rawBody: string;
+  /** When it arrived (ms since the epoch), before any delay or failure mode. */
+  receivedAt: number;
 }
 
 export type FakeMode =
@@ -394,6 +396,7 @@ export class FakePostHog implements FakeStore {
   // Request pipeline: read + record, failure mode, delay, auth, route, permissions, answer
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = Date.now();
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const rawBody = Buffer.concat(chunks).toString('utf8');
@@ -406,6 +409,7 @@ export class FakePostHog implements FakeStore {
       headers: { ...req.headers },
       body: undefined,
       rawBody,
+      receivedAt,
     };
     let bodyIsJson = true;
     if (rawBody !== '') {
