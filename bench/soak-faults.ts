@@ -24,7 +24,7 @@ export const CYCLE_SECONDS = 60;
 const THROTTLE_WAIT_SECONDS = 5;
 /** Every answer this late during a latency spike: past UPSTREAM_TIMEOUT_MS (2 s). */
 const SPIKE_DELAY_MS = 3000;
-/** The roll-during-outage step: how long PostHog stays down past what it waits for. */
+/** The roll-during-outage step: how long PostHog stays down once the new replica is ready. */
 const OUTAGE_TAIL_MS = 4000;
 /** The replica that is rolled: the others live through the whole run (their RSS is the trend). */
 export const ROLLED_SLOT = 2;
@@ -110,42 +110,41 @@ const PROGRAM: Step[] = [
       ),
   },
   {
-    // The new replica has no copy of its own: PostHog is down from the old process's exit until
-    // every copy in Redis has expired (freshness + 4 s) and the new one has served 4 s, so only a
-    // stale copy can answer it.
-    at: 23,
+    // A replica that starts while PostHog is down, once every copy in Redis has expired: it has
+    // no copy of its own, only the other replicas' stale ones (and, by the contract, Redis's).
+    at: 24,
     rolls: true,
     run: async (c) => {
       const start = c.clock.now();
       let outage = 0;
-      await c.replicas[ROLLED_SLOT].roll(() => {
+      await c.replicas[ROLLED_SLOT].roll(async () => {
         outage = c.clock.now();
         c.fake.setMode({ kind: 'status', status: 503 });
+        await sleep(Number(BFF_SETTINGS.CACHE_TTL_SECONDS) * 1000 + 1000);
       });
       c.record(
         'replica',
         start,
-        `bff-${ROLLED_SLOT} SIGTERM under load, replaced while PostHog is down`,
+        `bff-${ROLLED_SLOT} SIGTERM under load, started again once PostHog had been down for a freshness period`,
       );
-      const ttlMs = Number(BFF_SETTINGS.CACHE_TTL_SECONDS) * 1000;
-      await sleep(Math.max(OUTAGE_TAIL_MS, outage + ttlMs + OUTAGE_TAIL_MS - c.clock.now()));
+      await sleep(OUTAGE_TAIL_MS);
       c.fake.setMode({ kind: 'normal' });
       c.record(
         'posthog-5xx',
         outage,
-        `PostHog answers 503 from bff-${ROLLED_SLOT}'s exit until its copies in Redis are gone and its successor has served ${OUTAGE_TAIL_MS / 1000} s`,
+        `PostHog answers 503 from bff-${ROLLED_SLOT}'s exit until its successor has served ${OUTAGE_TAIL_MS / 1000} s`,
       );
     },
   },
   {
-    at: 50,
+    at: 55,
     run: async (c) => {
       const start = c.clock.now();
       c.record('redis', start, await c.redis.fault());
     },
   },
   {
-    at: 54,
+    at: 57,
     rolls: true,
     run: async (c) => {
       const start = c.clock.now();

@@ -350,7 +350,20 @@ export function analyse(inputs: Inputs) {
   let expected5xx = 0;
   const xCache: Record<string, number> = {};
   const latencies = new LatencyRecorder();
+  const hotPaths = new Set(inputs.hotKeys.map((k) => k.path));
+  const byKey = new Map<string, Record<string, number>>();
   for (const a of answers) {
+    const key =
+      a.method !== 'GET'
+        ? `${a.method} (oracle writes)`
+        : hotPaths.has(a.path)
+          ? a.path
+          : 'cold pages';
+    const counts = byKey.get(key) ?? {};
+    const column =
+      a.status === 0 ? 'no answer' : a.status < 300 ? (a.cache ?? '2xx') : String(a.status);
+    counts[column] = (counts[column] ?? 0) + 1;
+    byKey.set(key, counts);
     const type = a.type ?? (a.status === 0 ? (a.error ?? '') : '');
     const label = `${a.status} ${type}`;
     const row = byStatus.get(label) ?? { status: a.status, type, count: 0 };
@@ -478,6 +491,8 @@ export function analyse(inputs: Inputs) {
     },
     latencyMs: { p50, p90, p99, max },
     statuses: [...byStatus.values()].sort((a, b) => b.count - a.count),
+    /** Per hot key, cold pages and writes: answers by X-Cache (2xx) or status. */
+    byKey: Object.fromEntries(byKey),
     xCache,
     unexpected5xx: { total: unexpectedTotal, examples: unexpectedExamples },
     preWrite: oracle.preWrite.slice(0, 20),

@@ -356,6 +356,8 @@ export const COLD_SHARE = 0.05;
 /** Requests in flight beyond which the generator skips a beat (and counts it) instead of queuing. */
 const MAX_IN_FLIGHT = 512;
 const TICK_MS = 5;
+/** The oracle's last write leaves this long for its reads before the load stops. */
+const ORACLE_TAIL_MS = 1000;
 
 export class Load {
   readonly answers: Answer[] = [];
@@ -410,7 +412,7 @@ export class Load {
    * soak clock, so writes land at known moments of the fault program (e.g. just after Redis went).
    */
   async runOracle(everyMs: number, untilMs: number): Promise<void> {
-    for (let at = everyMs + 100; at + everyMs < untilMs; at += everyMs) {
+    for (let at = everyMs + 100; at < untilMs - ORACLE_TAIL_MS; at += everyMs) {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, at - this.clock.now())));
       const writer = this.pick();
       if (writer) await this.oracle.step(writer, () => this.rotation(), this.record);

@@ -102,6 +102,7 @@ export function svgChart(chart: Chart): string {
   const xOf = (seconds: number) => m.left + (seconds / chart.seconds) * plotW;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${xml(chart.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${m.left}" y="20" font-size="14" font-weight="bold">${xml(chart.title)}</text>`,
   ];
@@ -263,6 +264,9 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** The columns of the answers-by-request table: X-Cache of a 2xx, else the status. */
+const KEY_COLUMNS = ['HIT', 'MISS', 'STALE', '2xx', '429', '502', '504', '503', 'no answer'];
+
 const verdict = (g: Goal) => (g.met === null ? 'not measured' : g.met ? '**met**' : '**NOT met**');
 
 export function markdown(report: SoakReport): string {
@@ -310,6 +314,19 @@ export function markdown(report: SoakReport): string {
     table(
       ['status', 'problem type (or transport error)', 'answers'],
       r.statuses.map((x) => [String(x.status), x.type || '—', String(x.count)]),
+    ),
+    '',
+    table(
+      ['request', ...KEY_COLUMNS, 'other'],
+      Object.entries(r.byKey).map(([key, row]) => [
+        key,
+        ...KEY_COLUMNS.map((c) => String(row[c] ?? 0)),
+        String(
+          Object.entries(row)
+            .filter(([c]) => !KEY_COLUMNS.includes(c))
+            .reduce((n, [, count]) => n + count, 0),
+        ),
+      ]),
     ),
     '',
     '### Unexpected 5xx and requests without an answer (first 20)',
@@ -426,8 +443,10 @@ export function writeReport(report: SoakReport, dir: string): string[] {
     ...charts(report),
   };
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-  const json = join(dir, 'soak.json');
   // Committed results are formatted the way `npm run lint` (biome) wants them.
-  spawnSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', json], { cwd: ROOT });
+  const formatted = ['soak.json', 'soak.md'].map((name) => join(dir, name));
+  spawnSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', ...formatted], {
+    cwd: ROOT,
+  });
   return Object.keys(files).map((name) => join(dir, name));
 }

@@ -249,10 +249,10 @@ export class Replica {
 
   /**
    * SIGTERM under load, as a rolling update does: it stays in the rotation ROTATION_LAG_MS (its
-   * drain answers `Connection: close`), leaves it, exits (then `onExit`); a new process takes
-   * its place.
+   * drain answers `Connection: close`), leaves it, exits; once `onExit` has resolved, a new
+   * process takes its place.
    */
-  async roll(onExit?: () => void): Promise<void> {
+  async roll(onExit?: () => Promise<void>): Promise<void> {
     const old = this.child;
     const oldPool = this.pool;
     old.process.kill('SIGTERM');
@@ -264,7 +264,7 @@ export class Replica {
     await old.exited;
     clearTimeout(killer);
     void oldPool.destroy();
-    onExit?.();
+    await onExit?.();
     await this.start();
   }
 

@@ -13,6 +13,8 @@ import type { Replica } from './soak-stack';
 
 const RSS_EVERY_MS = 2000;
 const READY_EVERY_MS = 250;
+/** The event-loop delay histogram's timer: its readings include this interval. */
+const LOOP_RESOLUTION_MS = 10;
 
 export function watch(clock: Clock, replicas: Replica[]) {
   const rss: RssSample[] = [];
@@ -22,7 +24,7 @@ export function watch(clock: Clock, replicas: Replica[]) {
   const cpu = new Map<number, number>();
   const machineStart = machineBusySeconds() ?? 0;
   const runnerStart = process.cpuUsage();
-  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   loop.enable();
 
   const sample = setInterval(() => {
@@ -79,7 +81,7 @@ export function watch(clock: Clock, replicas: Replica[]) {
         runner: (runner.user + runner.system) / 1e6 / seconds,
         replicas: [...cpu.values()].reduce((a, b) => a + b, 0) / seconds,
       };
-      const ms = (ns: number) => (ns / 1e6).toFixed(1);
+      const ms = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS).toFixed(1);
       return {
         'cores used by the replicas': cores.replicas.toFixed(2),
         'cores used by the runner (load, oracle, fake PostHog)': cores.runner.toFixed(2),
