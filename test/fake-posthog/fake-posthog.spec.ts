@@ -1095,6 +1095,7 @@ describe('FakePostHog', () => {
 
   describe('recording', () => {
     it('records every request in order, rejected ones included', async () => {
+      const before = Date.now();
       await fetch(`${fake.url}${project}/integrations/?kind=slack&kind=github`);
       await send('POST', `${project}/integrations/`, { kind: 'slack', config: { a: 1 } });
       expect(fake.requests).toHaveLength(2);
@@ -1106,6 +1107,8 @@ describe('FakePostHog', () => {
         rawBody: '',
       });
       expect(fake.requests[0].headers.authorization).toBeUndefined();
+      expect(fake.requests[0].receivedAt).toBeGreaterThanOrEqual(before);
+      expect(fake.requests[1].receivedAt).toBeGreaterThanOrEqual(fake.requests[0].receivedAt);
       expect(fake.requests[1]).toMatchObject({
         method: 'POST',
         body: { kind: 'slack', config: { a: 1 } },
