@@ -897,7 +897,7 @@ export interface components {
         FieldError: {
             /** @example limit */
             field: string;
-            /** @example limit must not be greater than 100 */
+            /** @example limit must be an integer from 1 to 100 */
             message: string;
         };
         GitHubBranches: {
