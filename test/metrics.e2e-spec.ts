@@ -297,9 +297,24 @@ describe('GET /metrics', () => {
     expect(value(samples, 'bff_rate_limit_refusals_total', { limit: 'budget' })).toBe(0);
   });
 
-  it('says which build runs: bff_build_info{version, node_version} 1', () => {
+  it('says which build runs: bff_build_info{version, revision, node_version} 1', () => {
     const { version } = require('../package.json') as { version: string };
-    expect(value(samples, 'bff_build_info', { version, node_version: process.version })).toBe(1);
+    // No BFF_REVISION outside the image.
+    const labels = { version, revision: 'unknown', node_version: process.version };
+    expect(value(samples, 'bff_build_info', labels)).toBe(1);
+  });
+
+  it("labels bff_build_info with the image's revision (BFF_REVISION, set by its build)", async () => {
+    process.env.BFF_REVISION = 'f795508';
+    const instance = await startBff({ POSTHOG_HOST: stack.fake.url }).finally(() => {
+      delete process.env.BFF_REVISION;
+    });
+    try {
+      const build = (await scrape(instance)).samples.filter((s) => s.name === 'bff_build_info');
+      expect(build.map((s) => s.labels.revision)).toEqual(['f795508']);
+    } finally {
+      await instance.close();
+    }
   });
 
   it('exports the default process and Node.js metrics', () => {

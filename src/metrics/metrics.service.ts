@@ -18,7 +18,11 @@ const CIRCUIT_VALUES: Record<CircuitState, number> = { closed: 0, half_open: 1, 
 const REFUSAL_LIMITS = ['caller', 'budget', 'upstream_429', 'upstream_action_429'] as const;
 export type RefusalLimit = (typeof REFUSAL_LIMITS)[number];
 
-/** The service's version: package.json sits two levels above both src/metrics and dist/metrics. */
+/**
+ * The service's version: package.json sits two levels above both src/metrics and dist/metrics.
+ * The image's `org.opencontainers.image.version` label is the same version (the Dockerfile's ARG
+ * VERSION, which test/deploy.spec.ts holds to package.json's).
+ */
 function serviceVersion(): string {
   try {
     return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
@@ -220,10 +224,19 @@ export class MetricsService {
     collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'bff_build_info',
-      help: 'Always 1; the labels say which build runs: the service version and the Node.js version.',
-      labelNames: ['version', 'node_version'] as const,
+      help: 'Always 1; the labels say which build runs: the service version, the source revision and the Node.js version.',
+      labelNames: ['version', 'revision', 'node_version'] as const,
       registers: [this.registry],
-    }).set({ version: serviceVersion(), node_version: process.version }, 1);
+    }).set(
+      {
+        version: serviceVersion(),
+        // Baked into the image by its build (the Dockerfile's ARG REVISION): a build fact, not
+        // configuration, so it is not in the configuration schema.
+        revision: process.env.BFF_REVISION || 'unknown',
+        node_version: process.version,
+      },
+      1,
+    );
     // Every refusal series exists from the start, so rate() and alerts see a 0 before the first.
     for (const limit of REFUSAL_LIMITS) this.refusals.labels(limit).inc(0);
     for (const status of ['401', '403']) this.credentialRejections.labels(status).inc(0);
