@@ -16,9 +16,10 @@ async function ready(replica: AppInstance): Promise<void> {
 
 const ratio = (text: string, window: string) =>
   Number(
-    new RegExp(`^bff_upstream_budget_used_ratio\\{window="${window}"\\} (\\S+)$`, 'm').exec(
-      text,
-    )?.[1],
+    new RegExp(
+      `^bff_upstream_budget_used_ratio\\{window="${window}",tenant="default"\\} (\\S+)$`,
+      'm',
+    ).exec(text)?.[1],
   );
 
 describe('upstream budget ratio across replicas (Redis)', () => {

@@ -59,6 +59,7 @@ describe('loadConfig', () => {
       staleMs: 300_000,
       maxEntries: 10_000,
       maxBytes: 64 * 1024 * 1024,
+      coherenceMs: 100,
     });
     expect(config.upstream).toEqual({
       timeoutMs: 10_000,
@@ -121,7 +122,13 @@ describe('loadConfig', () => {
       keyPrefix: 'bff-a:',
       timeoutMs: 100,
     });
-    expect(config.cache).toEqual({ ttlMs: 5000, staleMs: 60_000, maxEntries: 10, maxBytes: 2048 });
+    expect(config.cache).toEqual({
+      ttlMs: 5000,
+      staleMs: 60_000,
+      maxEntries: 10,
+      maxBytes: 2048,
+      coherenceMs: 100,
+    });
     expect(config.upstream).toEqual({
       timeoutMs: 1500,
       deadlineMs: 4000,
