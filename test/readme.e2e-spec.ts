@@ -28,6 +28,23 @@ function firstColumn(heading: string): string[] {
 }
 
 describe('README', () => {
+  it('links only to headings it has: the table of contents reaches every part', () => {
+    const slug = (heading: string) =>
+      heading
+        .trim()
+        .toLowerCase()
+        .replace(/`/g, '')
+        .replace(/[^\w\- ]/g, '')
+        .replace(/ /g, '-');
+    const prose = readme.replace(/```[\s\S]*?```/g, '');
+    const anchors = new Set([...prose.matchAll(/^#{1,4} (.+)$/gm)].map((match) => slug(match[1])));
+    const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((match) => match[1]);
+    expect(links.filter((link) => !anchors.has(link))).toEqual([]);
+    const contents = readme.slice(readme.indexOf('## Contents'), readme.indexOf('# Part 1'));
+    for (const part of prose.matchAll(/^# (Part \d.+)$/gm))
+      expect(contents).toContain(slug(part[1]));
+  });
+
   it('documents exactly the variables the configuration reads', () => {
     // Every variable is a property of the environment's schema (src/config/env.dto.ts).
     const source = readFileSync(join(ROOT, 'src/config/env.dto.ts'), 'utf8');
