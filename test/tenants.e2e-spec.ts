@@ -148,6 +148,10 @@ describe('tenants', () => {
     }
     // A write in web invalidates web's list only.
     expect((await client.call('DELETE', '/v1/integrations/2')).status).toBe(204);
+    const audit = s.bff.logs
+      .filter((line) => line.includes('"msg":"audit"'))
+      .map((l) => JSON.parse(l));
+    expect(audit).toMatchObject([{ tenant: 'web', target: { integration_id: '2' } }]);
     expect((await client.get('/v1/tenants/mobile/integrations')).headers.get('x-cache')).toBe(
       'HIT',
     );
