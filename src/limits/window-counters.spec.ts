@@ -109,6 +109,12 @@ describe('WindowCounters in process (no Redis)', () => {
     name: 'local',
   }));
 
+  it('refuses limits of different first words in one take (a Cluster keeps them in different slots)', async () => {
+    const counters = new WindowCounters({ available: false } as RedisService);
+    const limits = [perMinute('upstream:minute', 5), perMinute('budget:minute', 5)];
+    await expect(counters.take(limits, T0)).rejects.toThrow(/share their first word/);
+  });
+
   it('counts locally when Redis is configured but failing', async () => {
     const failing = {
       available: true,
@@ -131,7 +137,7 @@ const REDIS_URL = process.env.REDIS_URL;
   const connect = async (): Promise<RedisService> => {
     const config = {
       posthog: { apiKey: 'phx_unit_not_a_key' },
-      redis: { url: REDIS_URL as string, keyPrefix: prefix, timeoutMs: 1000 },
+      redis: { form: 'url', url: REDIS_URL as string, keyPrefix: prefix, timeoutMs: 1000 },
       logLevel: 'silent',
     } as Config;
     const service = new RedisService(
@@ -180,7 +186,7 @@ const REDIS_URL = process.env.REDIS_URL;
 
   it('stores its logs under the configured key prefix with an expiry', async () => {
     await new WindowCounters(redis).take([perMinute('prefixed', 5)], Date.now());
-    const ttl = await redis.run((client) => client.pTTL(`${prefix}rl:prefixed`));
+    const ttl = await redis.run((client) => client.pTTL(`${prefix}rl:{prefixed}`));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(MINUTE);
   });

@@ -17,7 +17,8 @@ export type TakeResult =
 // (DRF's SimpleRateThrottle) count: "at most N in any window", not "N per clock minute", which
 // would let 2N through around a minute boundary. All-or-nothing across several limits: nothing is
 // counted unless every one has room, so a refused request never spends budget.
-// KEYS: one sorted set per limit. ARGV: now, member, limit_1..n, windowMs_1..n.
+// KEYS: one sorted set per limit, all in one hash slot (see keyOf). ARGV: now, member,
+// limit_1..n, windowMs_1..n.
 // Returns {0, 0} when taken, else {index of the first full limit, ms until a slot frees}.
 const TAKE_SCRIPT = `
 local now = tonumber(ARGV[1])
@@ -35,6 +36,13 @@ for i = 1, n do
   redis.call('PEXPIRE', KEYS[i], ARGV[2 + n + i])
 end
 return {0, 0}`;
+
+/**
+ * In a Redis Cluster all keys of one script must be in one hash slot: a limit's key has its name's
+ * first word as hash tag, so limits taken together share that word (the budget's upstream:minute,
+ * upstream:hour and upstream-share:<caller> are all in `{upstream}`'s slot).
+ */
+const hashTag = (name: string) => name.split(/[^A-Za-z0-9]/, 1)[0];
 
 interface LocalLog {
   windowMs: number;
@@ -58,11 +66,16 @@ export class WindowCounters {
 
   async take(limits: WindowLimit[], now = Date.now()): Promise<TakeResult> {
     if (limits.length === 0) return { allowed: true };
+    if (new Set(limits.map((l) => hashTag(l.name))).size > 1) {
+      throw new Error(
+        `limits taken together must share their first word: ${limits.map((l) => l.name)}`,
+      );
+    }
     if (this.redis.available) {
       try {
         const reply = await this.redis.run((client) =>
           client.eval(TAKE_SCRIPT, {
-            keys: limits.map((l) => `${this.redis.keyPrefix}rl:${l.name}`),
+            keys: limits.map((l) => this.keyOf(l.name)),
             arguments: [
               String(now),
               `${now}:${this.instance}:${this.sequence++}`,
@@ -86,13 +99,19 @@ export class WindowCounters {
     if (this.redis.available) {
       try {
         return await this.redis.run((client) =>
-          client.zCount(`${this.redis.keyPrefix}rl:${name}`, `(${now - windowMs}`, '+inf'),
+          client.zCount(this.keyOf(name), `(${now - windowMs}`, '+inf'),
         );
       } catch {
         // as take(): fall back to this replica's own count
       }
     }
     return this.local.get(name)?.stamps.filter((t) => t > now - windowMs).length ?? 0;
+  }
+
+  /** The limit's sorted set: `<prefix>rl:{upstream}:minute` for upstream:minute. */
+  private keyOf(name: string): string {
+    const tag = hashTag(name);
+    return `${this.redis.keyPrefix}rl:{${tag}}${name.slice(tag.length)}`;
   }
 
   private takeLocal(limits: WindowLimit[], now: number): [number, number] {
