@@ -7,6 +7,22 @@ import { MetricsService } from '../metrics/metrics.service';
 const RECONNECT_MS = 2000;
 
 /**
+ * Replies of a Cluster whose slot is moving: TRYAGAIN (a multi-key command while the slot's keys
+ * are split between two masters) and MOVED / ASK from a transaction (node-redis follows them for
+ * single commands and scripts only). Redis answered: it is not down, this command failed.
+ */
+const SLOT_MOVING = /^(TRYAGAIN|MOVED|ASK) /;
+/** TRYAGAIN is retried after this pause, within REDIS_TIMEOUT_MS (node-redis does not retry it). */
+const TRY_AGAIN_MS = 20;
+
+/**
+ * After a failed command, Redis counts as back once commands answer this long without another
+ * failure: a Cluster with one master gone fails some commands and answers others, and its state
+ * (and log) must not flip with every request.
+ */
+const SETTLE_MS = 1000;
+
+/**
  * The node-redis client of the configured form, loaded only when Redis is configured (~15 MB of
  * memory otherwise idle). The three forms take the same commands; the Sentinel client follows a
  * failover (Sentinel's announcement, or a READONLY reply, sends it to the new master) and the
@@ -68,6 +84,8 @@ export class RedisService implements OnModuleDestroy {
   private readonly listeners: Array<(up: boolean) => void> = [];
   /** undefined until the first connection attempt succeeded or failed. */
   private up?: boolean;
+  /** When a command last failed (ms epoch). */
+  private failedAt = 0;
   /** The client has connected (a Sentinel or Cluster client then keeps itself connected). */
   private connected = false;
   private closing = false;
@@ -110,7 +128,10 @@ export class RedisService implements OnModuleDestroy {
     return 'isReady' in client ? client.isReady : client.isOpen;
   }
 
-  /** For readiness: up = connected and the last command answered within REDIS_TIMEOUT_MS. */
+  /**
+   * For readiness: up = connected, and commands answer within REDIS_TIMEOUT_MS (for SETTLE_MS
+   * since one last failed).
+   */
   get state(): 'up' | 'down' | 'not configured' {
     if (!this.client) return 'not configured';
     return this.available && this.up === true ? 'up' : 'down';
@@ -125,25 +146,42 @@ export class RedisService implements OnModuleDestroy {
    * Runs one Redis operation within REDIS_TIMEOUT_MS; throws RedisUnavailable otherwise (and counts
    * it in bff_redis_errors_total). node-redis's own command timeout only covers commands not yet
    * written, so a Redis that accepts and never answers is bounded here. A failure or a timeout
-   * counts as down until an operation succeeds again: with Sentinel or Cluster it is the only
-   * sign (their clients wait through a failover or a slot move instead of reporting a state).
+   * counts as down until operations succeed for SETTLE_MS (with Sentinel or Cluster it is the only
+   * sign: their clients wait through a failover instead of reporting a state); a Cluster slot on
+   * the move does not.
    */
   async run<T>(operation: (client: RedisClient) => Promise<T>): Promise<T> {
     const client = this.client;
     if (!client || !this.available) throw new RedisUnavailable('redis not connected');
+    const deadline = Date.now() + this.timeoutMs;
+    let slotMoving = false;
+    const attempt = async (): Promise<T> => {
+      try {
+        return await operation(client);
+      } catch (error) {
+        slotMoving ||= SLOT_MOVING.test(errorMessage(error));
+        const again = errorMessage(error).startsWith('TRYAGAIN');
+        if (!again || Date.now() + TRY_AGAIN_MS >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, TRY_AGAIN_MS));
+        return attempt();
+      }
+    };
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race([
-        operation(client),
+        attempt(),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new RedisUnavailable('redis timeout')), this.timeoutMs);
         }),
       ]);
-      this.changed(true);
+      if (Date.now() - this.failedAt >= SETTLE_MS) this.changed(true);
       return result;
     } catch (error) {
       this.metrics.redisError();
-      this.changed(false, errorMessage(error));
+      if (!slotMoving) {
+        this.failedAt = Date.now();
+        this.changed(false, errorMessage(error));
+      }
       throw error instanceof RedisUnavailable ? error : new RedisUnavailable(errorMessage(error));
     } finally {
       clearTimeout(timer);
