@@ -7,6 +7,7 @@
  * share invalidation through it again.
  */
 
+import { metricLines } from './support/metrics';
 import {
   expectSharedThroughRedis,
   type Replicas,
@@ -14,9 +15,11 @@ import {
   startReplicas,
   waitRedis,
 } from './support/redis-replicas';
-import { RedisSentinelSet, type RedisUser } from './support/redis-server';
+import { RedisSentinelSet, type RedisUser, waitUntil } from './support/redis-server';
+import { startStack } from './support/stack';
 
 const USER: RedisUser = { user: 'bff', password: 'sentinel-pw-7c2e51' };
+const WRONG = 'wrong-sentinel-pw-0b9d44';
 const BUDGET = 8;
 
 let sentinels: RedisSentinelSet;
@@ -47,6 +50,34 @@ async function replicas(env: Record<string, string> = {}): Promise<Replicas> {
 describe('Redis Sentinel', () => {
   it('shares the cache, invalidation and the upstream budget between two replicas', async () => {
     await expectSharedThroughRedis(await replicas(), BUDGET);
+  });
+
+  it('with a wrong password: readiness 200, bff_redis_up 0, served from memory, closed in seconds, the password shown nowhere', async () => {
+    const stack = await startStack({
+      ...sentinels.env,
+      REDIS_USERNAME: USER.user,
+      REDIS_PASSWORD: WRONG,
+    });
+    let closed = false;
+    try {
+      await waitUntil('the warning about Redis', async () =>
+        stack.logs.some((line) => line.includes('WRONGPASS') && line.includes('redis unavailable')),
+      );
+      const ready = await stack.client.get('/health/ready', { as: null });
+      expect([ready.status, ready.json]).toEqual([200, { status: 'ok', redis: 'down' }]);
+      expect((await stack.client.get('/v1/integrations/1')).headers.get('x-cache')).toBe('MISS');
+      expect((await stack.client.get('/v1/integrations/1')).headers.get('x-cache')).toBe('HIT');
+      expect(await redisUp(stack.url)).toBe(0);
+      const metrics = await metricLines(stack.url, '');
+      // Its connection to the master gives up once the service closes: shutdown is bounded.
+      const closing = Date.now();
+      await stack.close();
+      closed = true;
+      expect(Date.now() - closing).toBeLessThan(5000);
+      expect([...stack.logs, ...metrics, ready.text].join('\n')).not.toContain(WRONG);
+    } finally {
+      if (!closed) await stack.close();
+    }
   });
 
   it('keeps answering while the master is killed, follows the failover, and invalidates through the new master', async () => {

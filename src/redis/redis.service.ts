@@ -28,18 +28,20 @@ const SETTLE_MS = 1000;
  * failover (Sentinel's announcement, or a READONLY reply, sends it to the new master) and the
  * Cluster client follows slot moves (MOVED / ASK), both without a restart.
  */
-function connect(redis: RedisConfig) {
+function connect(redis: RedisConfig, closing: () => boolean) {
   const { createClient, createCluster, createSentinel } =
     require('@redis/client') as typeof import('@redis/client');
   // Every data node: credentials, TLS with the private CA, a command while disconnected fails now
-  // instead of waiting, reconnection in the background.
+  // instead of waiting, reconnection in the background until the service closes (a Sentinel
+  // client closes only once its connection to a master has given up).
   const node = {
     username: redis.username,
     password: redis.password,
     disableOfflineQueue: true,
     socket: {
       connectTimeout: 2000,
-      reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
+      reconnectStrategy: (retries: number) =>
+        closing() ? false : Math.min(100 * 2 ** retries, 2000),
       ...(redis.ca ? { tls: true as const, ca: redis.ca } : {}),
     },
   };
@@ -99,7 +101,7 @@ export class RedisService implements OnModuleDestroy {
     this.keyPrefix = config.redis?.keyPrefix ?? '';
     this.timeoutMs = config.redis?.timeoutMs ?? 0;
     if (!config.redis) return;
-    const client = connect(config.redis);
+    const client = connect(config.redis, () => this.closing);
     this.client = client;
     if (config.redis.form === 'url') {
       // A single connection: its own events say when it is lost and back.
