@@ -7,7 +7,7 @@ import { RedisCacheStore } from '../redis/redis-cache-store';
 import { MemoryStore } from './memory-store';
 import { ResponseCache } from './response-cache';
 
-/** The in-process store, one per replica: the first tier's, and ResponseCache's for STALE copies. */
+/** The in-process store, one per replica: the first tier's, and ResponseCache's STALE copies. */
 @Module({
   providers: [
     {

@@ -57,8 +57,8 @@ type Slot = Pick<Lookup, 'key' | 'shared'>;
 
 /**
  * Read-through cache for proxied GETs on cache-manager's tiers (ResponseCacheModule): L1 in
- * process, then, with Redis configured, Redis shared by the replicas. Both tiers keep an entry for its
- * freshness (CACHE_TTL_SECONDS), so an expired L1 copy sends the read to Redis, where a copy
+ * process, then, with Redis configured, Redis shared by the replicas. Both tiers keep an entry for
+ * its freshness (CACHE_TTL_SECONDS), so an expired L1 copy sends the read to Redis, where a copy
  * another replica stored may be fresh, before PostHog. L1 also keeps expired copies for
  * CACHE_STALE_SECONDS to answer STALE when PostHog fails. Keys carry the family's generation
  * (see Generations). Identical concurrent misses share one upstream call.

@@ -28,7 +28,7 @@ export function usesJwt(env: EnvDto): boolean {
 const JWT_CALLERS = { named: 'for JWT callers', holds: (env: object) => usesJwt(env as EnvDto) };
 
 /** The three ways to reach Redis; at most one may be set. */
-export const REDIS_FORMS = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const;
+const REDIS_FORMS = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const;
 
 const redisForm = (env: EnvDto) => REDIS_FORMS.find((name) => env[name] !== undefined);
 
@@ -85,7 +85,7 @@ const NotWithUrlCredentials = () =>
 
 /**
  * What node-redis would refuse in a well-formed redis(s):// URL: a path other than a database
- * number, a badly %-encoded user or password. Nothing of the URL is quoted (it may hold a password).
+ * number, a badly %-encoded user or password. Nothing of the URL is quoted: it may hold a password.
  */
 function redisUrlProblem(value: string, name: string): string | undefined {
   if (!URL.canParse(value)) return undefined; // @Url reports it
@@ -209,7 +209,7 @@ export class EnvDto {
   @Rule(redisUrlProblem)
   REDIS_URL?: string;
 
-  /** Redis behind Sentinel: the Sentinels, which name the current master (REDIS_SENTINEL_MASTER). */
+  /** Redis behind Sentinel: the Sentinels, which name the master (REDIS_SENTINEL_MASTER). */
   @NotWith('REDIS_URL')
   @HostPorts()
   REDIS_SENTINELS?: string;
