@@ -9,7 +9,7 @@ const REDIS_URL = process.env.REDIS_URL;
 function redisService(url: string | undefined, prefix: string, lines: string[] = []) {
   const config = {
     tenants: [],
-    redis: url ? { url, keyPrefix: prefix, timeoutMs: 1000 } : undefined,
+    redis: url ? { form: 'url', url, keyPrefix: prefix, timeoutMs: 1000 } : undefined,
     logLevel: 'info',
   } as unknown as Config;
   const logger = new AppLogger(config, { write: (line: string) => void lines.push(line) });

@@ -1,12 +1,16 @@
 import { Test } from '@nestjs/testing';
+import { RedisServer } from '../../test/support/redis-server';
 import { loadConfig } from '../config/config';
 import { CoreModule } from '../core.module';
+import { MetricsService } from '../metrics/metrics.service';
 import { RedisService } from '../redis/redis.service';
 import { UpstreamFailure } from '../upstream/posthog-answer';
 import { type CachedResponse, ResponseCache } from './response-cache';
 import { ResponseCacheModule } from './response-cache.module';
 
 const REDIS_URL = process.env.REDIS_URL;
+
+type Replica = Awaited<ReturnType<typeof replica>>;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const answer = (text: string): CachedResponse => ({ status: 200, body: Buffer.from(text) });
 
@@ -28,7 +32,8 @@ async function replica(env: Record<string, string>) {
   const redis = module.get(RedisService);
   const deadline = Date.now() + 5000;
   while (redis.configured && !redis.available && Date.now() < deadline) await sleep(10);
-  return { cache: module.get(ResponseCache), redis, close: () => module.close() };
+  const metrics = module.get(MetricsService);
+  return { cache: module.get(ResponseCache), redis, metrics, close: () => module.close() };
 }
 
 /** A loader that counts its calls. */
@@ -45,7 +50,7 @@ function loader(text: string) {
 }
 
 describe('ResponseCache read-through (in process)', () => {
-  let r: Awaited<ReturnType<typeof replica>>;
+  let r: Replica;
   beforeAll(async () => {
     r = await replica({ CACHE_TTL_SECONDS: '1', CACHE_STALE_SECONDS: '60' });
   });
@@ -125,24 +130,34 @@ describe('ResponseCache read-through (in process)', () => {
   });
 });
 
-(REDIS_URL ? describe : describe.skip)('ResponseCache read-through on Redis (REDIS_URL)', () => {
-  const env = {
-    REDIS_URL: REDIS_URL as string,
-    REDIS_KEY_PREFIX: `bff-unit-rc-${process.pid}-${Date.now()}:`,
-    CACHE_TTL_SECONDS: '1',
-    CACHE_COHERENCE_MS: '0', // every answer confirmed: these tests are about what Redis forgets
-  };
-  let a: Awaited<ReturnType<typeof replica>>;
-  let b: Awaited<ReturnType<typeof replica>>;
+/** bff_redis_errors_total of this replica. */
+async function redisErrors(metrics: MetricsService): Promise<number> {
+  const counter = metrics.registry.getSingleMetric('bff_redis_errors_total');
+  return (await counter?.get())?.values[0]?.value ?? 0;
+}
+
+// A redis-server of this suite's own (REDIS_URL set says Redis is available here, as for every
+// Redis suite), so it may pause and starve it without touching anyone else's.
+(REDIS_URL ? describe : describe.skip)('ResponseCache read-through on Redis', () => {
+  let server: RedisServer;
+  let env: Record<string, string>;
+  let a: Replica;
+  let b: Replica;
   beforeAll(async () => {
+    server = await RedisServer.start();
+    env = {
+      REDIS_URL: server.url,
+      CACHE_TTL_SECONDS: '1',
+      REDIS_TIMEOUT_MS: '200',
+      CACHE_COHERENCE_MS: '0', // every answer confirmed: these tests are about what Redis forgets
+    };
     a = await replica(env);
     b = await replica(env);
   });
   afterAll(async () => {
-    const keys = await a.redis.run((c) => c.keys(`${env.REDIS_KEY_PREFIX}*`));
-    if (keys.length) await a.redis.run((c) => c.del(keys));
-    await a.close();
-    await b.close();
+    await a?.close();
+    await b?.close();
+    await server?.stop();
   });
 
   it('an expired L1 copy reads Redis first: a fresher copy another replica stored wins', async () => {
@@ -158,8 +173,47 @@ describe('ResponseCache read-through (in process)', () => {
   it('drops every entry when Redis forgot the generations (new epoch), L1 copies included', async () => {
     await a.cache.read(await a.cache.lookup('default/integrations', 'r2'), 1000, loader('before'));
     expect((await a.cache.lookup('default/integrations', 'r2')).hit).toBeDefined();
-    await a.redis.run((c) => c.del(`${env.REDIS_KEY_PREFIX}generations`));
+    await server.cli('del', 'posthog-bff:generations');
     expect((await a.cache.lookup('default/integrations', 'r2')).hit).toBeUndefined();
     expect((await b.cache.lookup('default/integrations', 'r2')).hit).toBeUndefined();
+  });
+
+  it('sees a Redis error as one (not as "not found"): counted, the entry kept in L1 only', async () => {
+    const errors = await redisErrors(a.metrics);
+    await server.cli('config', 'set', 'maxmemory-policy', 'noeviction');
+    await server.cli('config', 'set', 'maxmemory', '1');
+    try {
+      // SET is refused (OOM): the Redis tier throws, so the entry stays in this replica's memory.
+      await a.cache.read(await a.cache.lookup('default/integrations', 'r3'), 1000, loader('oom'));
+    } finally {
+      await server.cli('config', 'set', 'maxmemory', '0');
+    }
+    expect(await redisErrors(a.metrics)).toBeGreaterThan(errors);
+    expect((await a.cache.lookup('default/integrations', 'r3')).hit?.body.toString()).toBe('oom');
+    expect((await server.cli('keys', '*r3*')).trim()).toBe('');
+  });
+
+  it('bounds a Redis that stops answering by REDIS_TIMEOUT_MS: a lookup is a miss, not a wait', async () => {
+    await a.cache.read(await a.cache.lookup('default/integrations', 'r4'), 1000, loader('shared'));
+    await server.cli('client', 'pause', '1500', 'all');
+    const started = Date.now();
+    const onB = await b.cache.lookup('default/integrations', 'r4');
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(onB.hit).toBeUndefined();
+    expect(b.redis.state).toBe('down');
+    await sleep(1600);
+  });
+
+  it('closes within REDIS_TIMEOUT_MS with a silent Redis: CacheModule leaves the shared connection to RedisService', async () => {
+    const c = await replica(env);
+    await c.cache.read(await c.cache.lookup('default/integrations', 'r5'), 1000, loader('x'));
+    await server.cli('client', 'pause', '3000', 'all');
+    const pending = c.cache.lookup('default/integrations', 'r6'); // a command left waiting for its reply
+    const started = Date.now();
+    await c.close();
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(c.redis.client?.isOpen).toBe(false);
+    await pending;
+    await sleep(3100);
   });
 });

@@ -1,6 +1,6 @@
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
 import { Inject, Injectable } from '@nestjs/common';
-import { type Cache, createCache } from 'cache-manager';
+import type { Cache } from 'cache-manager';
 import type Keyv from 'keyv';
 import { Counter, Gauge } from 'prom-client';
 import type { CachedResponse } from '../common/answer';
@@ -13,7 +13,7 @@ import { RedisService } from '../redis/redis.service';
 import type { TenantFamily } from '../routes/route';
 import { UpstreamFailure } from '../upstream/posthog-answer';
 import { Generations } from './generations';
-import type { MemoryStore } from './memory-store';
+import { MemoryStore } from './memory-store';
 
 export type { CachedResponse };
 
@@ -60,20 +60,22 @@ type Slot = Pick<Lookup, 'key' | 'shared'>;
 
 /**
  * Read-through cache for proxied GETs on cache-manager's tiers (ResponseCacheModule): L1 in
- * process, then, with REDIS_URL, Redis shared by the replicas. Both tiers keep an entry for its
- * freshness (CACHE_TTL_SECONDS), so an expired L1 copy sends the read to Redis, where a copy
+ * process, then, with Redis configured, Redis shared by the replicas. Both tiers keep an entry for
+ * its freshness (CACHE_TTL_SECONDS), so an expired L1 copy sends the read to Redis, where a copy
  * another replica stored may be fresh, before PostHog. L1 also keeps expired copies for
  * CACHE_STALE_SECONDS to answer STALE when PostHog fails. Keys carry the family's generation
  * (see Generations). Identical concurrent misses share one upstream call.
  *
  * cache-manager's wrap() reads and loads in one call; here the look happens right after caller
- * admission and the load after validation, so they are get() and set() on the same tiers.
+ * admission and the load after validation. So a look reads the tiers (cache-manager's `stores`,
+ * each a Keyv) in order, as wrap() does, copying a Redis find into L1 (get() would not); a load
+ * stores through set(), into both tiers at once.
  */
 @Injectable()
 export class ResponseCache {
-  private readonly memory: MemoryStore;
-  /** L1 alone: while Redis does not answer, entries stay in this replica's memory. */
-  private readonly local: Cache;
+  /** L1 (this replica's memory) and, with Redis, L2: the Keyv tiers of `tiers`. */
+  private readonly local: Keyv;
+  private readonly shared?: Keyv;
   private readonly generations: Generations;
   private readonly inflight = new Map<string, Promise<CachedResponse>>();
   /** See keyOf. */
@@ -81,28 +83,20 @@ export class ResponseCache {
 
   constructor(
     @Inject(CACHE_MANAGER) private readonly tiers: Cache,
+    /** L1's store, which also keeps expired copies for STALE answers. */
+    private readonly memory: MemoryStore,
     private readonly redis: RedisService,
     logger: AppLogger,
     metrics: MetricsService,
     @Inject(CONFIG) config: Config,
   ) {
-    const l1 = tiers.stores[0] as Keyv;
-    this.memory = l1.store as MemoryStore;
-    this.local = tiers.stores.length > 1 ? createCache({ stores: [l1] }) : tiers;
+    [this.local, this.shared] = tiers.stores;
     this.generations = new Generations(
       redis,
       logger,
       () => this.memory.clear(),
       config.cache.coherenceMs,
     );
-    // get() reads the tiers in order but, unlike wrap(), does not copy a Redis find into L1; its
-    // event names the tier, so the copy is made here, for the rest of the entry's freshness.
-    tiers.on('get', (data) => {
-      const { key, value, store } = data as { key: string; value?: Entry; store?: string };
-      if (store === 'primary' || !value) return; // every L1 hit lands here: keep it cheap
-      const remaining = value.freshUntil - Date.now();
-      if (remaining > 0) void this.local.set(key, value, remaining);
-    });
     registerGauges(metrics, this.memory);
   }
 
@@ -173,14 +167,17 @@ export class ResponseCache {
     return this.generations.bump(family);
   }
 
-  /** L1, then Redis (bounded by REDIS_TIMEOUT_MS; a Redis that fails or is slow is a miss). */
+  /**
+   * L1, then Redis for a shared generation (bounded by REDIS_TIMEOUT_MS; a Redis that fails or is
+   * slow is a miss). A Redis find is copied into L1 for the rest of its freshness.
+   */
   private async find(key: string, shared: boolean): Promise<Entry | undefined> {
-    if (!shared) return this.local.get<Entry>(key);
-    try {
-      return await this.redis.run(() => this.tiers.get<Entry>(key));
-    } catch {
-      return this.local.get<Entry>(key);
-    }
+    const local = await this.local.get<Entry>(key);
+    if (local || !shared || !this.shared) return local;
+    const found = await this.shared.get<Entry>(key).catch(() => undefined);
+    const remaining = found ? found.freshUntil - Date.now() : 0;
+    if (found && remaining > 0) await this.local.set(key, found, remaining);
+    return found;
   }
 
   private refreshAhead(key: string, shared: boolean, entry: Entry): void {
@@ -250,7 +247,7 @@ export class ResponseCache {
     if (ttlMs <= 0) return this.memory.keepStale(lookup.key, entry);
     if (lookup.shared) {
       try {
-        await this.redis.run(() => this.tiers.set(lookup.key, entry, ttlMs));
+        await this.tiers.set(lookup.key, entry, ttlMs);
         return;
       } catch {
         // Redis failed or was slow: this replica's memory keeps it.

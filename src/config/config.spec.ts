@@ -118,6 +118,7 @@ describe('loadConfig', () => {
     expect(config.tenants[0].posthog.host).toBe('https://eu.posthog.com');
     expect(config.tenants[0].posthog.organizationId).toBe(ORGANIZATION_ID.toLowerCase());
     expect(config.redis).toEqual({
+      form: 'url',
       url: 'redis://cache:6379/0',
       keyPrefix: 'bff-a:',
       timeoutMs: 100,
@@ -581,6 +582,147 @@ describe('loadConfig', () => {
         BFF_CLIENTS: JSON.stringify([{ ...CALLER, token_sha256: 'super-secret-token' }]),
       });
       expect(message).not.toContain('super-secret-token');
+    });
+  });
+
+  describe('Redis forms', () => {
+    let dir: string;
+    let ca: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'bff-redis-config-'));
+      ca = join(dir, 'ca.pem');
+      writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      writeFileSync(join(dir, 'not-pem.txt'), 'hello');
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** The configuration problems of this environment, one per line. */
+    const problems = (overrides: Record<string, string | undefined>) =>
+      failure(overrides).split('\n');
+
+    it('reads REDIS_URL, with REDIS_USERNAME / REDIS_PASSWORD when the URL has no credentials', () => {
+      const redis = loadConfig(
+        env({ REDIS_URL: 'rediss://cache:6380', REDIS_USERNAME: 'bff', REDIS_PASSWORD: 'pw' }),
+      ).redis;
+      expect(redis).toMatchObject({
+        form: 'url',
+        url: 'rediss://cache:6380',
+        username: 'bff',
+        password: 'pw',
+      });
+      const inUrl = loadConfig(env({ REDIS_URL: 'redis://bff:pw@cache:6379/2' })).redis;
+      expect(inUrl).toMatchObject({ form: 'url', username: undefined, password: undefined });
+    });
+
+    it('reads REDIS_SENTINELS and REDIS_SENTINEL_MASTER, with the data nodes’ credentials and CA', () => {
+      const redis = loadConfig(
+        env({
+          REDIS_SENTINELS: 'sentinel-0:26379, 10.0.0.5:26380,[::1]:26381',
+          REDIS_SENTINEL_MASTER: 'mymaster',
+          REDIS_USERNAME: 'bff',
+          REDIS_PASSWORD: 'pw',
+          REDIS_TLS_CA_FILE: ca,
+        }),
+      ).redis;
+      expect(redis).toEqual({
+        form: 'sentinel',
+        sentinels: [
+          { host: 'sentinel-0', port: 26379 },
+          { host: '10.0.0.5', port: 26380 },
+          { host: '::1', port: 26381 },
+        ],
+        master: 'mymaster',
+        username: 'bff',
+        password: 'pw',
+        ca: expect.stringContaining('BEGIN CERTIFICATE'),
+        keyPrefix: 'posthog-bff:',
+        timeoutMs: 250,
+      });
+    });
+
+    it('reads REDIS_CLUSTER_NODES', () => {
+      const redis = loadConfig(env({ REDIS_CLUSTER_NODES: 'redis-0:6379,redis-1:6379' })).redis;
+      expect(redis).toMatchObject({
+        form: 'cluster',
+        nodes: [
+          { host: 'redis-0', port: 6379 },
+          { host: 'redis-1', port: 6379 },
+        ],
+      });
+    });
+
+    it('refuses more than one Redis form, naming them', () => {
+      const url = 'redis://:hunter2@cache:6379';
+      expect(problems({ REDIS_URL: url, REDIS_CLUSTER_NODES: 'a:1' })).toEqual([
+        'REDIS_URL and REDIS_CLUSTER_NODES: set only one',
+      ]);
+      const all = failure({
+        REDIS_URL: url,
+        REDIS_SENTINELS: 'a:1',
+        REDIS_SENTINEL_MASTER: 'm',
+        REDIS_CLUSTER_NODES: 'b:2',
+      });
+      expect(all).toContain('REDIS_URL and REDIS_SENTINELS: set only one');
+      expect(all).toMatch(/(REDIS_URL|REDIS_SENTINELS) and REDIS_CLUSTER_NODES: set only one/);
+      expect(all).not.toContain('hunter2');
+    });
+
+    it.each([
+      [{ REDIS_SENTINELS: 'a:26379' }, 'REDIS_SENTINEL_MASTER is required with REDIS_SENTINELS'],
+      [{ REDIS_SENTINEL_MASTER: 'mymaster' }, 'REDIS_SENTINEL_MASTER needs REDIS_SENTINELS'],
+      [{ REDIS_SENTINELS: 'a', REDIS_SENTINEL_MASTER: 'm' }, 'REDIS_SENTINELS must be host:port'],
+      [{ REDIS_CLUSTER_NODES: 'a:1,b:70000' }, 'REDIS_CLUSTER_NODES must be host:port'],
+      [{ REDIS_CLUSTER_NODES: 'a:1,,b:2' }, 'REDIS_CLUSTER_NODES must be host:port'],
+      [{ REDIS_PASSWORD: 'pw' }, 'REDIS_PASSWORD needs one of REDIS_URL'],
+      [{ REDIS_TLS_CA_FILE: 'ca.pem' }, 'REDIS_TLS_CA_FILE needs one of REDIS_URL'],
+      [
+        { REDIS_CLUSTER_NODES: 'a:1', REDIS_USERNAME: 'bff' },
+        'REDIS_PASSWORD is required with REDIS_USERNAME',
+      ],
+      [
+        { REDIS_URL: 'redis://:pw@cache:6379', REDIS_PASSWORD: 'pw' },
+        'REDIS_URL holds credentials and REDIS_PASSWORD is set: set only one',
+      ],
+      [{ REDIS_URL: 'redis://cache:6379/cache' }, 'REDIS_URL may only have a database number'],
+      [{ REDIS_URL: 'redis://:50%zz@cache:6379' }, 'REDIS_URL has a badly %-encoded'],
+      [{ REDIS_REQUIRED: 'true' }, 'REDIS_REQUIRED is true: set one of REDIS_URL'],
+      [{ REDIS_REQUIRED: 'maybe' }, 'REDIS_REQUIRED must be true or false'],
+    ])('refuses %j', (overrides, line) => {
+      const message = failure(overrides);
+      expect(message).toContain(line);
+      expect(message).not.toMatch(/\n/);
+      expect(message).not.toContain('50%zz');
+    });
+
+    it('refuses a CA file that cannot be read, is not PEM, or comes with a redis:// URL', () => {
+      const cluster = { REDIS_CLUSTER_NODES: 'a:1' };
+      expect(failure({ ...cluster, REDIS_TLS_CA_FILE: join(dir, 'missing.pem') })).toBe(
+        'REDIS_TLS_CA_FILE cannot be read',
+      );
+      expect(failure({ ...cluster, REDIS_TLS_CA_FILE: join(dir, 'not-pem.txt') })).toBe(
+        'REDIS_TLS_CA_FILE must hold a PEM certificate',
+      );
+      expect(failure({ REDIS_URL: 'redis://cache:6379', REDIS_TLS_CA_FILE: ca })).toBe(
+        'REDIS_TLS_CA_FILE needs TLS: use rediss:// in REDIS_URL',
+      );
+    });
+
+    it('accepts REDIS_REQUIRED=true with any one form', () => {
+      for (const form of [
+        { REDIS_URL: 'redis://cache:6379' },
+        { REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_MASTER: 'm' },
+        { REDIS_CLUSTER_NODES: 'a:6379' },
+      ]) {
+        expect(loadConfig(env({ REDIS_REQUIRED: 'true', ...form })).redis).toBeDefined();
+      }
+    });
+
+    it('reports Redis problems together with the others', () => {
+      expect(problems({ REDIS_REQUIRED: 'true', PORT: 'x', REDIS_PASSWORD: 'pw' })).toEqual([
+        'PORT must be an integer from 0 to 65535, got "x"',
+        'REDIS_PASSWORD needs one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES',
+        'REDIS_REQUIRED is true: set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES',
+      ]);
     });
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { type CallerConfig, readCallers } from '../auth/callers-config';
@@ -9,7 +10,7 @@ import {
   type TenantConfig,
 } from '../tenants/tenants-config';
 import { ConfigError } from './config-error';
-import { EnvDto, usesJwt } from './env.dto';
+import { EnvDto, type HostPort, hostPorts, usesJwt } from './env.dto';
 
 export type { CallerConfig } from '../auth/callers-config';
 export { ConfigError } from './config-error';
@@ -21,6 +22,24 @@ export interface JwtConfig {
   issuer: string;
   audience: string;
 }
+
+/** How Redis is reached: one of three forms. */
+export type RedisForm =
+  | { form: 'url'; url: string }
+  | { form: 'sentinel'; sentinels: HostPort[]; master: string }
+  | { form: 'cluster'; nodes: HostPort[] };
+
+export type RedisConfig = RedisForm & {
+  /** For the data nodes (and a REDIS_URL without credentials of its own); never logged. */
+  username?: string;
+  password?: string;
+  /** A private CA (PEM) the data nodes' certificates are verified against; TLS on. */
+  ca?: string;
+  keyPrefix: string;
+  timeoutMs: number;
+};
+
+export type { HostPort };
 
 export interface Config {
   port: number;
@@ -39,7 +58,7 @@ export interface Config {
   callersFile?: string;
   jwt?: JwtConfig;
   audit: { maxRecords: number };
-  redis?: { url: string; keyPrefix: string; timeoutMs: number };
+  redis?: RedisConfig;
   cache: {
     ttlMs: number;
     staleMs: number;
@@ -178,9 +197,7 @@ function toConfig(env: EnvDto, callers: CallerConfig[], tenants: TenantConfig[])
         }
       : undefined,
     audit: { maxRecords: env.AUDIT_MAX_RECORDS },
-    redis: env.REDIS_URL
-      ? { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX, timeoutMs: env.REDIS_TIMEOUT_MS }
-      : undefined,
+    redis: redisConfig(env),
     cache: {
       ttlMs: env.CACHE_TTL_SECONDS * 1000,
       staleMs: env.CACHE_STALE_SECONDS * 1000,
@@ -212,6 +229,26 @@ function toConfig(env: EnvDto, callers: CallerConfig[], tenants: TenantConfig[])
         `${where} uses plain http:// to ${hostname}: the PostHog key travels unencrypted; use https://`,
       ];
     }),
+  };
+}
+
+/** The Redis form that is set (validated: at most one), with what every form shares. */
+function redisConfig(env: EnvDto): RedisConfig | undefined {
+  let form: RedisForm;
+  if (env.REDIS_URL) form = { form: 'url', url: env.REDIS_URL };
+  else if (env.REDIS_SENTINELS && env.REDIS_SENTINEL_MASTER) {
+    const sentinels = hostPorts(env.REDIS_SENTINELS) as HostPort[];
+    form = { form: 'sentinel', sentinels, master: env.REDIS_SENTINEL_MASTER };
+  } else if (env.REDIS_CLUSTER_NODES) {
+    form = { form: 'cluster', nodes: hostPorts(env.REDIS_CLUSTER_NODES) as HostPort[] };
+  } else return undefined;
+  return {
+    ...form,
+    username: env.REDIS_USERNAME,
+    password: env.REDIS_PASSWORD,
+    ca: env.REDIS_TLS_CA_FILE && readFileSync(env.REDIS_TLS_CA_FILE, 'utf8'),
+    keyPrefix: env.REDIS_KEY_PREFIX,
+    timeoutMs: env.REDIS_TIMEOUT_MS,
   };
 }
 

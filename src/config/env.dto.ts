@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { IsIn, Matches } from 'class-validator';
 import {
   BindAddress,
@@ -30,6 +31,79 @@ const ONE_PROJECT = {
   named: '',
   holds: (env: object) => (env as EnvDto).BFF_TENANTS_FILE === undefined,
 };
+
+/** The three ways to reach Redis; at most one may be set. */
+const REDIS_FORMS = ['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const;
+
+const redisForm = (env: EnvDto) => REDIS_FORMS.find((name) => env[name] !== undefined);
+
+const NEEDS_REDIS = `needs one of ${REDIS_FORMS.join(', ')}`;
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** `host:port,host:port` (an IPv6 host in brackets) as a list; undefined when malformed. */
+export function hostPorts(value: string): HostPort[] | undefined {
+  const nodes = value.split(',').map((item) => {
+    const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item.trim());
+    const port = Number(match?.[2]);
+    return match && port >= 1 && port <= 65_535
+      ? { host: match[1].replace(/^\[|\]$/g, ''), port }
+      : undefined;
+  });
+  return nodes.every((node) => node !== undefined) ? nodes : undefined;
+}
+
+/** A list of Redis nodes: `host:port,host:port`. */
+const HostPorts = () =>
+  Rule((value, name) =>
+    hostPorts(value)
+      ? undefined
+      : `${name} must be host:port, comma-separated (host:port,host:port)`,
+  );
+
+/**
+ * A setting of the Redis connection, which means nothing without a Redis form. Put it last: the
+ * lowest decorator is checked first, and a variable reports only its first problem.
+ */
+const ForRedis = () =>
+  Rule<string, EnvDto>((_value, name, env) =>
+    redisForm(env) ? undefined : `${name} ${NEEDS_REDIS}`,
+  );
+
+/** Whether REDIS_URL carries a user name or password of its own. */
+function urlCredentials(env: EnvDto): boolean {
+  if (!env.REDIS_URL || !URL.canParse(env.REDIS_URL)) return false;
+  const url = new URL(env.REDIS_URL);
+  return url.username !== '' || url.password !== '';
+}
+
+/** Credentials come from REDIS_URL or from REDIS_USERNAME / REDIS_PASSWORD, never both. */
+const NotWithUrlCredentials = () =>
+  Rule<string, EnvDto>((_value, name, env) =>
+    urlCredentials(env)
+      ? `REDIS_URL holds credentials and ${name} is set: set only one`
+      : undefined,
+  );
+
+/**
+ * What node-redis would refuse in a well-formed redis(s):// URL: a path other than a database
+ * number, a badly %-encoded user or password. Nothing of the URL is quoted: it may hold a password.
+ */
+function redisUrlProblem(value: string, name: string): string | undefined {
+  if (!URL.canParse(value)) return undefined; // @Url reports it
+  const url = new URL(value);
+  if (!/^\/?\d*$/.test(url.pathname)) return `${name} may only have a database number as its path`;
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return `${name} has a badly %-encoded user name or password`;
+  }
+  return undefined;
+}
 
 /**
  * The environment variables the service reads, with their defaults: set values arrive trimmed
@@ -152,8 +226,64 @@ export class EnvDto {
   @Int(1024)
   CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
+  /** Redis reached directly: redis:// or rediss:// (TLS), with user:password@ for an ACL user. */
   @Url('redis:', 'rediss:')
+  @Rule(redisUrlProblem)
   REDIS_URL?: string;
+
+  /** Redis behind Sentinel: the Sentinels, which name the master (REDIS_SENTINEL_MASTER). */
+  @NotWith('REDIS_URL')
+  @HostPorts()
+  REDIS_SENTINELS?: string;
+
+  @Required({
+    when: { named: 'with REDIS_SENTINELS', holds: (env) => env.REDIS_SENTINELS !== undefined },
+  })
+  @Rule<string, EnvDto>((_value, name, env) =>
+    env.REDIS_SENTINELS === undefined ? `${name} needs REDIS_SENTINELS` : undefined,
+  )
+  REDIS_SENTINEL_MASTER?: string;
+
+  /** Redis Cluster: seed nodes; the client learns the others and follows slot moves. */
+  @NotWith('REDIS_URL')
+  @NotWith('REDIS_SENTINELS')
+  @HostPorts()
+  REDIS_CLUSTER_NODES?: string;
+
+  /** An ACL user for the data nodes (and REDIS_URL without credentials of its own). */
+  @NotWithUrlCredentials()
+  @ForRedis()
+  REDIS_USERNAME?: string;
+
+  @Required({
+    when: { named: 'with REDIS_USERNAME', holds: (env) => env.REDIS_USERNAME !== undefined },
+  })
+  @NotWithUrlCredentials()
+  @ForRedis()
+  REDIS_PASSWORD?: string;
+
+  /** A private CA's certificate (PEM): TLS to the data nodes, verified against it. */
+  @Rule<string, EnvDto>((path, name, env) => {
+    if (env.REDIS_URL?.startsWith('redis:')) return `${name} needs TLS: use rediss:// in REDIS_URL`;
+    try {
+      return readFileSync(path, 'utf8').includes('-----BEGIN CERTIFICATE-----')
+        ? undefined
+        : `${name} must hold a PEM certificate`;
+    } catch {
+      return `${name} cannot be read`;
+    }
+  })
+  @ForRedis()
+  REDIS_TLS_CA_FILE?: string;
+
+  /** Several replicas without Redis would each spend the whole upstream budget. */
+  @Flag()
+  @Rule<boolean, EnvDto>((required, name, env) =>
+    required === true && !redisForm(env)
+      ? `${name} is true: set one of ${REDIS_FORMS.join(', ')}`
+      : undefined,
+  )
+  REDIS_REQUIRED = false;
 
   REDIS_KEY_PREFIX = 'posthog-bff:';
 

@@ -144,7 +144,7 @@ const REDIS_URL = process.env.REDIS_URL;
   const connect = async (keyPrefix = prefix): Promise<RedisService> => {
     const config = {
       tenants: [],
-      redis: { url: REDIS_URL as string, keyPrefix, timeoutMs: 1000 },
+      redis: { form: 'url', url: REDIS_URL as string, keyPrefix, timeoutMs: 1000 },
       logLevel: 'silent',
     } as unknown as Config;
     const service = new RedisService(
@@ -199,7 +199,7 @@ const REDIS_URL = process.env.REDIS_URL;
 
   it('stores its logs under the configured key prefix with an expiry', async () => {
     await counters(redis).take([perMinute('prefixed', 5)], Date.now());
-    const ttl = await redis.run((client) => client.pTTL(`${prefix}rl:prefixed`));
+    const ttl = await redis.run((client) => client.pTTL(`${prefix}{rl}:prefixed`));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(MINUTE);
   });
@@ -274,7 +274,7 @@ const REDIS_URL = process.env.REDIS_URL;
       const limit = [perMinute('lagged', 3)];
       await a.take(limit, T0);
       await a.take(limit, T0 + 1);
-      await one.run((client) => client.del(`${one.keyPrefix}rl:lagged`)); // the epoch stays
+      await one.run((client) => client.del(`${one.keyPrefix}{rl}:lagged`)); // the epoch stays
 
       expect(await a.take(limit, T0 + 2, [RESTORING])).toMatchObject({ refusedBy: RESTORING });
       expect(await a.take(limit, T0 + 3)).toEqual({ allowed: true });

@@ -225,9 +225,13 @@ export class WindowCounters {
     return this.local.get(name)?.stamps.filter((t) => t > now - windowMs).length ?? 0;
   }
 
-  /** The Redis key of a limit, hold or the epoch: the one place key names are made. */
+  /**
+   * The Redis key of a limit, hold or the epoch: the one place key names are made. One hash tag
+   * for all of them: a take's script names the epoch, its holds and its limits, and a restore every
+   * limit this replica has seen, so on a Redis Cluster they must all live in one slot.
+   */
   private key(name: string): string {
-    return `${this.redis.keyPrefix}rl:${name}`;
+    return `${this.redis.keyPrefix}{rl}:${name}`;
   }
 
   private async takeShared(

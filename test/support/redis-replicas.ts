@@ -1,0 +1,100 @@
+/**
+ * Two BFF replicas on one Redis form, against one simulated PostHog, and what they must share
+ * through it whatever the form: the cache, invalidation and the upstream budget.
+ */
+import { metricLines } from './metrics';
+import { waitUntil } from './redis-server';
+import { type AppInstance, type BffClient, type Stack, startBff, startStack } from './stack';
+
+export interface Replicas {
+  a: Stack;
+  b: AppInstance;
+  close(): Promise<void>;
+}
+
+let run = 0;
+
+/** Replicas `a` and `b` with this Redis form (and a key prefix of their own), both connected. */
+export async function startReplicas(env: Record<string, string>): Promise<Replicas> {
+  const shared = {
+    UPSTREAM_RETRIES: '0',
+    BREAKER_THRESHOLD: '1000',
+    REDIS_KEY_PREFIX: `bff-forms-${process.pid}-${++run}:`,
+    ...env,
+  };
+  const a = await startStack(shared);
+  const b = await startBff({
+    ...shared,
+    POSTHOG_HOST: a.fake.url,
+    POSTHOG_ORGANIZATION_ID: a.fake.organizationId,
+  });
+  const close = async () => {
+    await b.close();
+    await a.close();
+  };
+  try {
+    for (const replica of [a, b]) await waitRedis(replica.client, 'up');
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { a, b, close };
+}
+
+/** Polls /health/ready (200 whatever Redis does) until it says Redis is `state`. */
+export async function waitRedis(
+  client: BffClient,
+  state: 'up' | 'down',
+  withinMs = 10_000,
+): Promise<void> {
+  await waitUntil(
+    `readiness to say redis ${state}`,
+    async () => {
+      const ready = await client.get('/health/ready', { as: null });
+      if (ready.status !== 200) throw new Error(`readiness answered ${ready.status}`);
+      return ready.json.redis === state;
+    },
+    withinMs,
+  );
+}
+
+/** bff_redis_up of this replica (0 or 1). */
+export async function redisUp(url: string): Promise<number> {
+  const [line] = await metricLines(url, 'bff_redis_up ');
+  return Number(line?.split(' ')[1]);
+}
+
+/**
+ * A read cached by A is a HIT on B (one upstream call); a write on B invalidates A's copy; and
+ * `budget` upstream calls (UPSTREAM_RATE_LIMIT_PER_MINUTE, caller share 1) are all both may make
+ * together. Uses every upstream call of the budget: call it once per pair, on a fresh fake.
+ */
+export async function expectSharedThroughRedis({ a, b }: Replicas, budget: number): Promise<void> {
+  const read = '/v1/integrations?kind=slack';
+  const first = await a.client.get(read);
+  expect([first.status, first.headers.get('x-cache')]).toEqual([200, 'MISS']);
+  const onB = await b.client.get(read);
+  expect([onB.status, onB.headers.get('x-cache'), onB.text]).toEqual([200, 'HIT', first.text]);
+  expect(a.fake.requestsTo('/api/projects/1/integrations/', 'GET')).toHaveLength(1);
+
+  const created = await b.client.call('POST', '/v1/integrations', {
+    body: { kind: 'slack', config: {} },
+  });
+  expect(created.status).toBe(201);
+  const after = await a.client.get(read);
+  expect([after.status, after.headers.get('x-cache')]).toEqual([200, 'MISS']);
+  expect(after.json.items.map((item: { id: number }) => item.id)).toContain(created.json.id);
+
+  const left = budget - a.fake.requests.length;
+  expect(left).toBeGreaterThan(1);
+  for (let i = 0; i < left; i++) {
+    const replica = i % 2 ? a : b;
+    expect((await replica.client.get(`/v1/integrations?limit=1&offset=${i}`)).status).toBe(200);
+  }
+  for (const replica of [a, b]) {
+    const refused = await replica.client.get('/v1/integrations?limit=2');
+    expect(refused.status).toBe(429);
+    expect(refused.json.detail).toMatch(/budget/);
+  }
+  expect(a.fake.requests).toHaveLength(budget);
+}
