@@ -5,6 +5,7 @@
  */
 import { RedisService } from '../src/redis/redis.service';
 import { FakePostHog } from './fake-posthog/fake-posthog';
+import { redisConnection } from './support/redis-server';
 import { type AppInstance, POSTHOG_KEY, startBff } from './support/stack';
 
 const REDIS_URL = process.env.REDIS_URL as string;
@@ -24,12 +25,7 @@ async function twoReplicas(
     ...env,
   };
   const replicas = [await startBff(shared), await startBff(shared)] as [AppInstance, AppInstance];
-  for (const replica of replicas) {
-    const redis = replica.app.get(RedisService);
-    const deadline = Date.now() + 5000;
-    while (!redis.available && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    if (!redis.available) throw new Error(`Redis at ${REDIS_URL} is not answering`);
-  }
+  for (const replica of replicas) await redisConnection(replica);
   return replicas;
 }
 

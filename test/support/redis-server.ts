@@ -5,7 +5,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { connect } from 'node:net';
+import { RedisService } from '../../src/redis/redis.service';
+import { eventually } from './eventually';
 import { freePort } from './process';
+import type { AppInstance, BffClient } from './stack';
 
 export class RedisServer {
   private child?: ChildProcess;
@@ -30,11 +33,9 @@ export class RedisServer {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' },
     );
-    const deadline = Date.now() + 5000;
-    while (!(await this.answers())) {
-      if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not start`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await eventually(() => this.answers(), {
+      message: `redis-server on ${this.port} to answer PING`,
+    });
   }
 
   /** Kills it at once (SIGKILL: no goodbye to the clients, like a crashed pod). */
@@ -62,4 +63,27 @@ export class RedisServer {
       });
     });
   }
+}
+
+/** Waits until `replica` holds a working Redis connection (`up`), or has lost it. */
+export async function redisConnection(replica: Pick<AppInstance, 'app'>, up = true): Promise<void> {
+  const redis = replica.app.get(RedisService);
+  await eventually(() => redis.available === up, {
+    timeoutMs: 10_000,
+    message: `the replica's Redis connection to be ${up ? 'up' : 'down'}`,
+  });
+}
+
+/** Polls GET /health/ready (200 whatever Redis does) until it says Redis is `state`. */
+export async function readinessSaysRedis(client: BffClient, state: 'up' | 'down'): Promise<void> {
+  let last = 'no answer';
+  await eventually(
+    async () => {
+      const ready = await client.get('/health/ready', { as: null });
+      expect(ready.status).toBe(200);
+      last = ready.text;
+      return ready.json.redis === state;
+    },
+    { timeoutMs: 10_000, message: () => `/health/ready stayed ${last}, wanted redis ${state}` },
+  );
 }
