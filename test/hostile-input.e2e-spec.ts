@@ -6,12 +6,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
-import {
-  ADMIN,
-  expectRawProblem as expectProblem,
-  rawRequest,
-  rawSocket,
-} from './support/raw-http';
+import { expectProblem } from './support/expectations';
+import { ADMIN, type RawAnswer, rawRequest, rawSocket } from './support/raw-http';
 import { type AppInstance, type Stack, startBff, startStack } from './support/stack';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -76,9 +72,13 @@ describe('hostile input', () => {
       ['a 10 000-digit number', '9'.repeat(10_000), 400],
       ['1%00 (NUL)', '1%00', 400],
     ])('refuses project integration id %s (%i) with no upstream call', async (_, id, status) => {
+      // A path that climbs out of the id matches no route; any other bad id is refused by name.
+      const expectRefused = (answer: RawAnswer) =>
+        status === 400
+          ? expectProblem(answer, 400, 'validation', { fields: ['id'] })
+          : expectProblem(answer, 404, 'not-found');
       for (const method of ['GET', 'DELETE']) {
-        const answer = await rawRequest(stack.url, method, `/v1/integrations/${id}`);
-        expectProblem(answer, status, status === 400 ? 'id' : undefined);
+        expectRefused(await rawRequest(stack.url, method, `/v1/integrations/${id}`));
       }
       const helper = await rawRequest(stack.url, 'GET', `/v1/integrations/${id}/linear/teams`);
       expect(helper.status).toBeGreaterThanOrEqual(400);
@@ -97,8 +97,10 @@ describe('hostile input', () => {
       ['10 000 characters', `0191f3a4-5b6c-7d8e-9f00-112233445566${'0'.repeat(10_000)}`],
     ])('refuses organization-level id %s with 400 and no upstream call', async (_, id) => {
       const org = `/v1/organization/integrations/${id}`;
-      expectProblem(await rawRequest(stack.url, 'GET', org), 400, 'id');
-      expectProblem(await rawRequest(stack.url, 'DELETE', org), 400, 'id');
+      expectProblem(await rawRequest(stack.url, 'GET', org), 400, 'validation', { fields: ['id'] });
+      expectProblem(await rawRequest(stack.url, 'DELETE', org), 400, 'validation', {
+        fields: ['id'],
+      });
       const mapping = await rawRequest(
         stack.url,
         'PATCH',
@@ -106,9 +108,11 @@ describe('hostile input', () => {
         { 'content-type': 'application/json' },
         JSON.stringify({ production: 1 }),
       );
-      expectProblem(mapping, 400, 'id');
+      expectProblem(mapping, 400, 'validation', { fields: ['id'] });
       const role = `/v1/role-external-references/${id}`;
-      expectProblem(await rawRequest(stack.url, 'DELETE', role), 400, 'id');
+      expectProblem(await rawRequest(stack.url, 'DELETE', role), 400, 'validation', {
+        fields: ['id'],
+      });
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -126,7 +130,7 @@ describe('hostile input', () => {
           role: '../../users',
         }),
       );
-      expectProblem(answer, 400, 'role');
+      expectProblem(answer, 400, 'validation', { fields: ['role'] });
       expect(stack.fake.requests).toHaveLength(0);
     });
   });
@@ -136,18 +140,18 @@ describe('hostile input', () => {
       ['?limit=1&limit=2', 'limit'],
       ['?offset=0&offset=0', 'offset'],
       ['?kind=slack&kind=github', 'kind'],
-      ['?limit[]=1', undefined],
+      ['?limit[]=1', 'limit[]'],
       ['?limit=1e2', 'limit'],
       ['?limit=-1', 'limit'],
       ['?limit=101', 'limit'],
       ['?offset=<10 000 digits>', 'offset'],
-      ['?__proto__=1', undefined],
-      ['?constructor=1', undefined],
+      ['?__proto__=1', '__proto__'],
+      ['?constructor=1', 'constructor'],
       ['?unknown=1', 'unknown'],
     ])('refuses %s on the list with 400 and no upstream call', async (query, field) => {
       const raw = query.replace('<10 000 digits>', '9'.repeat(10_000));
       const answer = await rawRequest(stack.url, 'GET', `/v1/integrations${raw}`);
-      expectProblem(answer, 400, field);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -157,7 +161,7 @@ describe('hostile input', () => {
         'GET',
         '/v1/integrations/6/linkedin-ads/conversion-rules?account_id=1&account_id=2',
       );
-      expectProblem(answer, 400, 'account_id');
+      expectProblem(answer, 400, 'validation', { fields: ['account_id'] });
       expect(stack.fake.requests).toHaveLength(0);
     });
   });
@@ -185,7 +189,7 @@ describe('hostile input', () => {
         '{"kind":"slack","config":{"constructor":{"prototype":{"polluted":true}}}}',
       ],
     ])('refuses a prototype-pollution body (%s) with 400 and pollutes nothing', async (_, body) => {
-      expectProblem(await post(body), 400);
+      expectProblem(await post(body), 400, 'validation');
       expect(stack.fake.requests).toHaveLength(0);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
       expect(Object.prototype).not.toHaveProperty('polluted');
@@ -197,7 +201,7 @@ describe('hostile input', () => {
 
     it('answers 413 to a body over 1 MiB', async () => {
       const big = JSON.stringify({ kind: 'slack', config: { blob: 'x'.repeat(1024 * 1024) } });
-      expectProblem(await post(big), 413);
+      expectProblem(await post(big), 413, 'payload-too-large');
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -208,7 +212,7 @@ describe('hostile input', () => {
       'application/xml',
     ])('answers 415 to Content-Type %s', async (type) => {
       const answer = await post('{"kind":"slack","config":{}}', { 'content-type': type });
-      expectProblem(answer, 415);
+      expectProblem(answer, 415, 'unsupported-media-type');
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -220,7 +224,7 @@ describe('hostile input', () => {
         {},
         '{"kind":"slack","config":{}}',
       );
-      expectProblem(answer, 415);
+      expectProblem(answer, 415, 'unsupported-media-type');
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -236,7 +240,7 @@ describe('hostile input', () => {
         `{"kind":"slack","config":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`,
       ],
     ])('answers 400 to %s', async (_, body) => {
-      expectProblem(await post(body), 400);
+      expectProblem(await post(body), 400, 'validation');
       expect(stack.fake.requests).toHaveLength(0);
     });
   });
@@ -274,7 +278,7 @@ describe('hostile input', () => {
       const answer = await rawRequest(stack.url, 'GET', '/v1/integrations/-1', {
         'x-request-id': 'x'.repeat(10 * 1024),
       });
-      expectProblem(answer, 400, 'id');
+      expectProblem(answer, 400, 'validation', { fields: ['id'] });
       expect(answer.headers['x-request-id']).toMatch(UUID);
     });
 
@@ -310,7 +314,7 @@ describe('hostile input', () => {
     it('refuses an id that names another host', async () => {
       for (const id of [`@${evilHost}`, `%40${evilHost}`, `1@${evilHost}`, `${evilHost}`]) {
         const answer = await rawRequest(stack.url, 'GET', `/v1/integrations/${id}`);
-        expectProblem(answer, 400, 'id');
+        expectProblem(answer, 400, 'validation', { fields: ['id'] });
       }
       expect(stack.fake.requests).toHaveLength(0);
     });
@@ -324,7 +328,7 @@ describe('hostile input', () => {
           'GET',
           `/v1/integrations/authorize?kind=slack&next=${value}`,
         );
-        expectProblem(answer, 400, 'next');
+        expectProblem(answer, 400, 'validation', { fields: ['next'] });
         expect(stack.fake.requests).toHaveLength(0);
       },
     );
@@ -335,7 +339,7 @@ describe('hostile input', () => {
         'GET',
         `/v1/integrations/domain-connect/check?domain=${encodeURIComponent(evilHost)}`,
       );
-      expectProblem(answer, 400, 'domain');
+      expectProblem(answer, 400, 'validation', { fields: ['domain'] });
       expect(stack.fake.requests).toHaveLength(0);
     });
 

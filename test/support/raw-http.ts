@@ -70,15 +70,3 @@ export function rawSocket(baseUrl: string, bytes: string): Promise<string> {
     socket.setTimeout(3000, () => socket.destroy());
   });
 }
-
-/** A problem+json answer with this status whose request_id is the response's X-Request-Id. */
-export function expectRawProblem(answer: RawAnswer, status: number, field?: string): void {
-  expect(answer.status).toBe(status);
-  expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(answer.json).toMatchObject({ status, request_id: answer.headers['x-request-id'] });
-  if (field) {
-    expect(answer.json.errors).toEqual(
-      expect.arrayContaining([expect.objectContaining({ field })]),
-    );
-  }
-}
