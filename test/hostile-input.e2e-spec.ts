@@ -80,10 +80,7 @@ describe('hostile input', () => {
       for (const method of ['GET', 'DELETE']) {
         expectRefused(await rawRequest(stack.url, method, `/v1/integrations/${id}`));
       }
-      const helper = await rawRequest(stack.url, 'GET', `/v1/integrations/${id}/linear/teams`);
-      expect(helper.status).toBeGreaterThanOrEqual(400);
-      expect(helper.status).toBeLessThan(500);
-      expect(helper.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expectRefused(await rawRequest(stack.url, 'GET', `/v1/integrations/${id}/linear/teams`));
       expect(stack.fake.requests).toHaveLength(0);
     });
 
