@@ -50,7 +50,7 @@ describe('audit trail with its Redis down', () => {
     await redisConnection(stack, true);
     // Redis forgot the upstream budget too: upstream calls are held while it is restored.
     const held = await stack.client.call('DELETE', '/v1/integrations/4');
-    expectProblem(held, 429);
+    expectProblem(held, 429, 'upstream-rate-limited');
     await sleep(Number(held.headers.get('retry-after')) * 1000);
     const after = await stack.client.call('DELETE', '/v1/integrations/4');
     expect(after.status).toBe(204);

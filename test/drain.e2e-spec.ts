@@ -9,7 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { FakePostHog } from './fake-posthog/fake-posthog';
 import { eventually } from './support/eventually';
+import { expectProblem } from './support/expectations';
 import { freePort, type Running, startNode } from './support/process';
+import { parseReply } from './support/raw-http';
 import { type AppInstance, CALLERS, clientsJson, POSTHOG_KEY, startBff } from './support/stack';
 
 const MAIN = `${__dirname}/../dist/main.js`;
@@ -163,15 +165,8 @@ describe('drain under keep-alive callers (SIGTERM, SHUTDOWN_DRAIN_MS=600)', () =
     socket.write(`Host: x\r\nAuthorization: ${AUTH}\r\nX-Request-Id: late-1\r\n\r\n`);
     await new Promise((resolve) => socket.once('close', resolve));
 
-    const [head, body] = received.split('\r\n\r\n');
-    expect(head).toMatch(/^HTTP\/1\.1 503 /);
-    expect(head).toMatch(/\r\nconnection: close/i);
-    expect(head).toMatch(/\r\nx-request-id: late-1/i);
-    expect(head).toMatch(/\r\ncontent-type: application\/problem\+json/i);
-    expect(JSON.parse(body)).toMatchObject({
-      type: '/problems/shutting-down',
-      status: 503,
-      request_id: 'late-1',
+    expectProblem(parseReply(received), 503, 'shutting-down', {
+      headers: { connection: 'close', 'x-request-id': 'late-1' },
     });
 
     const exit = await main.exited;
