@@ -161,14 +161,14 @@ describe('coherence bound (CACHE_COHERENCE_MS)', () => {
     await a.client.get(path);
     expect((await a.client.get(path)).headers.get('x-cache')).toBe('HIT');
     await redis.stop();
-    await waitRedis(a.client, 'down');
+    await readinessSaysRedis(a.client, 'down');
     const calls = upstreamGets(a, '/api/projects/1/integrations/3/');
     const answers = [];
     for (let i = 0; i < 3; i++) answers.push((await a.client.get(path)).headers.get('x-cache'));
     expect(answers).toEqual(['MISS', 'MISS', 'MISS']);
     expect(upstreamGets(a, '/api/projects/1/integrations/3/')).toBe(calls + 3);
     await redis.restart();
-    await waitRedis(a.client, 'up');
+    await readinessSaysRedis(a.client, 'up');
   });
 });
 

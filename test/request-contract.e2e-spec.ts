@@ -332,7 +332,7 @@ describe('request contract: one message per refused query value', () => {
     ['limit=101', 'limit must be an integer from 1 to 100'],
   ])('refuses %s with one message that says what is allowed', async (query, message) => {
     const answer = await stack.client.get(`/v1/integrations?${query}`);
-    expect(answer.status).toBe(400);
+    expectProblem(answer, 400, 'validation');
     expect(answer.json.errors).toEqual([{ field: query.split('=')[0], message }]);
   });
 });
