@@ -48,7 +48,7 @@ describe('audit records in the log', () => {
 
   it('records a write PostHog refused, with its status', async () => {
     const answer = await stack().client.call('DELETE', '/v1/integrations/999999');
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     const [record] = auditLines(stack()).filter(
       (line) => line.request_id === answer.headers.get('x-request-id'),
     );
@@ -64,11 +64,11 @@ describe('audit records in the log', () => {
     const slow = await startStack({ UPSTREAM_TIMEOUT_MS: '100' }, { delayMs: 1000 });
     try {
       const answer = await slow.client.call('DELETE', '/v1/integrations/2');
-      expectProblem(answer, 504);
+      expectProblem(answer, 504, 'upstream-timeout');
       slow.fake.setDelay(0);
       slow.fake.setMode({ kind: 'reset' });
       const dropped = await slow.client.call('DELETE', '/v1/integrations/3');
-      expectProblem(dropped, 502);
+      expectProblem(dropped, 502, 'upstream-unavailable');
       const raw = slow.logs.filter((l) => l.includes('"msg":"audit"'));
       for (const line of raw) expect(line.match(/"time":/g)).toHaveLength(1); // one time, the record's
       const records = raw.map((l) => JSON.parse(l));
@@ -98,7 +98,11 @@ describe('audit records in the log', () => {
     });
     try {
       expect((await tight.client.call('DELETE', '/v1/integrations/2')).status).toBe(204);
-      expectProblem(await tight.client.call('DELETE', '/v1/integrations/3'), 429);
+      expectProblem(
+        await tight.client.call('DELETE', '/v1/integrations/3'),
+        429,
+        'upstream-rate-limited',
+      );
       expect(tight.fake.requests).toHaveLength(1);
       const records = tight.logs.map((l) => JSON.parse(l)).filter((l) => l.msg === 'audit');
       expect(records.map((r) => r.target)).toEqual([{ integration_id: '2' }]);
@@ -109,19 +113,24 @@ describe('audit records in the log', () => {
 
   it('records no write that never left (validation) and no read', async () => {
     const before = auditLines(stack()).length;
-    expectProblem(await stack().client.call('DELETE', '/v1/integrations/abc'), 400);
+    expectProblem(await stack().client.call('DELETE', '/v1/integrations/abc'), 400, 'validation', {
+      fields: ['id'],
+    });
     expect((await stack().client.get('/v1/integrations')).status).toBe(200);
     expect(auditLines(stack())).toHaveLength(before);
   });
 
   it('answers GET /v1/audit with 503 without Redis, after checking caller and query', async () => {
     const answer = await stack().client.get('/v1/audit');
-    expectProblem(answer, 503);
-    expect(answer.json.detail).toMatch(/REDIS_URL/);
-    expectProblem(await stack().client.get('/v1/audit', { as: 'reader' }), 403);
-    expectProblem(await stack().client.get('/v1/audit', { as: null }), 401);
-    expectProblem(await stack().client.get('/v1/audit?limit=0'), 400, ['limit']);
-    expectProblem(await stack().client.get('/v1/audit?since=1'), 400, ['since']);
+    expectProblem(answer, 503, 'not-configured', { detail: /REDIS_URL/ });
+    expectProblem(await stack().client.get('/v1/audit', { as: 'reader' }), 403, 'forbidden');
+    expectProblem(await stack().client.get('/v1/audit', { as: null }), 401, 'unauthenticated');
+    expectProblem(await stack().client.get('/v1/audit?limit=0'), 400, 'validation', {
+      fields: ['limit'],
+    });
+    expectProblem(await stack().client.get('/v1/audit?since=1'), 400, 'validation', {
+      fields: ['since'],
+    });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });

@@ -12,17 +12,11 @@ import {
   writeRoutes,
 } from './support/audit';
 import { expectProblem } from './support/expectations';
+import { redisConnection } from './support/redis-server';
 import { type Answer, type Stack, startStack } from './support/stack';
 
 const REDIS_URL = process.env.REDIS_URL as string;
 const PREFIX = `bff-test-audit-${process.pid}-${Date.now()}:`;
-
-async function redisReady(stack: Stack): Promise<void> {
-  const redis = stack.app.get(RedisService);
-  const deadline = Date.now() + 5000;
-  while (!redis.available && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  if (!redis.available) throw new Error(`Redis at ${REDIS_URL} is not answering`);
-}
 
 describe('audit trail in Redis, read through GET /v1/audit', () => {
   let stack: Stack;
@@ -34,7 +28,7 @@ describe('audit trail in Redis, read through GET /v1/audit', () => {
       { REDIS_URL, REDIS_KEY_PREFIX: PREFIX, AUDIT_MAX_RECORDS: '50' },
       { key: OPEN_REFUSED_ACTIONS },
     );
-    await redisReady(stack);
+    await redisConnection(stack);
     for (const route of writeRoutes()) {
       const sample = WRITE_SAMPLES[label(route)];
       stack.fake.reset();
@@ -106,8 +100,8 @@ describe('audit trail in Redis, read through GET /v1/audit', () => {
   });
 
   it('checks caller, scope and query like every route, before reading Redis', async () => {
-    expectProblem(await stack.client.get('/v1/audit', { as: null }), 401);
-    expectProblem(await stack.client.get('/v1/audit', { as: 'reader' }), 403);
+    expectProblem(await stack.client.get('/v1/audit', { as: null }), 401, 'unauthenticated');
+    expectProblem(await stack.client.get('/v1/audit', { as: 'reader' }), 403, 'forbidden');
     for (const [query, field] of [
       ['limit=101', 'limit'],
       ['limit=1&limit=2', 'limit'],
@@ -116,7 +110,9 @@ describe('audit trail in Redis, read through GET /v1/audit', () => {
       ['callr=admin', 'callr'],
       ['__proto__=1', '__proto__'],
     ]) {
-      expectProblem(await stack.client.get(`/v1/audit?${query}`), 400, [field]);
+      expectProblem(await stack.client.get(`/v1/audit?${query}`), 400, 'validation', {
+        fields: [field],
+      });
     }
   });
 

@@ -3,9 +3,10 @@
  * the simulated PostHog's request log, key canonicalisation, invalidation by write family,
  * scope before cache, coalescing and the LRU bound.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RecordedRequest } from './fake-posthog/fake-posthog';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
-import { expectProblemStatus } from './support/expectations';
+import { expectProblem } from './support/expectations';
 import { rawRequest } from './support/raw-http';
 import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
 
@@ -46,11 +47,8 @@ function expectCache(answer: Answer, status: number, cache: string | null): void
   });
 }
 
-/** A problem+json answer with this status that the cache had no part in: no X-Cache header. */
-function expectProblem(answer: Answer, status: number): void {
-  expectProblemStatus(answer, status);
-  expect(answer.headers.get('x-cache')).toBeNull();
-}
+/** A problem+json answer that the cache had no part in: no X-Cache header. */
+const UNCACHED = { headers: { 'x-cache': null } };
 
 describe('read-through: MISS, HIT and the key', () => {
   it('answers the first GET as a MISS from PostHog and the second as a HIT without calling PostHog', async () => {
@@ -196,7 +194,7 @@ describe('Cache-Control: no-cache', () => {
     const answer = await s.client.get('/v1/integrations/1', {
       headers: { 'cache-control': 'no-cache' },
     });
-    expectProblem(answer, 502);
+    expectProblem(answer, 502, 'upstream-unavailable', UNCACHED);
     expect(calls(s, '/api/projects/1/integrations/1/')).toHaveLength(2);
 
     // The failure neither served nor dropped the entry.
@@ -213,7 +211,7 @@ describe('freshness and stale-if-error', () => {
     expectCache(await s.client.get('/v1/integrations/1'), 200, 'HIT');
     s.fake.data.integrations[0].display_name = 'After expiry';
 
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await sleep(1100);
     const expired = await s.client.get('/v1/integrations/1');
     expectCache(expired, 200, 'MISS');
     expect(expired.json.display_name).toBe('After expiry');
@@ -227,15 +225,15 @@ describe('freshness and stale-if-error', () => {
     s.fake.data.integrations[0].display_name = 'Refreshed ahead';
 
     // Within freshness but past 90% of it: served from the entry (old data), refreshed behind.
-    await new Promise((resolve) => setTimeout(resolve, 930));
+    await sleep(930);
     const late = await s.client.get('/v1/integrations/1');
     expectCache(late, 200, 'HIT');
     expect(late.json.display_name).not.toBe('Refreshed ahead');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     expect(calls(s, path)).toHaveLength(2);
 
     // Past the first entry's expiry: the refreshed entry answers, no caller waits on PostHog.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await sleep(150);
     const after = await s.client.get('/v1/integrations/1');
     expectCache(after, 200, 'HIT');
     expect(after.json.display_name).toBe('Refreshed ahead');
@@ -246,7 +244,7 @@ describe('freshness and stale-if-error', () => {
     const s = await start({ CACHE_TTL_SECONDS: '1' });
     expectCache(await s.client.get('/v1/integrations/1'), 200, 'MISS');
     expectCache(await s.client.get('/v1/integrations/1'), 200, 'HIT');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     expect(calls(s, '/api/projects/1/integrations/1/')).toHaveLength(1);
   });
   // CACHE_TTL_SECONDS=0: every entry is past freshness at once but within CACHE_STALE_SECONDS.
@@ -294,25 +292,27 @@ describe('freshness and stale-if-error', () => {
   });
 
   it.each([
-    ['404', 404, 404],
-    ['401 (the BFF key is wrong)', 401, 502],
-    ['403 (the BFF key lacks a scope)', 403, 502],
-  ])('never answers an upstream %s from a stale entry', async (_, upstream, expected) => {
-    const s = await start(STALE_ENV);
-    expectCache(await s.client.get('/v1/integrations/1'), 200, 'MISS');
-    s.fake.setMode({ kind: 'status', status: upstream });
-    const answer = await s.client.get('/v1/integrations/1');
-    expectProblem(answer, expected);
-    expect(answer.text).not.toContain(POSTHOG_KEY);
-  });
+    ['404', 404, 404, 'not-found'],
+    ['401 (the BFF key is wrong)', 401, 502, 'upstream-credential-rejected'],
+    ['403 (the BFF key lacks a scope)', 403, 502, 'upstream-credential-rejected'],
+  ] as const)(
+    'never answers an upstream %s from a stale entry',
+    async (_, upstream, status, type) => {
+      const s = await start(STALE_ENV);
+      expectCache(await s.client.get('/v1/integrations/1'), 200, 'MISS');
+      s.fake.setMode({ kind: 'status', status: upstream });
+      const answer = await s.client.get('/v1/integrations/1');
+      expectProblem(answer, status, type, UNCACHED);
+    },
+  );
 
   it('answers the error once an entry is past CACHE_STALE_SECONDS', async () => {
     const s = await start({ ...STALE_ENV, CACHE_STALE_SECONDS: '1' });
     await s.client.get('/v1/integrations/1');
     s.fake.setMode({ kind: 'status', status: 500 });
     expectCache(await s.client.get('/v1/integrations/1'), 200, 'STALE');
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    expectProblem(await s.client.get('/v1/integrations/1'), 502);
+    await sleep(1100);
+    expectProblem(await s.client.get('/v1/integrations/1'), 502, 'upstream-unavailable', UNCACHED);
   });
 });
 
@@ -320,7 +320,7 @@ describe('errors are never cached', () => {
   it('calls PostHog again after a 500: the next GET is a MISS with the data', async () => {
     const s = await start();
     s.fake.setMode({ kind: 'status', status: 500, count: 1 });
-    expectProblem(await s.client.get('/v1/integrations/1'), 502);
+    expectProblem(await s.client.get('/v1/integrations/1'), 502, 'upstream-unavailable', UNCACHED);
     const recovered = await s.client.get('/v1/integrations/1');
     expectCache(recovered, 200, 'MISS');
     expect(recovered.json.id).toBe(1);
@@ -329,7 +329,7 @@ describe('errors are never cached', () => {
 
   it('calls PostHog again after a 404: a resource that appears is served', async () => {
     const s = await start();
-    expectProblem(await s.client.get('/v1/integrations/77'), 404);
+    expectProblem(await s.client.get('/v1/integrations/77'), 404, 'not-found', UNCACHED);
     s.fake.data.integrations.push({ ...s.fake.data.integrations[0], id: 77 });
     const found = await s.client.get('/v1/integrations/77');
     expectCache(found, 200, 'MISS');
@@ -391,7 +391,7 @@ describe('invalidation by write family', () => {
     const s = await start();
     expectCache(await s.client.get('/v1/integrations/2'), 200, 'MISS');
     expect((await s.client.call('DELETE', '/v1/integrations/2')).status).toBe(204);
-    expectProblem(await s.client.get('/v1/integrations/2'), 404);
+    expectProblem(await s.client.get('/v1/integrations/2'), 404, 'not-found', UNCACHED);
   });
 
   it('DELETE and PATCH environment-mapping invalidate organization integration reads', async () => {
@@ -499,7 +499,7 @@ describe('invalidation by write family', () => {
     const refused = await s.client.call('POST', '/v1/integrations', {
       body: { kind: 'slack', config: {} },
     });
-    expectProblem(refused, 400);
+    expectProblem(refused, 400, 'upstream-validation', { ...UNCACHED, fields: ['body'] });
     const after = await s.client.get('/v1/integrations');
     expectCache(after, 200, 'HIT');
     expect(after.text).toBe(cached.text);
@@ -508,7 +508,12 @@ describe('invalidation by write family', () => {
   it('a DELETE PostHog answers 404 invalidates nothing', async () => {
     const s = await start();
     await s.client.get('/v1/integrations');
-    expectProblem(await s.client.call('DELETE', '/v1/integrations/404'), 404);
+    expectProblem(
+      await s.client.call('DELETE', '/v1/integrations/404'),
+      404,
+      'not-found',
+      UNCACHED,
+    );
     expectCache(await s.client.get('/v1/integrations'), 200, 'HIT');
   });
 
@@ -518,6 +523,8 @@ describe('invalidation by write family', () => {
     expectProblem(
       await s.client.call('POST', '/v1/integrations', { body: { kind: 'No Pe' } }),
       400,
+      'validation',
+      { ...UNCACHED, fields: ['kind'] },
     );
     expect(calls(s, '/api/projects/1/integrations/', 'POST')).toHaveLength(0);
     expectCache(await s.client.get('/v1/integrations'), 200, 'HIT');
@@ -532,11 +539,18 @@ describe('scope is checked before the cache', () => {
     s.fake.clearRequests();
 
     const refused = await s.client.get('/v1/organization/integrations', { as: 'limited' });
-    expectProblem(refused, 403);
-    expect(refused.json.detail).toContain('organization_integration:read');
+    expectProblem(refused, 403, 'forbidden', {
+      ...UNCACHED,
+      detail: 'organization_integration:read',
+    });
     expect(refused.text).not.toContain('items');
 
-    expectProblem(await s.client.get('/v1/organization/integrations', { as: null }), 401);
+    expectProblem(
+      await s.client.get('/v1/organization/integrations', { as: null }),
+      401,
+      'unauthenticated',
+      UNCACHED,
+    );
     expect(s.fake.requests).toHaveLength(0);
   });
 });
@@ -568,7 +582,7 @@ describe('coalescing', () => {
     s.fake.setMode({ kind: 'status', status: 500 });
     const { answers } = await atOnce(s, 20, '/v1/integrations/1');
     expect(calls(s, '/api/projects/1/integrations/1/')).toHaveLength(1);
-    for (const a of answers) expectProblem(a, 502);
+    for (const a of answers) expectProblem(a, 502, 'upstream-unavailable', UNCACHED);
   });
 
   it('shares a STALE answer too: waiters on a failing load get the kept copy', async () => {
@@ -587,14 +601,14 @@ describe('coalescing', () => {
   it('does not let a waiter skip the checks before the cache: 401, 403 and 415 still hold', async () => {
     const s = await start({}, 200);
     const leader = s.client.get('/v1/organization/integrations');
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the leader's load is in flight
+    await sleep(50); // the leader's load is in flight
     const [anonymous, unscoped, bodied] = await Promise.all([
       s.client.get('/v1/organization/integrations', { as: null }),
       s.client.get('/v1/organization/integrations', { as: 'limited' }),
       rawRequest(s.url, 'GET', '/v1/organization/integrations', {}, '{}'),
     ]);
-    expectProblem(anonymous, 401);
-    expectProblem(unscoped, 403);
+    expectProblem(anonymous, 401, 'unauthenticated', UNCACHED);
+    expectProblem(unscoped, 403, 'forbidden', UNCACHED);
     expect([bodied.status, bodied.headers['x-cache']]).toEqual([415, undefined]);
     expectCache(await leader, 200, 'MISS');
   });

@@ -7,42 +7,17 @@
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { createClient } from '@keyv/redis';
 import type { RecordedRequest } from './fake-posthog/fake-posthog';
-import {
-  type AppInstance,
-  type BffClient,
-  type Stack,
-  startBff,
-  startStack,
-} from './support/stack';
+import { eventually } from './support/eventually';
+import { readMetric as metric } from './support/metrics';
+import { readinessSaysRedis } from './support/redis-server';
+import { type AppInstance, type Stack, startBff, startStack } from './support/stack';
 
 const REDIS_URL = process.env.REDIS_URL as string;
 const PREFIX = `bff-test-cache-${process.pid}-${Date.now()}:`;
 const BASE_ENV = { BREAKER_THRESHOLD: '1000', UPSTREAM_RETRIES: '0', LOG_LEVEL: 'warn' };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until /health/ready (200 whatever Redis does) says Redis is `redis`. */
-async function waitRedis(client: BffClient, redis: 'up' | 'down', withinMs = 8000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const answer = await client.get('/health/ready', { as: null });
-    expect(answer.status).toBe(200);
-    if (answer.json.redis === redis) return;
-    if (Date.now() > deadline) {
-      throw new Error(`/health/ready stayed ${answer.text}, wanted redis ${redis}`);
-    }
-    await sleep(50);
-  }
-}
-
 function calls(stack: Stack, path: string): RecordedRequest[] {
   return stack.fake.requests.filter((r) => r.method === 'GET' && r.path === path);
-}
-
-async function metric(client: BffClient, name: string): Promise<number> {
-  const text = (await client.get('/metrics', { as: null })).text;
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 
 /** Every Redis key mentioning this run's prefix (scan of the shared Redis). */
@@ -179,8 +154,8 @@ async function twoInstances(delayMs = 0): Promise<{ a: Stack; b: AppInstance }> 
     POSTHOG_ORGANIZATION_ID: a.fake.organizationId,
   });
   opened.push(b);
-  await waitRedis(a.client, 'up');
-  await waitRedis(b.client, 'up');
+  await readinessSaysRedis(a.client, 'up');
+  await readinessSaysRedis(b.client, 'up');
   return { a, b };
 }
 
@@ -280,7 +255,7 @@ describe('Redis is never a single point of failure', () => {
     const ready = await s.client.get('/health/ready', { as: null });
     expect([ready.status, ready.json]).toEqual([200, { status: 'ok', redis: 'down' }]);
     expect((await s.client.get('/health/live', { as: null })).status).toBe(200);
-    expect(await metric(s.client, 'bff_redis_up')).toBe(0);
+    expect(await metric(s.url, 'bff_redis_up')).toBe(0);
 
     // Invalidation still works, locally.
     expect((await s.client.call('DELETE', '/v1/integrations/1')).status).toBe(204);
@@ -307,7 +282,9 @@ describe('Redis is never a single point of failure', () => {
     opened.push(stalled);
     const s = await startStack({ ...BASE_ENV, REDIS_URL: url, REDIS_TIMEOUT_MS: '50' });
     opened.push(s);
-    await waitForMetric(s.client, 'bff_redis_up', 1);
+    await eventually(async () => (await metric(s.url, 'bff_redis_up')) === 1, {
+      message: 'bff_redis_up to reach 1',
+    });
 
     let started = Date.now();
     const miss = await s.client.get('/v1/integrations/1');
@@ -319,10 +296,10 @@ describe('Redis is never a single point of failure', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(calls(s, '/api/projects/1/integrations/1/')).toHaveLength(2);
 
-    expect(await metric(s.client, 'bff_redis_errors_total')).toBeGreaterThan(0);
+    expect(await metric(s.url, 'bff_redis_errors_total')).toBeGreaterThan(0);
     const ready = await s.client.get('/health/ready', { as: null });
     expect([ready.status, ready.json.redis]).toEqual([200, 'down']);
-    expect(await metric(s.client, 'bff_redis_up')).toBe(0);
+    expect(await metric(s.url, 'bff_redis_up')).toBe(0);
   });
 
   it('does not serve pre-write data after Redis comes back from an outage during which a write happened', async () => {
@@ -339,8 +316,8 @@ describe('Redis is never a single point of failure', () => {
       POSTHOG_ORGANIZATION_ID: a.fake.organizationId,
     });
     opened.push(b);
-    await waitRedis(a.client, 'up');
-    await waitRedis(b.client, 'up');
+    await readinessSaysRedis(a.client, 'up');
+    await readinessSaysRedis(b.client, 'up');
 
     const read = '/v1/integrations?kind=twilio';
     const before = await a.client.get(read);
@@ -349,7 +326,7 @@ describe('Redis is never a single point of failure', () => {
 
     relay.up = false;
     relay.dropConnections();
-    await waitRedis(a.client, 'down');
+    await readinessSaysRedis(a.client, 'down');
 
     const created = await a.client.call('POST', '/v1/integrations', {
       // A new Twilio account (PostHog needs its SID and token; the same SID would be an upsert).
@@ -364,7 +341,7 @@ describe('Redis is never a single point of failure', () => {
     expect(during.json.total).toBe(before.json.total + 1);
 
     relay.up = true;
-    await waitRedis(a.client, 'up');
+    await readinessSaysRedis(a.client, 'up');
     const onA = await a.client.get(read);
     expect(onA.status).toBe(200);
     expect(onA.json.total).toBe(before.json.total + 1);
@@ -373,11 +350,3 @@ describe('Redis is never a single point of failure', () => {
     expect(onB.json.total).toBe(before.json.total + 1);
   });
 });
-
-async function waitForMetric(client: BffClient, name: string, value: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while ((await metric(client, name)) !== value) {
-    if (Date.now() > deadline) throw new Error(`${name} never reached ${value}`);
-    await sleep(25);
-  }
-}

@@ -1,27 +1,17 @@
 // Per-caller numbers on GET /metrics: bff_http_requests_total's bounded `caller` label (configured
 // ids, `unknown`, `none`) and bff_upstream_budget_used_ratio (share of the upstream budget spent).
+import {
+  metricSamples,
+  metricSum,
+  metricValue,
+  type Scrape,
+  scrapeMetrics,
+} from './support/metrics';
 import { type Stack, startStack } from './support/stack';
-
-/** Sample values of `name` by their label sets, from the Prometheus text. */
-function samples(
-  text: string,
-  name: string,
-): Array<{ labels: Record<string, string>; value: number }> {
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name}{`))
-    .map((line) => {
-      const [, body, value] = /^[^{]+\{(.*)\} (\S+)$/.exec(line) as RegExpExecArray;
-      const labels = Object.fromEntries(
-        [...body.matchAll(/(\w+)="([^"]*)"/g)].map(([, key, v]) => [key, v]),
-      );
-      return { labels, value: Number(value) };
-    });
-}
 
 describe('per-caller metrics', () => {
   let stack: Stack;
-  let text: string;
+  let scrape: Scrape;
 
   beforeAll(async () => {
     stack = await startStack({
@@ -45,17 +35,14 @@ describe('per-caller metrics', () => {
       expect(answer.status).toBe(401);
     }
     expect((await client.get('/v1/integrations/1', { as: null })).status).toBe(401);
-    text = (await client.get('/metrics', { as: null })).text;
+    scrape = await scrapeMetrics(stack.url);
   });
 
   afterAll(() => stack.close());
 
   it('labels requests with the caller: its id, unknown for bad credentials, none without any', () => {
-    const requests = samples(text, 'bff_http_requests_total');
     const count = (labels: Record<string, string>) =>
-      requests
-        .filter((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))
-        .reduce((sum, s) => sum + s.value, 0);
+      metricSum(scrape.samples, 'bff_http_requests_total', labels);
     const route = '/v1/integrations/:id';
     expect(count({ route, method: 'GET', status: '200', caller: 'admin' })).toBe(3);
     expect(count({ route, method: 'GET', status: '200', caller: 'reader' })).toBe(2);
@@ -64,18 +51,19 @@ describe('per-caller metrics', () => {
     expect(count({ route, method: 'GET', status: '401', caller: 'unknown' })).toBe(20);
     expect(count({ route, method: 'GET', status: '401', caller: 'none' })).toBe(1);
     // Bounded: 20 different unknown tokens are one series; no token or hash in any label.
+    const requests = metricSamples(scrape.samples, 'bff_http_requests_total');
     const callers = new Set(requests.map((s) => s.labels.caller));
     expect([...callers].sort()).toEqual(['admin', 'none', 'reader', 'unknown']);
-    expect(text).not.toContain('not-a-caller');
+    expect(scrape.text).not.toContain('not-a-caller');
   });
 
   it('shows the share of the minute and hour upstream budget spent', () => {
-    const ratio = samples(text, 'bff_upstream_budget_used_ratio');
-    const of = (window: string) => ratio.find((s) => s.labels.window === window)?.value;
+    const of = (window: string) =>
+      metricValue(scrape.samples, 'bff_upstream_budget_used_ratio', { window });
     // 3 + 1 distinct reads and 1 delete reached PostHog: 5 of 40 per minute, 5 of 400 per hour.
     expect(stack.fake.requests).toHaveLength(5);
     expect(of('minute')).toBeCloseTo(5 / 40, 10);
     expect(of('hour')).toBeCloseTo(5 / 400, 10);
-    expect(text).toMatch(/^# TYPE bff_upstream_budget_used_ratio gauge$/m);
+    expect(scrape.text).toMatch(/^# TYPE bff_upstream_budget_used_ratio gauge$/m);
   });
 });

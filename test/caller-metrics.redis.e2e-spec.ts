@@ -2,25 +2,12 @@
 // replica shows what all replicas together spent.
 import { RedisService } from '../src/redis/redis.service';
 import { FakePostHog } from './fake-posthog/fake-posthog';
+import { metricValue, scrapeMetrics } from './support/metrics';
+import { redisConnection } from './support/redis-server';
 import { type AppInstance, POSTHOG_KEY, startBff } from './support/stack';
 
 const REDIS_URL = process.env.REDIS_URL as string;
 const PREFIX = `bff-test-budget-ratio-${process.pid}-${Date.now()}:`;
-
-async function ready(replica: AppInstance): Promise<void> {
-  const redis = replica.app.get(RedisService);
-  const deadline = Date.now() + 5000;
-  while (!redis.available && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  if (!redis.available) throw new Error(`Redis at ${REDIS_URL} is not answering`);
-}
-
-const ratio = (text: string, window: string) =>
-  Number(
-    new RegExp(
-      `^bff_upstream_budget_used_ratio\\{window="${window}",tenant="default"\\} (\\S+)$`,
-      'm',
-    ).exec(text)?.[1],
-  );
 
 describe('upstream budget ratio across replicas (Redis)', () => {
   const fake = new FakePostHog({ apiKey: POSTHOG_KEY });
@@ -36,7 +23,7 @@ describe('upstream budget ratio across replicas (Redis)', () => {
       UPSTREAM_RATE_LIMIT_PER_HOUR: '500',
     };
     replicas.push(await startBff(env), await startBff(env));
-    for (const replica of replicas) await ready(replica);
+    for (const replica of replicas) await redisConnection(replica);
   });
 
   afterAll(async () => {
@@ -55,9 +42,11 @@ describe('upstream budget ratio across replicas (Redis)', () => {
       expect((await b.client.get(`/v1/integrations/${id}`)).status).toBe(200);
     expect(fake.requests).toHaveLength(5);
     for (const replica of replicas) {
-      const text = (await replica.client.get('/metrics', { as: null })).text;
-      expect(ratio(text, 'minute')).toBeCloseTo(5 / 50, 10);
-      expect(ratio(text, 'hour')).toBeCloseTo(5 / 500, 10);
+      const { samples } = await scrapeMetrics(replica.url);
+      const ratio = (window: string) =>
+        metricValue(samples, 'bff_upstream_budget_used_ratio', { window });
+      expect(ratio('minute')).toBeCloseTo(5 / 50, 10);
+      expect(ratio('hour')).toBeCloseTo(5 / 500, 10);
     }
   });
 });

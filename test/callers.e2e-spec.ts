@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, type KeyLike, SignJWT } from 'jose';
 import { CallerRegistry } from '../src/auth/caller-registry';
+import { eventually } from './support/eventually';
 import { expectProblem } from './support/expectations';
-import { type Answer, clientsJson, type Stack, startStack } from './support/stack';
+import { clientsJson, type Stack, startStack } from './support/stack';
 
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 const AUDIENCE = 'posthog-bff';
@@ -84,20 +85,6 @@ function callersWith(extra: object[]): string {
 
 const bearer = (token: string) => ({ as: null, headers: { authorization: `Bearer ${token}` } });
 
-/** Repeats `attempt` until `done` holds or `ms` pass; returns the last answer. */
-async function until(
-  attempt: () => Promise<Answer>,
-  done: (answer: Answer) => boolean,
-  ms: number,
-): Promise<Answer> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const answer = await attempt();
-    if (done(answer) || Date.now() > deadline) return answer;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 function expectNoTokenLogged(stack: Stack, token: string): void {
   const [, , signature] = token.split('.');
   for (const line of stack.logs) {
@@ -147,8 +134,7 @@ describe('service-account callers: JWKS over loopback', () => {
       ...bearer(token),
       body: { kind: 'slack' },
     });
-    expectProblem(write, 403);
-    expect(write.json.detail).toContain('billing-sa');
+    expectProblem(write, 403, 'forbidden', { detail: 'billing-sa' });
     expect(stack.fake.requests).toHaveLength(1);
     expectNoTokenLogged(stack, token);
   });
@@ -219,7 +205,7 @@ describe('service-account callers: JWKS over loopback', () => {
   it.each(refusals)('refuses %s: 401 problem, PostHog never called', async (_, make) => {
     const token = await make();
     const answer = await stack.client.get('/v1/integrations', bearer(token));
-    expectProblem(answer, 401);
+    expectProblem(answer, 401, 'unauthenticated');
     expect(answer.headers.get('www-authenticate')).toBe('Bearer');
     expect(answer.text).not.toContain(token);
     expect(stack.fake.requests).toHaveLength(0);
@@ -237,10 +223,12 @@ describe('service-account callers: JWKS over loopback', () => {
     const before = jwks.fetches;
     jwks.keys = [rsa.jwk, rotated.jwk];
     // An unknown kid re-reads the JWKS, at most once a second: the first try may fall in that pause.
-    const answer = await until(
-      () => stack.client.get('/v1/integrations?limit=1', bearer(token)),
-      (a) => a.status !== 401,
-      5000,
+    const answer = await eventually(
+      async () => {
+        const a = await stack.client.get('/v1/integrations?limit=1', bearer(token));
+        return a.status !== 401 && a;
+      },
+      { timeoutMs: 5000, intervalMs: 200, message: 'a token of the added key to be admitted' },
     );
     expect(answer.status).toBe(200);
     expect(jwks.fetches).toBeGreaterThan(before);
@@ -279,7 +267,7 @@ describe('service-account callers: JWKS from a file (BFF_JWT_JWKS_FILE)', () => 
     expect((await stack.client.get('/v1/integrations', bearer(await sign(key)))).status).toBe(200);
     stack.fake.reset();
     const wrong = await stack.client.get('/v1/integrations', bearer(await sign(key, { aud: 'x' })));
-    expectProblem(wrong, 401);
+    expectProblem(wrong, 401, 'unauthenticated');
     expect(stack.fake.requests).toHaveLength(0);
   });
 
@@ -287,10 +275,12 @@ describe('service-account callers: JWKS from a file (BFF_JWT_JWKS_FILE)', () => 
     const rotated = await signingKey('file-2', 'RS256');
     const token = await sign(rotated);
     writeFileSync(file, JSON.stringify({ keys: [key.jwk, rotated.jwk] }));
-    const answer = await until(
-      () => stack.client.get('/v1/integrations', bearer(token)),
-      (a) => a.status !== 401,
-      5000,
+    const answer = await eventually(
+      async () => {
+        const a = await stack.client.get('/v1/integrations', bearer(token));
+        return a.status !== 401 && a;
+      },
+      { timeoutMs: 5000, intervalMs: 200, message: 'a token of the added key to be admitted' },
     );
     expect(answer.status).toBe(200);
   });
@@ -342,12 +332,14 @@ describe('caller rotation through BFF_CLIENTS_FILE (no restart)', () => {
     expect((await stack.client.get('/v1/integrations', as(NEW))).status).toBe(200);
 
     publish(callers([sha256(NEW)]));
-    const old = await until(
-      () => stack.client.get('/v1/integrations', as(OLD)),
-      (a) => a.status === 401,
-      10_000,
+    const old = await eventually(
+      async () => {
+        const a = await stack.client.get('/v1/integrations', as(OLD));
+        return a.status === 401 && a;
+      },
+      { timeoutMs: 10_000, intervalMs: 200, message: 'the old token to be refused' },
     );
-    expectProblem(old, 401);
+    expectProblem(old, 401, 'unauthenticated');
     expect((await stack.client.get('/v1/integrations', as(NEW))).status).toBe(200);
     expect(stack.logs.some((l) => l.includes('BFF_CLIENTS_FILE re-read'))).toBe(true);
   });

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { eventually } from './support/eventually';
 import { freePort } from './support/process';
 
 const ROOT = resolve(__dirname, '..');
@@ -30,8 +31,6 @@ function composeEnv(name: string): Record<string, string> {
   }
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value ?? '')]));
 }
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 interface Exit {
   code: number | null;
@@ -99,25 +98,30 @@ async function waitForStatus(
   accept: (status: number) => boolean,
   timeoutMs = TIMEOUT_MS,
 ): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
-  while (Date.now() < deadline) {
-    if (child.exit) {
-      throw new Error(
-        `${child.name} exited (${JSON.stringify(child.exit)}) before ${url} answered\n${child.output}`,
-      );
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      await res.arrayBuffer();
-      last = `status ${res.status}`;
-      if (accept(res.status)) return res.status;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    await sleep(200);
-  }
-  throw new Error(`${url} not as expected within ${timeoutMs} ms (last: ${last})\n${child.output}`);
+  return eventually(
+    async () => {
+      if (child.exit) {
+        throw new Error(
+          `${child.name} exited (${JSON.stringify(child.exit)}) before ${url} answered\n${child.output}`,
+        );
+      }
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        last = `status ${res.status}`;
+        return accept(res.status) && res.status;
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+        return false;
+      }
+    },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      message: () => `${url} as expected (last: ${last})\n${child.output}`,
+    },
+  );
 }
 
 if (!REDIS_URL) {

@@ -5,14 +5,17 @@
  */
 import { get as httpGet } from 'node:http';
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { FakePostHog } from './fake-posthog/fake-posthog';
+import { eventually } from './support/eventually';
+import { expectProblem } from './support/expectations';
 import { freePort, type Running, startNode } from './support/process';
+import { parseReply } from './support/raw-http';
 import { type AppInstance, CALLERS, clientsJson, POSTHOG_KEY, startBff } from './support/stack';
 
 const MAIN = `${__dirname}/../dist/main.js`;
 const AUTH = `Bearer ${CALLERS.admin.token}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function ready(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -22,14 +25,6 @@ function ready(port: number): Promise<boolean> {
     });
     req.on('error', () => resolve(false));
   });
-}
-
-async function waitUntil(check: () => Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const refused = (port: number) =>
@@ -69,7 +64,7 @@ describe('drain under keep-alive callers (SIGTERM, SHUTDOWN_DRAIN_MS=600)', () =
       SHUTDOWN_DRAIN_MS: '600',
       SHUTDOWN_TIMEOUT_MS: '5000',
     });
-    await waitUntil(() => ready(port), 'the service to be ready');
+    await eventually(() => ready(port), { timeoutMs: 10_000, message: 'the service to be ready' });
     return { port, main };
   }
 
@@ -166,19 +161,12 @@ describe('drain under keep-alive callers (SIGTERM, SHUTDOWN_DRAIN_MS=600)', () =
     main.child.kill('SIGTERM');
     // The request is on the wire while the listener closes: its first line before, the rest after.
     socket.write('GET /v1/integrations/1 HTTP/1.1\r\n');
-    await waitUntil(() => refused(port), 'the listener to close');
+    await eventually(() => refused(port), { timeoutMs: 10_000, message: 'the listener to close' });
     socket.write(`Host: x\r\nAuthorization: ${AUTH}\r\nX-Request-Id: late-1\r\n\r\n`);
     await new Promise((resolve) => socket.once('close', resolve));
 
-    const [head, body] = received.split('\r\n\r\n');
-    expect(head).toMatch(/^HTTP\/1\.1 503 /);
-    expect(head).toMatch(/\r\nconnection: close/i);
-    expect(head).toMatch(/\r\nx-request-id: late-1/i);
-    expect(head).toMatch(/\r\ncontent-type: application\/problem\+json/i);
-    expect(JSON.parse(body)).toMatchObject({
-      type: '/problems/shutting-down',
-      status: 503,
-      request_id: 'late-1',
+    expectProblem(parseReply(received), 503, 'shutting-down', {
+      headers: { connection: 'close', 'x-request-id': 'late-1' },
     });
 
     const exit = await main.exited;

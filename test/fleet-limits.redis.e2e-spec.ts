@@ -4,23 +4,15 @@
  * every replica for PostHog's wait; and when Redis restarts empty, the budget windows are restored
  * conservatively, so PostHog never receives more than the budget in any sliding minute.
  */
-import { RedisService } from '../src/redis/redis.service';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FakePostHog } from './fake-posthog/fake-posthog';
-import { RedisServer } from './support/redis-server';
+import { expectProblem } from './support/expectations';
+import { RedisServer, redisConnection } from './support/redis-server';
 import { type Answer, type AppInstance, POSTHOG_KEY, startBff } from './support/stack';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves once every replica is connected to Redis (again). */
 async function connected(replicas: AppInstance[]): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (const replica of replicas) {
-    const redis = replica.app.get(RedisService);
-    while (!redis.available) {
-      if (Date.now() > deadline) throw new Error('a replica did not reach Redis');
-      await sleep(10);
-    }
-  }
+  for (const replica of replicas) await redisConnection(replica);
 }
 
 let page = 0;
@@ -28,10 +20,9 @@ let page = 0;
 const uncached = (replica: AppInstance) =>
   replica.client.get(`/v1/integrations?limit=1&offset=${page++}`);
 
+/** The answer is PostHog's throttle of the key; returns its Retry-After, in seconds. */
 function expectKeyThrottled(answer: Answer): number {
-  expect(answer.status).toBe(429);
-  expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(answer.json.type).toBe('/problems/upstream-rate-limited');
+  expectProblem(answer, 429, 'upstream-rate-limited');
   return Number(answer.headers.get('retry-after'));
 }
 

@@ -14,6 +14,7 @@
  */
 import fc from 'fast-check';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
+import { expectProblem } from './support/expectations';
 import { DOC, matchesSchema, type Schema } from './support/openapi-schema';
 import { type RawAnswer, rawRequest } from './support/raw-http';
 import { CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
@@ -452,16 +453,6 @@ function expectNoSecret(text: string): void {
   for (const secret of SECRETS) expect(text).not.toContain(secret);
 }
 
-function expectProblemJson(answer: RawAnswer, context: string): void {
-  expect([context, answer.headers['content-type']]).toEqual([
-    context,
-    expect.stringMatching(/^application\/problem\+json/),
-  ]);
-  const problem = DOC.components.schemas.Problem;
-  expect([context, matchesSchema(problem, answer.json)]).toEqual([context, undefined]);
-  expect(answer.json.request_id).toBe(answer.headers['x-request-id']);
-}
-
 describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
   let stack: Stack;
   const knownIds: Record<string, string[]> = {};
@@ -518,7 +509,7 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
             answer.json?.type === '/problems/integration-kind-mismatch';
           expect([context, byPostHog]).toEqual([context, true]);
         }
-        if (answer.status >= 400) expectProblemJson(answer, context);
+        if (answer.status >= 400) expectProblem(answer, answer.status, undefined, { context });
         else if (answer.status !== 204) {
           const schema = documented.content?.['application/json']?.schema;
           expect([context, schema && matchesSchema(schema, answer.json)]).toEqual([
@@ -542,8 +533,7 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
         const context = `${label}: ${describeRequest(r)} -> ${answer.status} ${answer.text.slice(0, 300)}`;
         expectNoSecret(answer.text);
         expect([context, answer.status >= 400 && answer.status < 500]).toEqual([context, true]);
-        expectProblemJson(answer, context);
-        expect([context, answer.json.type]).toEqual([context, '/problems/validation']);
+        expectProblem(answer, answer.status, 'validation', { context });
         expect([context, upstream]).toEqual([context, 0]);
       }),
       params(RUNS.invalid),
@@ -595,7 +585,7 @@ describe(`fuzzing from openapi.json (seed ${SEED})`, () => {
           context,
           true,
         ]);
-        if (answer.status >= 400) expectProblemJson(answer, context);
+        if (answer.status >= 400) expectProblem(answer, answer.status, undefined, { context });
         const upstream = stack.fake.requests.filter((c) => c.headers['x-request-id'] === id).length;
         if (
           REFUSED_BEFORE_POSTHOG.includes(answer.json?.type) &&

@@ -103,7 +103,7 @@ describe('per-integration helper reads', () => {
         `/v1/integrations/4/linkedin-ads/conversion-rules${query}`,
       );
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -118,7 +118,7 @@ describe('per-integration helper reads', () => {
     async (route) => {
       for (const id of ['abc', '0', '-1', '1e3', '9'.repeat(10_000)]) {
         const answer = await stack().client.get(`/v1/integrations/${id}/${route}`);
-        expectProblem(answer, 400, ['id']);
+        expectProblem(answer, 400, 'validation', { fields: ['id'] });
       }
       expect(stack().fake.requests).toHaveLength(0);
     },
@@ -129,7 +129,7 @@ describe('per-integration helper reads', () => {
     async (route) => {
       const answer = await stack().client.get(`/v1/integrations/3/${route}?refresh=true`);
 
-      expectProblem(answer, 400, ['refresh']);
+      expectProblem(answer, 400, 'validation', { fields: ['refresh'] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -137,7 +137,7 @@ describe('per-integration helper reads', () => {
   it('answers 404 for the helper of an integration PostHog does not know, from the integration read alone', async () => {
     const answer = await stack().client.get('/v1/integrations/999/linear/teams');
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ENV}/999/`);
   });
 
@@ -151,8 +151,7 @@ describe('per-integration helper reads', () => {
     async (route, id, actual, needed) => {
       const answer = await stack().client.get(`/v1/integrations/${id}/${route}`);
 
-      expectProblem(answer, 400, ['id']);
-      expect(answer.json.type).toBe('/problems/integration-kind-mismatch');
+      expectProblem(answer, 400, 'integration-kind-mismatch', { fields: ['id'] });
       expect(answer.json.errors[0].message).toContain(`a ${actual} integration`);
       expect(answer.json.errors[0].message).toContain(`needs ${needed}`);
       expect(onlyUpstreamCall(stack(), answer)).toMatchObject({ path: `${ENV}/${id}/` });
@@ -210,14 +209,14 @@ describe('GET /v1/integrations/authorize', () => {
   ])('refuses %s with 400 naming %s, before any upstream call', async (_, query, field) => {
     const answer = await stack().client.get(`/v1/integrations/authorize?${query}`);
 
-    expectProblem(answer, 400, [field]);
+    expectProblem(answer, 400, 'validation', { fields: [field] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('passes a well-shaped kind PostHog cannot authorize to PostHog, and answers its 400 naming no field of ours', async () => {
     const answer = await stack().client.get('/v1/integrations/authorize?kind=twilio');
 
-    expectProblem(answer, 400);
+    expectProblem(answer, 400, 'upstream-validation', { fields: ['body'] });
     expect(answer.json.detail).toBe('Kind not supported');
     expect(onlyUpstreamCall(stack(), answer).query).toEqual({ kind: 'twilio' });
   });
@@ -289,7 +288,7 @@ describe('POST /v1/integrations/domain-connect/apply-url', () => {
     async (_, body, field) => {
       const answer = await post(path, body);
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -336,7 +335,7 @@ describe('GET /v1/integrations/domain-connect/check', () => {
   ])('refuses %s with 400 naming domain, before any upstream call', async (_, query) => {
     const answer = await stack().client.get(`/v1/integrations/domain-connect/check${query}`);
 
-    expectProblem(answer, 400, ['domain']);
+    expectProblem(answer, 400, 'validation', { fields: ['domain'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
@@ -345,7 +344,7 @@ describe('GET /v1/integrations/domain-connect/check', () => {
       '/v1/integrations/domain-connect/check?domain=example.com&context=email',
     );
 
-    expectProblem(answer, 400, ['context']);
+    expectProblem(answer, 400, 'validation', { fields: ['context'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -400,7 +399,7 @@ describe('POST /v1/integrations/github/link-existing', () => {
     async (_, body, field) => {
       const answer = await post(path, body);
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -435,7 +434,7 @@ describe('POST /v1/integrations/github/oauth-authorize', () => {
       headers: { 'content-type': 'application/json' },
     });
 
-    expectProblem(answer, 400, ['installation_id']);
+    expectProblem(answer, 400, 'validation', { fields: ['installation_id'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
@@ -454,7 +453,7 @@ describe('POST /v1/integrations/github/oauth-authorize', () => {
     async (_, body, field) => {
       const answer = await post(path, body);
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -477,8 +476,7 @@ describe('actions PostHog refuses for every personal API key (the default, scope
     async (method, path, body) => {
       const answer = await stack().client.call(method, path, { body });
 
-      expectProblem(answer, 502);
-      expect(answer.json.type).toBe('/problems/upstream-refuses-personal-keys');
+      expectProblem(answer, 502, 'upstream-refuses-personal-keys');
       expect(answer.json.detail).toMatch(
         /^PostHog does not accept personal API keys on this action/,
       );

@@ -260,7 +260,7 @@ describe('bad input: 400 naming the field, before any upstream call', () => {
   ])('GET %s names %s', async (path, field) => {
     const answer = await get(path);
 
-    expectProblem(answer, 400, [field]);
+    expectProblem(answer, 400, 'validation', { fields: [field] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
@@ -273,7 +273,9 @@ describe('bad input: 400 naming the field, before any upstream call', () => {
     ['jira/projects'],
   ])('GET /v1/integrations/:id/%s refuses malformed ids', async (route) => {
     for (const id of ['abc', '0', '-1', '1e3', '9'.repeat(10_000)]) {
-      expectProblem(await get(`/v1/integrations/${id}/${route}`), 400, ['id']);
+      expectProblem(await get(`/v1/integrations/${id}/${route}`), 400, 'validation', {
+        fields: ['id'],
+      });
     }
     expect(stack().fake.requests).toHaveLength(0);
   });
@@ -288,14 +290,16 @@ describe('bad input: 400 naming the field, before any upstream call', () => {
     [{ next: null }, 'next'],
     [{ state: 'x' }, 'state'],
   ])('POST prepare-callback with %j names %s', async (body, field) => {
-    expectProblem(await post('/v1/integrations/github/prepare-callback', body), 400, [field]);
+    expectProblem(await post('/v1/integrations/github/prepare-callback', body), 400, 'validation', {
+      fields: [field],
+    });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('POST .../github/repos/refresh takes no body fields', async () => {
     const answer = await post(`/v1/integrations/${GITHUB}/github/repos/refresh`, { force: true });
 
-    expectProblem(answer, 400, ['force']);
+    expectProblem(answer, 400, 'validation', { fields: ['force'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -321,8 +325,7 @@ describe('an integration of another kind: 400 kind-mismatch, no helper call', ()
       body: method === 'POST' ? {} : undefined,
     });
 
-    expectProblem(answer, 400, ['id']);
-    expect(answer.json.type).toBe('/problems/integration-kind-mismatch');
+    expectProblem(answer, 400, 'integration-kind-mismatch', { fields: ['id'] });
     expect(answer.json.detail).toBe(
       `Integration ${id} is of kind ${actual}; this route needs an integration of kind ${needed}.`,
     );
@@ -336,12 +339,12 @@ describe('an integration of another kind: 400 kind-mismatch, no helper call', ()
     await get(`/v1/integrations/${GITHUB}/slack/channels`);
     const again = await get(`/v1/integrations/${GITHUB}/slack/users`);
 
-    expectProblem(again, 400, ['id']);
+    expectProblem(again, 400, 'integration-kind-mismatch', { fields: ['id'] });
     expect(stack().fake.requests).toHaveLength(1);
   });
 
   it('answers 404 for an integration PostHog does not know', async () => {
-    expectProblem(await get('/v1/integrations/999/slack/channels'), 404);
+    expectProblem(await get('/v1/integrations/999/slack/channels'), 404, 'not-found');
   });
 });
 
@@ -368,14 +371,14 @@ describe('scopes', () => {
         '/v1/integrations/github/installations',
         `/v1/integrations/${JIRA}/jira/projects`,
       ]) {
-        expectProblem(await other.client.get(path, { as: null, headers }), 403);
+        expectProblem(await other.client.get(path, { as: null, headers }), 403, 'forbidden');
       }
       for (const path of [
         `/v1/integrations/${GITHUB}/github/repos/refresh`,
         '/v1/integrations/github/prepare-callback',
       ]) {
         const answer = await other.client.call('POST', path, { as: null, headers, body: {} });
-        expectProblem(answer, 403);
+        expectProblem(answer, 403, 'forbidden');
       }
       expect(other.fake.requests).toHaveLength(0);
     } finally {
@@ -389,7 +392,7 @@ describe('scopes', () => {
       '/v1/integrations/github/prepare-callback',
     ]) {
       const answer = await stack().client.call('POST', path, { as: 'reader', body: {} });
-      expectProblem(answer, 403);
+      expectProblem(answer, 403, 'forbidden');
     }
     expect(stack().fake.requests).toHaveLength(0);
   });

@@ -99,7 +99,7 @@ describe('GET /v1/integrations', () => {
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
     const answer = await stack().client.get(`/v1/integrations?${query}`);
 
-    expectProblem(answer, 400, [field]);
+    expectProblem(answer, 400, 'validation', { fields: [field] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -149,7 +149,7 @@ describe('POST /v1/integrations', () => {
     async (_, body, field) => {
       const answer = await stack().client.call('POST', '/v1/integrations', { body });
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -173,7 +173,7 @@ describe('POST /v1/integrations', () => {
       body: { kind, config: {} },
     });
 
-    expectProblem(answer, 400);
+    expectProblem(answer, 400, 'upstream-validation');
     expect(onlyUpstreamCall(stack(), answer).body).toEqual({ kind, config: {} });
     expect(stack().fake.data.integrations).toHaveLength(6);
   });
@@ -183,7 +183,7 @@ describe('POST /v1/integrations', () => {
       body: { kind: 'myspace', config: {} },
     });
 
-    expectProblem(answer, 400, ['kind']);
+    expectProblem(answer, 400, 'upstream-validation', { fields: ['kind'] });
   });
 
   it('lists a kind the old enum lacked (snowflake) and lets PostHog refuse one it does not know', async () => {
@@ -192,7 +192,7 @@ describe('POST /v1/integrations', () => {
 
     expect(known.status).toBe(200);
     expect(known.json.total).toBe(0);
-    expectProblem(unknown, 400, ['kind']);
+    expectProblem(unknown, 400, 'upstream-validation', { fields: ['kind'] });
   });
 
   it('refuses a body that is not JSON with 400 and no upstream call', async () => {
@@ -201,7 +201,7 @@ describe('POST /v1/integrations', () => {
       headers: { 'content-type': 'application/json' },
     });
 
-    expectProblem(answer, 400);
+    expectProblem(answer, 400, 'validation');
     expect(stack().fake.requests).toHaveLength(0);
   });
 
@@ -211,7 +211,7 @@ describe('POST /v1/integrations', () => {
       headers: { 'content-type': 'application/xml' },
     });
 
-    expectProblem(answer, 415);
+    expectProblem(answer, 415, 'unsupported-media-type');
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -230,7 +230,7 @@ describe('GET /v1/integrations/:id', () => {
   it('answers 404 problem+json when PostHog does not know the id', async () => {
     const answer = await stack().client.get('/v1/integrations/999');
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(onlyUpstreamCall(stack(), answer).path).toBe(`${BASE}/999/`);
   });
 
@@ -238,7 +238,7 @@ describe('GET /v1/integrations/:id', () => {
     await stack().client.get('/v1/integrations/998');
     const again = await stack().client.get('/v1/integrations/998');
 
-    expectProblem(again, 404);
+    expectProblem(again, 404, 'not-found');
     expect(stack().fake.requestsTo(`${BASE}/998/`)).toHaveLength(2);
   });
 
@@ -255,14 +255,14 @@ describe('GET /v1/integrations/:id', () => {
   ])('refuses the id %s with 400 naming id, before any upstream call', async (_, id) => {
     const answer = await stack().client.get(`/v1/integrations/${id}`);
 
-    expectProblem(answer, 400, ['id']);
+    expectProblem(answer, 400, 'validation', { fields: ['id'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('refuses any query parameter (the route takes none) with 400', async () => {
     const answer = await stack().client.get('/v1/integrations/1?expand=config');
 
-    expectProblem(answer, 400, ['expand']);
+    expectProblem(answer, 400, 'validation', { fields: ['expand'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -285,8 +285,7 @@ describe('DELETE /v1/integrations/:id', () => {
     const answer = await stack().client.call('DELETE', '/v1/integrations/1');
     const after = await stack().client.get('/v1/integrations/1');
 
-    expectProblem(answer, 400);
-    expect(answer.json.type).toBe('/problems/upstream-validation');
+    expectProblem(answer, 400, 'upstream-validation', { fields: ['body'] });
     expect(answer.json.detail).toMatch(
       /^This integration is used by active workflows: Weekly digest/,
     );
@@ -300,13 +299,13 @@ describe('DELETE /v1/integrations/:id', () => {
     await stack().client.call('DELETE', '/v1/integrations/2');
     const after = await stack().client.get('/v1/integrations/2');
 
-    expectProblem(after, 404);
+    expectProblem(after, 404, 'not-found');
   });
 
   it('answers 404 when PostHog does not know the id', async () => {
     const answer = await stack().client.call('DELETE', '/v1/integrations/999');
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(onlyUpstreamCall(stack(), answer)).toMatchObject({
       method: 'DELETE',
       path: `${BASE}/999/`,
@@ -322,7 +321,7 @@ describe('DELETE /v1/integrations/:id', () => {
   ])('refuses the id %s with 400 naming id, before any upstream call', async (_, id) => {
     const answer = await stack().client.call('DELETE', `/v1/integrations/${id}`);
 
-    expectProblem(answer, 400, ['id']);
+    expectProblem(answer, 400, 'validation', { fields: ['id'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -370,14 +369,14 @@ describe.each([
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
     const answer = await stack().client.get(`${path}?${query}`);
 
-    expectProblem(answer, 400, [field]);
+    expectProblem(answer, 400, 'validation', { fields: [field] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('refuses a malformed integration id with 400 and no upstream call', async () => {
     const answer = await stack().client.get(`/v1/integrations/abc/anthropic/${route}`);
 
-    expectProblem(answer, 400, ['id']);
+    expectProblem(answer, 400, 'validation', { fields: ['id'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -386,7 +385,7 @@ describe('upstream errors on project integration routes', () => {
   it("carries PostHog's 400 detail and attr into errors[] (unknown cursor)", async () => {
     const answer = await stack().client.get('/v1/integrations/6/anthropic/agents?after=agent_nope');
 
-    expectProblem(answer, 400, ['after']);
+    expectProblem(answer, 400, 'upstream-validation', { fields: ['after'] });
     expect(answer.json.detail).toBe('Invalid cursor.');
     expect(answer.json.errors).toEqual([{ field: 'after', message: 'Invalid cursor.' }]);
     expect(helperUpstreamCall(stack(), answer).query).toEqual({ after: 'agent_nope' });
@@ -395,8 +394,7 @@ describe('upstream errors on project integration routes', () => {
   it('answers a helper on an integration of another kind 400 from the BFF, with no helper call', async () => {
     const answer = await stack().client.get('/v1/integrations/1/anthropic/vaults');
 
-    expectProblem(answer, 400, ['id']);
-    expect(answer.json.type).toBe('/problems/integration-kind-mismatch');
+    expectProblem(answer, 400, 'integration-kind-mismatch', { fields: ['id'] });
     expect(answer.json.detail).toBe(
       'Integration 1 is of kind slack; this route needs an integration of kind anthropic.',
     );
@@ -407,7 +405,7 @@ describe('upstream errors on project integration routes', () => {
     await stack().client.get('/v1/integrations/6/anthropic/agents?after=agent_nope');
     const again = await stack().client.get('/v1/integrations/6/anthropic/agents?after=agent_nope');
 
-    expectProblem(again, 400);
+    expectProblem(again, 400, 'upstream-validation', { fields: ['after'] });
     expect(stack().fake.requests.map((r) => r.path)).toEqual([
       `${BASE}/6/`,
       `${BASE}/6/anthropic_managed_agents/`,
@@ -418,7 +416,7 @@ describe('upstream errors on project integration routes', () => {
   it('answers 404 for the helper of an unknown integration, from the integration read', async () => {
     const answer = await stack().client.get('/v1/integrations/404/anthropic/agents');
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(onlyUpstreamCall(stack(), answer).path).toBe(`${BASE}/404/`);
   });
 
@@ -427,8 +425,9 @@ describe('upstream errors on project integration routes', () => {
 
     const answer = await stack().client.get('/v1/integrations/1');
 
-    expectProblem(answer, 502);
-    expect(answer.json.detail).toContain("API key missing required scope 'integration:read'");
+    expectProblem(answer, 502, 'upstream-credential-rejected', {
+      detail: "API key missing required scope 'integration:read'",
+    });
     expect(answer.text).not.toContain(POSTHOG_KEY);
   });
 });

@@ -5,6 +5,8 @@
  */
 import { RedisService } from '../src/redis/redis.service';
 import { FakePostHog } from './fake-posthog/fake-posthog';
+import { expectProblem } from './support/expectations';
+import { redisConnection } from './support/redis-server';
 import { type AppInstance, POSTHOG_KEY, startBff } from './support/stack';
 
 const REDIS_URL = process.env.REDIS_URL as string;
@@ -24,12 +26,7 @@ async function twoReplicas(
     ...env,
   };
   const replicas = [await startBff(shared), await startBff(shared)] as [AppInstance, AppInstance];
-  for (const replica of replicas) {
-    const redis = replica.app.get(RedisService);
-    const deadline = Date.now() + 5000;
-    while (!redis.available && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    if (!redis.available) throw new Error(`Redis at ${REDIS_URL} is not answering`);
-  }
+  for (const replica of replicas) await redisConnection(replica);
   return replicas;
 }
 
@@ -74,7 +71,7 @@ describe('limits shared by two replicas through Redis', () => {
     expect(ok).toHaveLength(upstreamCalls.length);
     expect(upstreamCalls.length).toBe(20);
     for (const answer of refused) {
-      expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expectProblem(answer, 429, 'upstream-rate-limited');
       const retryAfter = Number(answer.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(60);
@@ -93,9 +90,8 @@ describe('limits shared by two replicas through Redis', () => {
       expect((await a.client.get(`/v1/integrations/${i}`, { as: 'limited' })).status).toBe(200);
     }
     const refused = await b.client.get('/v1/integrations/4', { as: 'limited' });
-    expect(refused.status).toBe(429);
+    expectProblem(refused, 429, 'caller-rate-limited', { detail: 'limited' });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(refused.json.detail).toContain('limited');
     expect(fake.requests).toHaveLength(3);
 
     // Other callers are not affected on either replica.
@@ -113,8 +109,7 @@ describe('limits shared by two replicas through Redis', () => {
     expect((await a.client.get('/v1/integrations/1', { as: 'reader' })).status).toBe(200);
     expect((await b.client.get('/v1/integrations/2', { as: 'reader' })).status).toBe(200);
     const refused = await a.client.get('/v1/integrations/3', { as: 'reader' });
-    expect(refused.status).toBe(429);
-    expect(refused.json.detail).toMatch(/share/i);
+    expectProblem(refused, 429, 'upstream-rate-limited', { detail: /share/i });
     expect(fake.requests).toHaveLength(2);
     expect((await b.client.get('/v1/integrations/3', { as: 'admin' })).status).toBe(200);
   });

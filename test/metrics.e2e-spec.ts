@@ -6,6 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { DEFAULT_ORGANIZATION_ID } from './fake-posthog/seed';
 import {
+  metricSamples,
+  metricSum,
+  metricValue,
+  type Sample,
+  scrapeMetrics,
+} from './support/metrics';
+import {
   type AppInstance,
   CALLERS,
   POSTHOG_KEY,
@@ -13,43 +20,6 @@ import {
   startBff,
   startStack,
 } from './support/stack';
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** Parses the Prometheus text exposition format (samples only; # HELP/# TYPE are skipped). */
-function parse(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (!match) throw new Error(`not a Prometheus sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key] = value.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    }
-    samples.push({ name: match[1], labels, value: Number(match[3]) });
-  }
-  return samples;
-}
-
-/** The value of the one sample with this name and (at least) these labels; undefined if none. */
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}) {
-  const found = samples.filter(
-    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
-  );
-  if (found.length > 1) throw new Error(`${name} ${JSON.stringify(labels)} is ambiguous`);
-  return found[0]?.value;
-}
-
-async function scrape(instance: AppInstance) {
-  const answer = await instance.client.get('/metrics', { as: null });
-  expect(answer.status).toBe(200);
-  return { answer, samples: parse(answer.text) };
-}
 
 describe('GET /metrics', () => {
   let stack: Stack;
@@ -121,9 +91,7 @@ describe('GET /metrics', () => {
     await expectStatus(client.get('/v1/health/live', { as: null }), 404);
     await expectStatus(client.get('/health/live', { as: null }), 200);
 
-    const scraped = await scrape(stack);
-    text = scraped.answer.text;
-    samples = scraped.samples;
+    ({ text, samples } = await scrapeMetrics(stack.url));
   });
 
   afterAll(() => stack?.close());
@@ -142,15 +110,7 @@ describe('GET /metrics', () => {
   it('counts requests by method, route template and status', () => {
     // Summed over the caller label (caller-metrics.e2e-spec.ts checks that one).
     const requests = (route: string, status: number, method = 'GET') =>
-      samples
-        .filter(
-          (s) =>
-            s.name === 'bff_http_requests_total' &&
-            s.labels.method === method &&
-            s.labels.route === route &&
-            s.labels.status === String(status),
-        )
-        .reduce((sum, s) => sum + s.value, 0);
+      metricSum(samples, 'bff_http_requests_total', { method, route, status: String(status) });
     expect(requests('/v1/integrations/:id', 200)).toBe(2 + 1 + CALLERS.limited.rate);
     expect(requests('/v1/integrations/:id', 404)).toBe(1);
     expect(requests('/v1/integrations/:id', 400)).toBe(2);
@@ -179,7 +139,7 @@ describe('GET /metrics', () => {
     expect(routes).toContain('/v1/integrations/:id');
     // paths no route matches share one label, whatever ids they carry
     expect(
-      value(samples, 'bff_http_requests_total', {
+      metricValue(samples, 'bff_http_requests_total', {
         method: 'GET',
         route: 'unmatched',
         status: '404',
@@ -192,30 +152,18 @@ describe('GET /metrics', () => {
 
   it('has a duration histogram per method and route whose count matches the requests', () => {
     const labels = { method: 'GET', route: '/v1/integrations/:id', tenant: 'default' };
-    const count = value(samples, 'bff_http_request_duration_seconds_count', labels);
-    const total = samples
-      .filter(
-        (s) =>
-          s.name === 'bff_http_requests_total' &&
-          s.labels.method === 'GET' &&
-          s.labels.route === '/v1/integrations/:id' &&
-          s.labels.tenant === 'default',
-      )
-      .reduce((sum, s) => sum + s.value, 0);
+    const count = metricValue(samples, 'bff_http_request_duration_seconds_count', labels);
+    const total = metricSum(samples, 'bff_http_requests_total', labels);
     expect(count).toBe(total);
-    expect(value(samples, 'bff_http_request_duration_seconds_sum', labels)).toBeGreaterThan(0);
-    const infinite = value(samples, 'bff_http_request_duration_seconds_bucket', {
+    expect(metricValue(samples, 'bff_http_request_duration_seconds_sum', labels)).toBeGreaterThan(
+      0,
+    );
+    const infinite = metricValue(samples, 'bff_http_request_duration_seconds_bucket', {
       ...labels,
       le: '+Inf',
     });
     expect(infinite).toBe(total);
-    const buckets = samples.filter(
-      (s) =>
-        s.name === 'bff_http_request_duration_seconds_bucket' &&
-        s.labels.route === labels.route &&
-        s.labels.method === 'GET' &&
-        s.labels.tenant === 'default',
-    );
+    const buckets = metricSamples(samples, 'bff_http_request_duration_seconds_bucket', labels);
     expect(buckets.length).toBeGreaterThan(5);
     // cumulative buckets never decrease
     for (let i = 1; i < buckets.length; i++) {
@@ -225,7 +173,7 @@ describe('GET /metrics', () => {
 
   it('counts cache results by route template and result', () => {
     const cache = (route: string, result: string) =>
-      value(samples, 'bff_cache_results_total', { route, result });
+      metricValue(samples, 'bff_cache_results_total', { route, result });
     expect(cache('/v1/integrations/:id', 'MISS')).toBe(2); // first read, first read after the create
     expect(cache('/v1/integrations/:id', 'HIT')).toBe(1 + CALLERS.limited.rate - 1);
     expect(cache('/v1/integrations/:id', 'BYPASS')).toBe(1);
@@ -233,30 +181,30 @@ describe('GET /metrics', () => {
     expect(cache('/v1/integrations/authorize', 'BYPASS')).toBe(1);
     expect(cache('/v1/organization/integrations/:id', 'MISS')).toBe(1);
     const results = new Set(
-      samples.filter((s) => s.name === 'bff_cache_results_total').map((s) => s.labels.result),
+      metricSamples(samples, 'bff_cache_results_total').map((s) => s.labels.result),
     );
     for (const result of results) expect(['HIT', 'MISS', 'STALE', 'BYPASS']).toContain(result);
   });
 
   it('counts upstream calls by method, route template and outcome, with durations', () => {
     const calls = (route: string, status: string) =>
-      value(samples, 'bff_upstream_requests_total', { route, status });
+      metricValue(samples, 'bff_upstream_requests_total', { route, status });
     expect(
-      value(samples, 'bff_upstream_requests_total', {
+      metricValue(samples, 'bff_upstream_requests_total', {
         method: 'POST',
         route: '/v1/integrations',
         status: '201',
       }),
     ).toBe(1);
     expect(
-      value(samples, 'bff_upstream_requests_total', {
+      metricValue(samples, 'bff_upstream_requests_total', {
         method: 'GET',
         route: '/v1/integrations/:id',
         status: '200',
       }),
     ).toBe(3);
     expect(
-      value(samples, 'bff_upstream_request_duration_seconds_count', {
+      metricValue(samples, 'bff_upstream_request_duration_seconds_count', {
         method: 'POST',
         route: '/v1/integrations',
       }),
@@ -268,19 +216,16 @@ describe('GET /metrics', () => {
     expect(calls('/v1/integrations/:id', '429')).toBe(1);
     expect(calls('/v1/integrations/authorize', '302')).toBe(1);
     expect(calls('/v1/integrations', '201')).toBe(1);
-    const total = samples
-      .filter(
-        (s) =>
-          s.name === 'bff_upstream_requests_total' && s.labels.route === '/v1/integrations/:id',
-      )
-      .reduce((sum, s) => sum + s.value, 0);
+    const total = metricSum(samples, 'bff_upstream_requests_total', {
+      route: '/v1/integrations/:id',
+    });
     expect(
-      value(samples, 'bff_upstream_request_duration_seconds_count', {
+      metricValue(samples, 'bff_upstream_request_duration_seconds_count', {
         route: '/v1/integrations/:id',
       }),
     ).toBe(total);
     expect(
-      value(samples, 'bff_upstream_request_duration_seconds_bucket', {
+      metricValue(samples, 'bff_upstream_request_duration_seconds_bucket', {
         route: '/v1/integrations/:id',
         le: '+Inf',
       }),
@@ -288,20 +233,22 @@ describe('GET /metrics', () => {
   });
 
   it('reports the circuit closed while failures stay under the threshold', () => {
-    expect(value(samples, 'bff_upstream_circuit_state')).toBe(0);
+    expect(metricValue(samples, 'bff_upstream_circuit_state')).toBe(0);
   });
 
   it('counts rate-limit refusals by limit', () => {
-    expect(value(samples, 'bff_rate_limit_refusals_total', { limit: 'caller' })).toBe(1);
-    expect(value(samples, 'bff_rate_limit_refusals_total', { limit: 'upstream_429' })).toBe(1);
-    expect(value(samples, 'bff_rate_limit_refusals_total', { limit: 'budget' })).toBe(0);
+    expect(metricValue(samples, 'bff_rate_limit_refusals_total', { limit: 'caller' })).toBe(1);
+    expect(metricValue(samples, 'bff_rate_limit_refusals_total', { limit: 'upstream_429' })).toBe(
+      1,
+    );
+    expect(metricValue(samples, 'bff_rate_limit_refusals_total', { limit: 'budget' })).toBe(0);
   });
 
   it('says which build runs: bff_build_info{version, revision, node_version} 1', () => {
     const { version } = require('../package.json') as { version: string };
     // No BFF_REVISION outside the image.
     const labels = { version, revision: 'unknown', node_version: process.version };
-    expect(value(samples, 'bff_build_info', labels)).toBe(1);
+    expect(metricValue(samples, 'bff_build_info', labels)).toBe(1);
   });
 
   it("labels bff_build_info with the image's revision (BFF_REVISION, set by its build)", async () => {
@@ -310,7 +257,9 @@ describe('GET /metrics', () => {
       delete process.env.BFF_REVISION;
     });
     try {
-      const build = (await scrape(instance)).samples.filter((s) => s.name === 'bff_build_info');
+      const build = (await scrapeMetrics(instance.url)).samples.filter(
+        (s) => s.name === 'bff_build_info',
+      );
       expect(build.map((s) => s.labels.revision)).toEqual(['f795508']);
     } finally {
       await instance.close();
@@ -364,12 +313,14 @@ describe('GET /metrics: circuit state', () => {
   it('turns bff_upstream_circuit_state to 2 (open) after consecutive failures', async () => {
     stack.fake.setMode({ kind: 'status', status: 503, count: 2 });
     expect((await stack.client.get('/v1/integrations/1')).status).toBe(502);
-    expect(value((await scrape(stack)).samples, 'bff_upstream_circuit_state')).toBe(0);
-    expect((await stack.client.get('/v1/integrations/2')).status).toBe(502);
-    const { samples } = await scrape(stack);
-    expect(value(samples, 'bff_upstream_circuit_state')).toBe(2);
     expect(
-      value(samples, 'bff_upstream_requests_total', {
+      metricValue((await scrapeMetrics(stack.url)).samples, 'bff_upstream_circuit_state'),
+    ).toBe(0);
+    expect((await stack.client.get('/v1/integrations/2')).status).toBe(502);
+    const { samples } = await scrapeMetrics(stack.url);
+    expect(metricValue(samples, 'bff_upstream_circuit_state')).toBe(2);
+    expect(
+      metricValue(samples, 'bff_upstream_requests_total', {
         route: '/v1/integrations/:id',
         status: '503',
       }),
@@ -383,8 +334,8 @@ describe('GET /metrics: circuit state', () => {
 
   it('keeps each instance its own registry', async () => {
     second = await startBff({ POSTHOG_HOST: stack.fake.url });
-    const { samples } = await scrape(second);
-    expect(value(samples, 'bff_upstream_circuit_state')).toBe(0);
+    const { samples } = await scrapeMetrics(second.url);
+    expect(metricValue(samples, 'bff_upstream_circuit_state')).toBe(0);
     expect(samples.some((s) => s.name === 'bff_upstream_requests_total')).toBe(false);
   });
 });

@@ -6,9 +6,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { FakePostHog } from './fake-posthog/fake-posthog';
+import { eventually } from './support/eventually';
 import { freePort, type Running, startMain } from './support/process';
 import { BffClient, clientsJson, POSTHOG_KEY } from './support/stack';
 
@@ -224,14 +224,13 @@ describe('every expression, evaluated by Prometheus scraping the service', () =>
     if (answer.status !== 'success') throw new Error(`${expr}: ${answer.error}`);
     return answer.data?.result.length ?? 0;
   };
-  async function waitFor(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (await ok().catch(() => false)) return;
-      await sleep(200);
-    }
-    throw new Error(`timed out waiting for ${what}\n${bff?.stdout()}${prometheusLog.slice(-3000)}`);
-  }
+  /** Polls `ok` (an error counts as not yet); fails with the service's and Prometheus's output. */
+  const waitFor = (what: string, ok: () => Promise<boolean>) =>
+    eventually(() => ok().catch(() => false), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      message: () => `${what}\n${bff?.stdout()}${prometheusLog.slice(-3000)}`,
+    });
 
   async function loadedRules() {
     const answer = (await (await fetch(`${api}/api/v1/rules`)).json()) as {

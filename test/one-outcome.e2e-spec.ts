@@ -4,8 +4,9 @@
  * success, since PostHog may have applied it, and is audited; a write that never left (a refused
  * connection, the budget) changes nothing, is not audited, and a refused connection is tried again.
  */
-import { setTimeout } from 'node:timers/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expectProblem } from './support/expectations';
+import { readMetric } from './support/metrics';
 import { type Stack, startStack } from './support/stack';
 
 const auditLines = (stack: Stack) =>
@@ -31,7 +32,7 @@ describe('one outcome: a write PostHog may have applied invalidates its family',
     await cacheTheList(stack);
     stack.fake.setMode({ kind: 'reset', count: 1 });
     const cut = await stack.client.call('DELETE', '/v1/integrations/2');
-    expectProblem(cut, 502);
+    expectProblem(cut, 502, 'upstream-unavailable');
     expect(auditLines(stack)).toMatchObject([
       { request_id: cut.headers.get('x-request-id'), upstream_status: null },
     ]);
@@ -48,7 +49,7 @@ describe('one outcome: a write PostHog may have applied invalidates its family',
     const late = await stack.client.call('POST', '/v1/integrations', {
       body: { kind: 'slack', config: {} },
     });
-    expectProblem(late, 504);
+    expectProblem(late, 504, 'upstream-timeout');
     expect(auditLines(stack)).toMatchObject([{ upstream_error: 'timeout' }]);
     stack.fake.setMode({ kind: 'normal' });
     expect((await stack.client.get('/v1/integrations')).headers.get('x-cache')).toBe('MISS');
@@ -56,7 +57,7 @@ describe('one outcome: a write PostHog may have applied invalidates its family',
 
   it('a write PostHog refused (answered 4xx) keeps the cached list', async () => {
     await cacheTheList(stack);
-    expectProblem(await stack.client.call('DELETE', '/v1/integrations/999999'), 404);
+    expectProblem(await stack.client.call('DELETE', '/v1/integrations/999999'), 404, 'not-found');
     expect((await stack.client.get('/v1/integrations')).headers.get('x-cache')).toBe('HIT');
   });
 });
@@ -67,19 +68,17 @@ describe('one outcome: a write that never left changes nothing', () => {
     try {
       await cacheTheList(stack);
       await stack.fake.stop(); // PostHog's port now refuses connections
-      await setTimeout(200); // the pooled keep-alive sockets have seen their close
+      await sleep(200); // the pooled keep-alive sockets have seen their close
       const refused = await stack.client.call('DELETE', '/v1/integrations/2');
-      expectProblem(refused, 502);
+      expectProblem(refused, 502, 'upstream-unavailable');
       expect(auditLines(stack)).toEqual([]);
-      const metrics = await (await fetch(`${stack.url}/metrics`)).text();
-      const attempts = metrics
-        .split('\n')
-        .find((line) =>
-          line.startsWith(
-            'bff_upstream_requests_total{method="DELETE",route="/v1/integrations/:id",status="network",tenant="default"}',
-          ),
-        );
-      expect(attempts?.split(' ').at(-1)).toBe('3'); // the first try and two retries
+      const attempts = await readMetric(stack.url, 'bff_upstream_requests_total', {
+        method: 'DELETE',
+        route: '/v1/integrations/:id',
+        status: 'network',
+        tenant: 'default',
+      });
+      expect(attempts).toBe(3); // the first try and two retries
       expect((await stack.client.get('/v1/integrations')).headers.get('x-cache')).toBe('HIT');
     } finally {
       await stack.app.close();

@@ -6,6 +6,7 @@
  * URL is cached.
  */
 import fc from 'fast-check';
+import { expectProblem } from './support/expectations';
 import { type Stack, startStack } from './support/stack';
 
 const NAMES = [
@@ -44,7 +45,7 @@ describe('one parse: validation decides, whether or not an entry exists', () => 
     expect((await stack.client.get('/v1/integrations?limit=7')).headers.get('x-cache')).toBe('HIT');
     for (let i = 0; i < 2; i++) {
       const refused = await stack.client.get('/v1/integrations?limit=7&__proto__=x');
-      expect(refused.status).toBe(400);
+      expectProblem(refused, 400, 'validation');
       expect(refused.json.errors).toEqual([
         { field: '__proto__', message: 'property __proto__ should not exist' },
       ]);

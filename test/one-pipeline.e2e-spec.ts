@@ -13,7 +13,7 @@ import { ResponseCache } from '../src/cache/response-cache';
 import { Lifecycle } from '../src/health/lifecycle';
 import { ProxyService } from '../src/proxy/proxy.service';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
-import { expectProblemStatus } from './support/expectations';
+import { expectProblem } from './support/expectations';
 import { rawRequest } from './support/raw-http';
 import { type Answer, CALLERS, type Stack, startBff, startStack } from './support/stack';
 
@@ -153,7 +153,7 @@ describe('one pipeline: hits after admission, misses through the controller', ()
       'MISS',
       ...Array(limit - 1).fill('HIT'),
     ]);
-    expectProblemStatus(answers[limit], 429);
+    expectProblem(answers[limit], 429, 'caller-rate-limited');
     expect(answers[limit].headers.get('x-cache')).toBeNull();
     expect(stack.fake.requestsTo('/integrations/1/')).toHaveLength(1);
   });
@@ -174,14 +174,19 @@ describe('one pipeline: hits after admission, misses through the controller', ()
     expect((await stack.client.get('/v1/organization/integrations')).headers.get('x-cache')).toBe(
       'HIT',
     );
-    expectProblemStatus(await stack.client.get('/v1/organization/integrations', { as: null }), 401);
+    expectProblem(
+      await stack.client.get('/v1/organization/integrations', { as: null }),
+      401,
+      'unauthenticated',
+    );
     // limited has integration:read only
-    expectProblemStatus(
+    expectProblem(
       await stack.client.get('/v1/organization/integrations', { as: 'limited' }),
       403,
+      'forbidden',
     );
     const undeclared = await stack.client.get('/v1/organization/integrations?limit=100&x=1');
-    expectProblemStatus(undeclared, 400);
+    expectProblem(undeclared, 400, 'validation', { fields: ['x'] });
   });
 });
 
@@ -253,8 +258,8 @@ describe('one pipeline: the hit entry ahead of Fastify', () => {
     const path = '/v1/organization/integrations';
     await stack.client.get(path);
     expect((await stack.client.get(path)).headers.get('x-cache')).toBe('HIT');
-    expectProblemStatus(await stack.client.get(path, { as: null }), 401);
-    expectProblemStatus(await stack.client.get(path, { as: 'limited' }), 403);
+    expectProblem(await stack.client.get(path, { as: null }), 401, 'unauthenticated');
+    expectProblem(await stack.client.get(path, { as: 'limited' }), 403, 'forbidden');
     const bodied = await getWithBody(stack.url, path, '{}');
     expect(bodied).toMatchObject({ status: 415, cache: undefined });
   });

@@ -75,7 +75,7 @@ describe('GET /v1/organization/integrations', () => {
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
     const answer = await stack().client.get(`/v1/organization/integrations?${query}`);
 
-    expectProblem(answer, 400, [field]);
+    expectProblem(answer, 400, 'validation', { fields: [field] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -102,7 +102,7 @@ describe('GET /v1/organization/integrations/:id', () => {
   it('answers 404 problem+json for an id PostHog does not know', async () => {
     const answer = await stack().client.get(`/v1/organization/integrations/${UNKNOWN}`);
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(onlyUpstreamCall(stack(), answer).path).toBe(`${ORG}/${UNKNOWN}/`);
   });
 
@@ -111,7 +111,7 @@ describe('GET /v1/organization/integrations/:id', () => {
     async (_, id) => {
       const answer = await stack().client.get(`/v1/organization/integrations/${id}`);
 
-      expectProblem(answer, 400, ['id']);
+      expectProblem(answer, 400, 'validation', { fields: ['id'] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -119,7 +119,7 @@ describe('GET /v1/organization/integrations/:id', () => {
   it('refuses any query parameter (the route takes none) with 400', async () => {
     const answer = await stack().client.get(`/v1/organization/integrations/${VERCEL}?expand=1`);
 
-    expectProblem(answer, 400, ['expand']);
+    expectProblem(answer, 400, 'validation', { fields: ['expand'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -141,8 +141,9 @@ describe('DELETE /v1/organization/integrations/:id', () => {
     const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${OTHER}`);
     const after = await stack().client.get('/v1/organization/integrations');
 
-    expectProblem(answer, 409);
-    expect(answer.json.detail).toMatch(/^This integration has unpaid invoices/);
+    expectProblem(answer, 409, 'upstream-conflict', {
+      detail: /^This integration has unpaid invoices/,
+    });
     expect(seeded(OTHER)).toBeDefined();
     expect(after.headers.get('x-cache')).toBe('HIT'); // a failed write invalidates nothing
   });
@@ -152,8 +153,9 @@ describe('DELETE /v1/organization/integrations/:id', () => {
 
     const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${VERCEL}`);
 
-    expectProblem(answer, 502);
-    expect(answer.json.detail).toContain('Your organization access level is insufficient.');
+    expectProblem(answer, 502, 'upstream-credential-rejected', {
+      detail: 'Your organization access level is insufficient.',
+    });
     expect(seeded(VERCEL)).toBeDefined();
   });
 
@@ -170,7 +172,7 @@ describe('DELETE /v1/organization/integrations/:id', () => {
   it('answers 404 for an id PostHog does not know', async () => {
     const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${UNKNOWN}`);
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(onlyUpstreamCall(stack(), answer)).toMatchObject({ method: 'DELETE' });
   });
 
@@ -179,7 +181,7 @@ describe('DELETE /v1/organization/integrations/:id', () => {
     async (_, id) => {
       const answer = await stack().client.call('DELETE', `/v1/organization/integrations/${id}`);
 
-      expectProblem(answer, 400, ['id']);
+      expectProblem(answer, 400, 'validation', { fields: ['id'] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -227,7 +229,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     async (_, id, body, detail) => {
       const answer = await patch(body, id);
 
-      expectProblem(answer, 400);
+      expectProblem(answer, 400, 'upstream-validation', { fields: ['body'] });
       expect(answer.json.detail).toMatch(detail);
       expect(stack().fake.requests).toHaveLength(1);
     },
@@ -238,8 +240,9 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
 
     const answer = await patch({ production: 2 });
 
-    expectProblem(answer, 502);
-    expect(answer.json.detail).toMatch(/^PostHog does not accept personal API keys/);
+    expectProblem(answer, 502, 'upstream-refuses-personal-keys', {
+      detail: /^PostHog does not accept personal API keys/,
+    });
   });
 
   it('invalidates the cached read of the integration', async () => {
@@ -255,7 +258,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
   it('answers 404 for an id PostHog does not know', async () => {
     const answer = await patch({ production: 2 }, UNKNOWN);
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(stack().fake.requests).toHaveLength(1);
   });
 
@@ -277,7 +280,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     async (_, body, field) => {
       const answer = await patch(body);
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -288,7 +291,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
       headers: { 'content-type': 'application/json' },
     });
 
-    expectProblem(answer, 400);
+    expectProblem(answer, 400, 'validation');
     expect(stack().fake.requests).toHaveLength(0);
   });
 
@@ -297,7 +300,7 @@ describe('PATCH /v1/organization/integrations/:id/environment-mapping', () => {
     async (_, id) => {
       const answer = await patch({ production: 2 }, id);
 
-      expectProblem(answer, 400, ['id']);
+      expectProblem(answer, 400, 'validation', { fields: ['id'] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -344,8 +347,7 @@ describe('without POSTHOG_ORGANIZATION_ID', () => {
     async (method, path, body) => {
       const answer = await bare.client.call(method, path, { body });
 
-      expectProblem(answer, 503);
-      expect(answer.json.detail).toContain('POSTHOG_ORGANIZATION_ID');
+      expectProblem(answer, 503, 'not-configured', { detail: 'POSTHOG_ORGANIZATION_ID' });
       expect(bare.fake.requests).toHaveLength(0);
     },
   );

@@ -7,7 +7,7 @@ import { INTEGRATION_ROUTES } from '../src/routes/integrations.routes';
 import type { ProxyRoute } from '../src/routes/route';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
 import { expectProblem } from './support/expectations';
-import { metricLines } from './support/metrics';
+import { metricSamples, scrapeMetrics } from './support/metrics';
 import { expectDocumentedSuccess } from './support/openapi-schema';
 import { declaredRoutes, label } from './support/routes';
 import { SAMPLES, startSampleStack } from './support/samples';
@@ -21,7 +21,9 @@ beforeEach(async () => {
 });
 afterEach(() => stack.close());
 
-const metric = (prefix: string) => metricLines(stack.url, prefix);
+/** The series of `name` (with at least these labels) the service reports now. */
+const series = async (name: string, labels: Record<string, string> = {}) =>
+  metricSamples((await scrapeMetrics(stack.url)).samples, name, labels);
 
 const logLines = () => stack.logs.map((line) => JSON.parse(line) as Record<string, unknown>);
 
@@ -35,16 +37,15 @@ describe("PostHog's throttle of one action pauses nothing else (a caller looping
     const other = await stack.client.get('/v1/integrations/1', FRESH);
     const again = await refresh();
 
-    expectProblem(throttled, 429);
-    expect(throttled.json.type).toBe('/problems/upstream-action-throttled');
+    expectProblem(throttled, 429, 'upstream-action-throttled');
     // PostHog's wait for a 10-a-minute throttle just filled: about a minute.
     expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThanOrEqual(55);
     expect([other.status, other.headers.get('x-cache')]).toEqual([200, 'BYPASS']);
     expect(stack.fake.requestsTo('/integrations/1/', 'GET')).toHaveLength(1);
-    expect(again.json.type).toBe('/problems/upstream-action-throttled');
+    expectProblem(again, 429, 'upstream-action-throttled');
     expect(stack.fake.requestsTo('/github_repos/refresh', 'POST')).toHaveLength(1);
-    expect(await metric('bff_rate_limit_refusals_total{limit="upstream_429"}')).toEqual([
-      'bff_rate_limit_refusals_total{limit="upstream_429"} 0',
+    expect(await series('bff_rate_limit_refusals_total', { limit: 'upstream_429' })).toEqual([
+      { name: 'bff_rate_limit_refusals_total', labels: { limit: 'upstream_429' }, value: 0 },
     ]);
   });
 
@@ -60,8 +61,7 @@ describe("PostHog's throttle of one action pauses nothing else (a caller looping
     const list = await stack.client.get('/v1/integrations/1/slack/users');
     const channels = await stack.client.get('/v1/integrations/1/slack/channels');
 
-    expectProblem(throttled, 429);
-    expect(throttled.json.type).toBe('/problems/upstream-action-throttled');
+    expectProblem(throttled, 429, 'upstream-action-throttled');
     // PostHog names no wait ("Try again in a minute."): the throttle's window, never 1 s.
     expect(throttled.headers.get('retry-after')).toBe('60');
     expect([list.status, channels.status]).toEqual([200, 200]);
@@ -76,7 +76,7 @@ describe("PostHog's throttle of one action pauses nothing else (a caller looping
     );
     const list = await stack.client.get('/v1/integrations/1/slack/channels?search=alerts');
 
-    expect(throttled.json.type).toBe('/problems/upstream-action-throttled');
+    expectProblem(throttled, 429, 'upstream-action-throttled');
     expect(list.status).toBe(200);
   });
 
@@ -97,10 +97,9 @@ describe("PostHog's throttle of one action pauses nothing else (a caller looping
     await sleep(1200);
     const resumed = await stack.client.get('/v1/integrations/1', FRESH);
 
-    expect(throttled.json.type).toBe('/problems/upstream-rate-limited');
-    expect(throttled.headers.get('retry-after')).toBe('2');
-    expect([paused.status, stillPaused.status]).toEqual([429, 429]);
-    expect(paused.json.type).toBe('/problems/upstream-rate-limited');
+    expectProblem(throttled, 429, 'upstream-rate-limited', { headers: { 'retry-after': '2' } });
+    expectProblem(paused, 429, 'upstream-rate-limited');
+    expectProblem(stillPaused, 429, 'upstream-rate-limited');
     expect(reached).toBe(0);
     expect(resumed.status).toBe(200);
   });
@@ -110,7 +109,7 @@ describe('the actions PostHog refuses to every personal key are not a broken key
   it('logs them at info with the route and PostHog reason, and counts them apart from credential rejections', async () => {
     const refused = await stack.client.get('/v1/integrations/authorize?kind=slack');
 
-    expect(refused.json.type).toBe('/problems/upstream-refuses-personal-keys');
+    expectProblem(refused, 502, 'upstream-refuses-personal-keys');
     const lines = logLines().filter((l) => l.msg !== 'request');
     const line = lines.find((l) => l.route === '/v1/integrations/authorize');
     expect(line).toMatchObject({
@@ -120,12 +119,17 @@ describe('the actions PostHog refuses to every personal key are not a broken key
     });
     expect(lines.filter((l) => l.level === 'error')).toEqual([]);
     expect(stack.logs.join('\n')).not.toMatch(/fix POSTHOG_API_KEY/);
-    expect(await metric('bff_upstream_personal_key_refusals_total{')).toEqual([
-      'bff_upstream_personal_key_refusals_total{method="GET",route="/v1/integrations/authorize"} 1',
+    expect(await series('bff_upstream_personal_key_refusals_total')).toEqual([
+      {
+        name: 'bff_upstream_personal_key_refusals_total',
+        labels: { method: 'GET', route: '/v1/integrations/authorize' },
+        value: 1,
+      },
     ]);
-    expect(await metric('bff_upstream_credential_rejections_total{')).toEqual([
-      'bff_upstream_credential_rejections_total{status="401"} 0',
-      'bff_upstream_credential_rejections_total{status="403"} 0',
+    const rejections = 'bff_upstream_credential_rejections_total';
+    expect(await series(rejections)).toEqual([
+      { name: rejections, labels: { status: '401' }, value: 0 },
+      { name: rejections, labels: { status: '403' }, value: 0 },
     ]);
   });
 
@@ -134,11 +138,12 @@ describe('the actions PostHog refuses to every personal key are not a broken key
 
     const rejected = await stack.client.get('/v1/integrations');
 
-    expect(rejected.json.type).toBe('/problems/upstream-credential-rejected');
-    expect(rejected.json.detail).toContain("API key missing required scope 'integration:read'");
+    expectProblem(rejected, 502, 'upstream-credential-rejected', {
+      detail: "API key missing required scope 'integration:read'",
+    });
     expect(logLines().find((l) => l.level === 'error')?.msg).toMatch(/fix POSTHOG_API_KEY/);
-    expect(await metric('bff_upstream_credential_rejections_total{status="403"}')).toEqual([
-      'bff_upstream_credential_rejections_total{status="403"} 1',
+    expect(await series('bff_upstream_credential_rejections_total', { status: '403' })).toEqual([
+      { name: 'bff_upstream_credential_rejections_total', labels: { status: '403' }, value: 1 },
     ]);
   });
 
@@ -346,7 +351,7 @@ describe("validation follows PostHog's serializers", () => {
     async (_name, path, body, field) => {
       const answer = await post(path, body);
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack.fake.requests).toHaveLength(0);
     },
   );
@@ -361,7 +366,7 @@ describe("validation follows PostHog's serializers", () => {
       `/v1/integrations/domain-connect/check?domain=${encodeURIComponent(domain)}`,
     );
 
-    expectProblem(answer, 400, ['domain']);
+    expectProblem(answer, 400, 'validation', { fields: ['domain'] });
     expect(stack.fake.requests).toHaveLength(0);
   });
 });

@@ -3,17 +3,10 @@
 // simulated PostHog (or by the BFF's own checks), not by stubbing the mapping.
 import { PROBLEM_TYPES } from '../src/common/problem-types';
 import { expectProblem, useStack } from './support/expectations';
-import { type Answer, CALLERS, POSTHOG_KEY, type Stack, startStack } from './support/stack';
+import { type Answer, CALLERS, type Stack, startStack } from './support/stack';
 
 const stack = useStack('integrations');
 const VERCEL_WITH_INVOICES = '6f1c2d3e-4a5b-4c6d-8e7f-901234567890';
-
-function expectType(answer: Answer, status: number, name: keyof typeof PROBLEM_TYPES): void {
-  expectProblem(answer, status);
-  expect(answer.json.type).toBe(`/problems/${name}`);
-  expect(answer.json.title).toBe(PROBLEM_TYPES[name].title);
-  expect(answer.text).not.toContain(POSTHOG_KEY);
-}
 
 describe('GET /problems/<name>', () => {
   it.each(Object.keys(PROBLEM_TYPES))('describes /problems/%s without a token', async (name) => {
@@ -33,7 +26,7 @@ describe('GET /problems/<name>', () => {
   it('answers 404 /problems/not-found for a name that is not a problem type', async () => {
     const answer = await stack().client.get('/problems/constructor', { as: null });
 
-    expectType(answer, 404, 'not-found');
+    expectProblem(answer, 404, 'not-found');
   });
 });
 
@@ -44,18 +37,20 @@ describe('every error carries the type of its cause', () => {
   };
 
   it('validation: a bad id, query or body (400), before PostHog', async () => {
-    expectType(await client.get('/v1/integrations/abc'), 400, 'validation');
-    expectType(await client.get('/v1/integrations?kind=Not_A_Kind'), 400, 'validation');
+    expectProblem(await client.get('/v1/integrations/abc'), 400, 'validation', { fields: ['id'] });
+    expectProblem(await client.get('/v1/integrations?kind=Not_A_Kind'), 400, 'validation', {
+      fields: ['kind'],
+    });
     expect(stack().fake.requests).toHaveLength(0);
   });
 
   it('unauthenticated (401) and forbidden (403): the caller token', async () => {
-    expectType(await client.get('/v1/integrations', { as: null }), 401, 'unauthenticated');
+    expectProblem(await client.get('/v1/integrations', { as: null }), 401, 'unauthenticated');
     const write = await client.call('POST', '/v1/integrations', {
       as: 'reader',
       body: { kind: 'slack' },
     });
-    expectType(write, 403, 'forbidden');
+    expectProblem(write, 403, 'forbidden');
   });
 
   it('caller-rate-limited: a caller over its own limit (429)', async () => {
@@ -63,7 +58,7 @@ describe('every error carries the type of its cause', () => {
     for (let i = 0; i <= CALLERS.limited.rate; i++) {
       answer = await client.get('/v1/integrations/1', { as: 'limited' });
     }
-    expectType(answer as Answer, 429, 'caller-rate-limited');
+    expectProblem(answer as Answer, 429, 'caller-rate-limited');
   });
 
   it('payload-too-large (413) and unsupported-media-type (415)', async () => {
@@ -71,12 +66,12 @@ describe('every error carries the type of its cause', () => {
       rawBody: JSON.stringify({ kind: 'slack', config: { x: 'a'.repeat(1_100_000) } }),
       headers: { 'content-type': 'application/json' },
     });
-    expectType(big, 413, 'payload-too-large');
+    expectProblem(big, 413, 'payload-too-large');
     const text = await client.call('POST', '/v1/integrations', {
       rawBody: 'kind=slack',
       headers: { 'content-type': 'text/plain' },
     });
-    expectType(text, 415, 'unsupported-media-type');
+    expectProblem(text, 415, 'unsupported-media-type');
   });
 
   it("upstream-validation: PostHog's own 400 (a kind it cannot create), its detail in errors[]", async () => {
@@ -84,12 +79,12 @@ describe('every error carries the type of its cause', () => {
       body: { kind: 'myspace', config: {} },
     });
 
-    expectType(answer, 400, 'upstream-validation');
+    expectProblem(answer, 400, 'upstream-validation', { fields: ['kind'] });
     expect(answer.json.errors).toEqual([{ field: 'kind', message: answer.json.detail }]);
   });
 
   it('not-found: PostHog 404', async () => {
-    expectType(await client.get('/v1/integrations/999'), 404, 'not-found');
+    expectProblem(await client.get('/v1/integrations/999'), 404, 'not-found');
   });
 
   it('upstream-conflict: PostHog 409 (open invoices at Vercel) with its detail', async () => {
@@ -98,15 +93,15 @@ describe('every error carries the type of its cause', () => {
       `/v1/organization/integrations/${VERCEL_WITH_INVOICES}`,
     );
 
-    expectType(answer, 409, 'upstream-conflict');
-    expect(answer.json.detail).toMatch(/unpaid invoices/);
+    expectProblem(answer, 409, 'upstream-conflict', { detail: /unpaid invoices/ });
   });
 
   it('upstream-refuses-personal-keys: PostHog refusing every personal key on the action (502)', async () => {
     const answer = await client.get('/v1/integrations/5/twilio/phone-numbers');
 
-    expectType(answer, 502, 'upstream-refuses-personal-keys');
-    expect(answer.json.detail).toMatch(/PostHog does not accept personal API keys on this action/);
+    expectProblem(answer, 502, 'upstream-refuses-personal-keys', {
+      detail: /PostHog does not accept personal API keys on this action/,
+    });
   });
 
   it("upstream-credential-rejected: a key lacking a scope (502), PostHog's reason in detail", async () => {
@@ -114,8 +109,9 @@ describe('every error carries the type of its cause', () => {
 
     const answer = await client.call('POST', '/v1/integrations', { body: { kind: 'hubspot' } });
 
-    expectType(answer, 502, 'upstream-credential-rejected');
-    expect(answer.json.detail).toContain("API key missing required scope 'integration:write'");
+    expectProblem(answer, 502, 'upstream-credential-rejected', {
+      detail: "API key missing required scope 'integration:write'",
+    });
   });
 
   it("upstream-credential-rejected: the key's owner not an organization admin (502)", async () => {
@@ -126,15 +122,16 @@ describe('every error carries the type of its cause', () => {
       '/v1/role-external-references/1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d',
     );
 
-    expectType(answer, 502, 'upstream-credential-rejected');
-    expect(answer.json.detail).toContain('Your organization access level is insufficient.');
+    expectProblem(answer, 502, 'upstream-credential-rejected', {
+      detail: 'Your organization access level is insufficient.',
+    });
   });
 
   it('upstream-credential-rejected: a wrong key (PostHog 401)', async () => {
     const wrong = await startStack({ POSTHOG_API_KEY: 'phx_not_the_key_of_this_posthog' });
     try {
       const answer = await wrong.client.get('/v1/integrations/1');
-      expectType(answer, 502, 'upstream-credential-rejected');
+      expectProblem(answer, 502, 'upstream-credential-rejected');
       expect(answer.text).not.toContain('phx_not_the_key_of_this_posthog');
     } finally {
       await wrong.close();
@@ -148,15 +145,16 @@ describe('every error carries the type of its cause', () => {
       body: {},
     });
 
-    expectType(answer, 429, 'third-party-rate-limited');
+    expectProblem(answer, 429, 'third-party-rate-limited', {
+      detail: 'GitHub API rate limit exceeded',
+    });
     expect(answer.headers.get('retry-after')).toBe('1800');
-    expect(answer.json.detail).toContain('GitHub API rate limit exceeded');
   });
 
   it('upstream-unavailable: PostHog 5xx (502)', async () => {
     stack().fake.setMode({ kind: 'status', status: 500, count: 1 });
 
-    expectType(await client.call('DELETE', '/v1/integrations/3'), 502, 'upstream-unavailable');
+    expectProblem(await client.call('DELETE', '/v1/integrations/3'), 502, 'upstream-unavailable');
   });
 });
 
@@ -167,7 +165,7 @@ describe('causes that need their own stack', () => {
     try {
       throttled.fake.setMode({ kind: 'status', status: 429, retryAfterSeconds: 2, count: 1 });
       const answer = await throttled.client.get('/v1/integrations/3');
-      expectType(answer, 429, 'upstream-rate-limited');
+      expectProblem(answer, 429, 'upstream-rate-limited');
       expect(answer.headers.get('retry-after')).toBe('2');
     } finally {
       await throttled.close();
@@ -177,7 +175,7 @@ describe('causes that need their own stack', () => {
   it('not-configured: an organization route without POSTHOG_ORGANIZATION_ID (503)', async () => {
     const bare = await startStack({ POSTHOG_ORGANIZATION_ID: undefined });
     try {
-      expectType(await bare.client.get('/v1/organization/integrations'), 503, 'not-configured');
+      expectProblem(await bare.client.get('/v1/organization/integrations'), 503, 'not-configured');
     } finally {
       await bare.close();
     }
@@ -187,7 +185,7 @@ describe('causes that need their own stack', () => {
     const slow = await startStack({ UPSTREAM_TIMEOUT_MS: '100', UPSTREAM_RETRIES: '0' });
     try {
       slow.fake.setMode({ kind: 'slow', delayMs: 1000 });
-      expectType(await slow.client.get('/v1/integrations/1'), 504, 'upstream-timeout');
+      expectProblem(await slow.client.get('/v1/integrations/1'), 504, 'upstream-timeout');
     } finally {
       await slow.close();
     }

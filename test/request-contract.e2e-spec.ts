@@ -5,7 +5,10 @@
  */
 import { request } from 'node:http';
 import { OPEN_REFUSED_ACTIONS } from './fake-posthog/fake-posthog';
-import { ADMIN, expectRawProblem, type RawAnswer, rawRequest } from './support/raw-http';
+import { eventually } from './support/eventually';
+import { expectProblem } from './support/expectations';
+import { metricSum, scrapeMetrics } from './support/metrics';
+import { ADMIN, type RawAnswer, rawRequest } from './support/raw-http';
 import { type Stack, startStack } from './support/stack';
 
 const ROLE = '543e2fa5-dae3-497f-aa96-e06da8fcb379'; // a role of the seeded organization
@@ -66,7 +69,7 @@ describe('request contract', () => {
     ])('refuses a body field named %s on every body route, naming it', async (name) => {
       for (const [method, path, body] of bodyRoutes()) {
         const answer = await send(method, path, { ...body, [name]: 'x' });
-        expectRawProblem(answer, 400, name);
+        expectProblem(answer, 400, 'validation', { fields: [name] });
       }
       expect(stack.fake.requests).toHaveLength(0);
     });
@@ -74,7 +77,11 @@ describe('request contract', () => {
     it('refuses a body field named __proto__ (the JSON parser refuses it)', async () => {
       for (const [method, path, body] of bodyRoutes()) {
         const text = JSON.stringify(body).replace(/^\{/, '{"__proto__":{"x":1},');
-        expectRawProblem(await rawRequest(stack.url, method, path, JSON_TYPE, text), 400);
+        expectProblem(
+          await rawRequest(stack.url, method, path, JSON_TYPE, text),
+          400,
+          'validation',
+        );
       }
       expect(stack.fake.requests).toHaveLength(0);
     });
@@ -82,10 +89,11 @@ describe('request contract', () => {
     it.each(['constructor', 'toString', 'hasOwnProperty'])(
       'refuses a query parameter named %s, naming it',
       async (name) => {
-        expectRawProblem(
+        expectProblem(
           await rawRequest(stack.url, 'GET', `/v1/integrations?${name}=1`),
           400,
-          name,
+          'validation',
+          { fields: [name] },
         );
         expect(stack.fake.requests).toHaveLength(0);
       },
@@ -113,7 +121,9 @@ describe('request contract', () => {
       ['/v1/integrations/domain-connect/apply-url', { context: 'proxy' }, 'proxy_record_id'],
       ['/v1/integrations', { kind: 'slack' }, 'config'],
     ])('refuses POST %s with %j and %s: null', async (path, body, field) => {
-      expectRawProblem(await send('POST', path, { ...body, [field]: null }), 400, field);
+      expectProblem(await send('POST', path, { ...body, [field]: null }), 400, 'validation', {
+        fields: [field],
+      });
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -121,7 +131,14 @@ describe('request contract', () => {
       'refuses an environment mapping with %s: null (omitted means the production id)',
       async (field) => {
         const path = `/v1/organization/integrations/${orgIntegration}/environment-mapping`;
-        expectRawProblem(await send('PATCH', path, { production: 1, [field]: null }), 400, field);
+        expectProblem(
+          await send('PATCH', path, { production: 1, [field]: null }),
+          400,
+          'validation',
+          {
+            fields: [field],
+          },
+        );
         expect(stack.fake.requests).toHaveLength(0);
       },
     );
@@ -145,14 +162,21 @@ describe('request contract', () => {
       ['1e400', 'integration_id'],
     ])('refuses integration_id %s with 400 naming it', async (literal, field) => {
       const text = `{"context":"email","integration_id":${literal}}`;
-      expectRawProblem(await rawRequest(stack.url, 'POST', apply, JSON_TYPE, text), 400, field);
+      expectProblem(
+        await rawRequest(stack.url, 'POST', apply, JSON_TYPE, text),
+        400,
+        'validation',
+        {
+          fields: [field],
+        },
+      );
       expect(stack.fake.requests).toHaveLength(0);
     });
 
     it('refuses one deep inside a free-form config, naming its path', async () => {
       const text = '{"kind":"slack","config":{"ids":[1,9007199254740993]}}';
       const answer = await rawRequest(stack.url, 'POST', '/v1/integrations', JSON_TYPE, text);
-      expectRawProblem(answer, 400, 'config.ids[1]');
+      expectProblem(answer, 400, 'validation', { fields: ['config.ids[1]'] });
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -173,7 +197,12 @@ describe('request contract', () => {
       ['/v1/organization/integrations/<org>', '{}'],
     ])('refuses DELETE %s with body %s (400, nothing deleted)', async (path, body) => {
       const target = path.replace('<role>', ROLE).replace('<org>', orgIntegration);
-      expectRawProblem(await rawRequest(stack.url, 'DELETE', target, JSON_TYPE, body), 400, 'body');
+      expectProblem(
+        await rawRequest(stack.url, 'DELETE', target, JSON_TYPE, body),
+        400,
+        'validation',
+        { fields: ['body'] },
+      );
       expect(stack.fake.requests).toHaveLength(0);
     });
 
@@ -188,17 +217,14 @@ describe('request contract', () => {
   });
 
   describe('malformed URLs', () => {
-    const metric = async (status: number): Promise<number> => {
-      const text = (await rawRequest(stack.url, 'GET', '/metrics')).text;
-      const line = text
-        .split('\n')
-        .find((l) =>
-          l.startsWith(
-            `bff_http_requests_total{method="GET",route="unmatched",status="${status}",caller="none",tenant="none"}`,
-          ),
-        );
-      return line ? Number(line.split(' ').pop()) : 0;
-    };
+    const metric = async (status: number): Promise<number> =>
+      metricSum((await scrapeMetrics(stack.url)).samples, 'bff_http_requests_total', {
+        method: 'GET',
+        route: 'unmatched',
+        status: String(status),
+        caller: 'none',
+        tenant: 'none',
+      });
 
     it.each([
       '/v1/integrations/%zz',
@@ -215,9 +241,8 @@ describe('request contract', () => {
         const before = await metric(400);
         const logged = stack.logs.length;
         const answer = await rawRequest(stack.url, 'GET', path, { 'x-request-id': 'bad-url-1' });
-        expectRawProblem(answer, 400, 'path');
+        expectProblem(answer, 400, 'malformed-request', { fields: ['path'] });
         expect(answer.headers['x-request-id']).toBe('bad-url-1');
-        expect(answer.json.type).toBe('/problems/malformed-request');
         const lines = stack.logs
           .slice(logged)
           .map((line) => JSON.parse(line))
@@ -234,31 +259,17 @@ describe('request contract', () => {
       const answer = await rawRequest(stack.url, 'DELETE', '/v1/integrations/%zz', {
         authorization: '',
       });
-      expectRawProblem(answer, 400, 'path');
+      expectProblem(answer, 400, 'malformed-request', { fields: ['path'] });
     });
   });
   describe('abandoned requests', () => {
-    /** Polls `probe` until it returns something (bounded: 200 tries of 25 ms). */
-    async function until<T>(probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-      for (let i = 0; i < 200; i++) {
-        const found = await probe();
-        if (found !== undefined && found !== false) return found;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error('condition not reached');
-    }
-    const counter = async (name: string, labels: string[]): Promise<number> => {
-      const text = (await rawRequest(stack.url, 'GET', '/metrics')).text;
-      return text
-        .split('\n')
-        .filter((l) => l.startsWith(`${name}{`) && labels.every((label) => l.includes(label)))
-        .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-    };
+    const counter = async (name: string, labels: Record<string, string> = {}) =>
+      metricSum((await scrapeMetrics(stack.url)).samples, name, labels);
 
     it('logs a request the client closes before its answer (client_closed, 499) and counts it, once', async () => {
-      const labels = ['route="/v1/integrations/:id"', 'status="499"'];
+      const labels = { route: '/v1/integrations/:id', status: '499' };
       const before = await counter('bff_http_requests_total', labels);
-      const upstreamBefore = await counter('bff_upstream_requests_total', []);
+      const upstreamBefore = await counter('bff_upstream_requests_total');
       stack.fake.setMode({ kind: 'slow', delayMs: 300 });
       const { hostname, port } = new URL(stack.url);
       const req = request({
@@ -269,11 +280,13 @@ describe('request contract', () => {
       });
       req.on('error', () => undefined);
       req.end();
-      await until(() => stack.fake.requests.length > 0); // PostHog is being called
+      await eventually(() => stack.fake.requests.length > 0, { message: 'the call to PostHog' });
       req.destroy(); // the caller hangs up before the answer
       const lines = () =>
         stack.logs.map((l) => JSON.parse(l)).filter((l) => l.request_id === 'abandoned-1');
-      const [line] = await until(() => (lines().length > 0 ? lines() : undefined));
+      const [line] = await eventually(() => (lines().length > 0 ? lines() : undefined), {
+        message: 'the access line of the abandoned request',
+      });
       expect(line).toMatchObject({
         route: '/v1/integrations/:id',
         status: 499,
@@ -282,7 +295,12 @@ describe('request contract', () => {
       });
       expect(await counter('bff_http_requests_total', labels)).toBe(before + 1);
       // The upstream call it started completes (and is counted); the request still has one line.
-      await until(async () => (await counter('bff_upstream_requests_total', [])) > upstreamBefore);
+      await eventually(
+        async () => (await counter('bff_upstream_requests_total')) > upstreamBefore,
+        {
+          message: 'the upstream call to be counted',
+        },
+      );
       expect(lines()).toHaveLength(1);
     });
   });
@@ -314,7 +332,7 @@ describe('request contract: one message per refused query value', () => {
     ['limit=101', 'limit must be an integer from 1 to 100'],
   ])('refuses %s with one message that says what is allowed', async (query, message) => {
     const answer = await stack.client.get(`/v1/integrations?${query}`);
-    expect(answer.status).toBe(400);
+    expectProblem(answer, 400, 'validation');
     expect(answer.json.errors).toEqual([{ field: query.split('=')[0], message }]);
   });
 });

@@ -5,24 +5,14 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FakePostHog } from './fake-posthog/fake-posthog';
-import { expectProblemStatus } from './support/expectations';
-import {
-  type Answer,
-  type AppInstance,
-  POSTHOG_KEY,
-  type Stack,
-  startBff,
-  startStack,
-} from './support/stack';
+import { eventually } from './support/eventually';
+import { expectProblem } from './support/expectations';
+import { readMetric } from './support/metrics';
+import { type AppInstance, POSTHOG_KEY, type Stack, startBff, startStack } from './support/stack';
 
 const ONE = '/api/projects/1/integrations/1/';
-
-/** A problem+json answer with the given status whose request_id is the response's X-Request-Id. */
-function expectProblem(answer: Answer, status: number) {
-  expectProblemStatus(answer, status);
-  expect(typeof answer.json.detail).toBe('string');
-}
 
 /** Every call the fake received carried the PostHog key, and never a caller token. */
 function expectOnlyTheKeyUpstream(fake: FakePostHog) {
@@ -32,23 +22,12 @@ function expectOnlyTheKeyUpstream(fake: FakePostHog) {
   }
 }
 
-async function circuitState(stack: Stack): Promise<string | undefined> {
-  const metrics = await stack.client.get('/metrics', { as: null });
-  return /^bff_upstream_circuit_state{tenant="default"} (\d+)$/m.exec(metrics.text)?.[1];
-}
+/** The circuit state the service reports now (0 closed, 1 half-open, 2 open). */
+const circuitState = (stack: Stack) =>
+  readMetric(stack.url, 'bff_upstream_circuit_state', { tenant: 'default' });
 
-async function refusals(stack: Stack, limit: string): Promise<number> {
-  const metrics = await stack.client.get('/metrics', { as: null });
-  const line = new RegExp(`^bff_rate_limit_refusals_total\\{limit="${limit}"\\} (\\d+)$`, 'm');
-  return Number(line.exec(metrics.text)?.[1] ?? 0);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await sleep(10);
-}
+const refusals = (stack: Stack, limit: string) =>
+  readMetric(stack.url, 'bff_rate_limit_refusals_total', { limit });
 
 describe('retries', () => {
   let stack: Stack;
@@ -94,21 +73,21 @@ describe('retries', () => {
   it('gives up after 2 retries: 503 x5 answers 502 after exactly 3 upstream calls', async () => {
     stack.fake.setMode({ kind: 'status', status: 503, count: 5 });
     const answer = await stack.client.get('/v1/integrations/1');
-    expectProblem(answer, 502);
+    expectProblem(answer, 502, 'upstream-unavailable');
     expect(stack.fake.requestsTo(ONE, 'GET')).toHaveLength(3);
   });
 
   it('gives up after 2 retries on repeated connection resets: 502', async () => {
     stack.fake.setMode({ kind: 'reset' });
     const answer = await stack.client.get('/v1/integrations/1');
-    expectProblem(answer, 502);
+    expectProblem(answer, 502, 'upstream-unavailable');
     expect(stack.fake.requestsTo(ONE, 'GET')).toHaveLength(3);
   });
 
   it('does not retry an upstream 500: 502 after one call', async () => {
     stack.fake.setMode({ kind: 'status', status: 500, count: 5 });
     const answer = await stack.client.get('/v1/integrations/1');
-    expectProblem(answer, 502);
+    expectProblem(answer, 502, 'upstream-unavailable');
     expect(stack.fake.requestsTo(ONE, 'GET')).toHaveLength(1);
   });
 
@@ -119,7 +98,7 @@ describe('retries', () => {
       const answer = await stack.client.call('POST', '/v1/integrations', {
         body: { kind: 'slack', config: {} },
       });
-      expectProblem(answer, 502);
+      expectProblem(answer, 502, 'upstream-unavailable');
       expect(stack.fake.requestsTo('/api/projects/1/integrations/', 'POST')).toHaveLength(1);
       expect(stack.fake.requests).toHaveLength(1);
     },
@@ -130,18 +109,26 @@ describe('retries', () => {
     const answer = await stack.client.call('POST', '/v1/integrations', {
       body: { kind: 'slack', config: {} },
     });
-    expectProblem(answer, 502);
+    expectProblem(answer, 502, 'upstream-unavailable');
     expect(stack.fake.requests).toHaveLength(1);
   });
 
   it('never retries a DELETE on upstream 503 or a reset: 502 after one call', async () => {
     stack.fake.setMode({ kind: 'status', status: 503, count: 5 });
-    expectProblem(await stack.client.call('DELETE', '/v1/integrations/1'), 502);
+    expectProblem(
+      await stack.client.call('DELETE', '/v1/integrations/1'),
+      502,
+      'upstream-unavailable',
+    );
     expect(stack.fake.requestsTo(ONE, 'DELETE')).toHaveLength(1);
 
     stack.fake.reset();
     stack.fake.setMode({ kind: 'reset', count: 5 });
-    expectProblem(await stack.client.call('DELETE', '/v1/integrations/1'), 502);
+    expectProblem(
+      await stack.client.call('DELETE', '/v1/integrations/1'),
+      502,
+      'upstream-unavailable',
+    );
     expect(stack.fake.requestsTo(ONE, 'DELETE')).toHaveLength(1);
   });
 
@@ -153,7 +140,7 @@ describe('retries', () => {
       `/v1/organization/integrations/${id}/environment-mapping`,
       { body: { production: 1 } },
     );
-    expectProblem(answer, 502);
+    expectProblem(answer, 502, 'upstream-unavailable');
     expect(stack.fake.requests).toHaveLength(1);
   });
 });
@@ -176,7 +163,7 @@ describe('upstream timeout', () => {
     stack.fake.setMode({ kind: 'slow', delayMs: 1500 });
     const started = Date.now();
     const answer = await stack.client.get('/v1/integrations/3');
-    expectProblem(answer, 504);
+    expectProblem(answer, 504, 'upstream-timeout');
     expect(Date.now() - started).toBeLessThan(1000);
     expect(stack.fake.requestsTo('/integrations/3/', 'GET')).toHaveLength(1);
   });
@@ -186,7 +173,7 @@ describe('upstream timeout', () => {
     const answer = await stack.client.call('POST', '/v1/integrations', {
       body: { kind: 'slack', config: {} },
     });
-    expectProblem(answer, 504);
+    expectProblem(answer, 504, 'upstream-timeout');
     expect(stack.fake.requests).toHaveLength(1);
   });
 
@@ -236,7 +223,7 @@ describe('upstream timeout bounds the whole answer', () => {
   it('answers 504 when PostHog trickles its answer past UPSTREAM_TIMEOUT_MS', async () => {
     const started = Date.now();
     const answer = await bff.client.get('/v1/integrations/1');
-    expectProblem(answer, 504);
+    expectProblem(answer, 504, 'upstream-timeout');
     expect(Date.now() - started).toBeLessThan(1500);
   });
 });
@@ -266,8 +253,10 @@ describe('keep-alive connections to PostHog', () => {
     } finally {
       await bff.close();
     }
-    await waitFor(() => open.size === 0, 1000);
-    expect(open.size).toBe(0);
+    await eventually(() => open.size === 0, {
+      timeoutMs: 1000,
+      message: 'the app to close its connection to PostHog',
+    });
     await new Promise((resolve) => upstream.close(resolve));
   });
 });
@@ -289,20 +278,20 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
     const { fake, client } = stack;
     // An entry for /2 to be served while the circuit is open.
     expect((await client.get('/v1/integrations/2')).headers.get('x-cache')).toBe('MISS');
-    expect(await circuitState(stack)).toBe('0');
+    expect(await circuitState(stack)).toBe(0);
 
     fake.reset();
     fake.setMode({ kind: 'status', status: 503, count: 3 }); // PostHog's gateway: an outage signal
-    for (let i = 0; i < 3; i++) expectProblem(await client.get('/v1/integrations/1'), 502);
+    for (let i = 0; i < 3; i++)
+      expectProblem(await client.get('/v1/integrations/1'), 502, 'upstream-unavailable');
     expect(fake.requests).toHaveLength(3);
-    expect(await circuitState(stack)).toBe('2');
+    expect(await circuitState(stack)).toBe(2);
 
     // PostHog is healthy again, but the circuit is open: no call leaves.
     fake.clearRequests();
     const started = Date.now();
     const open = await client.get('/v1/integrations/1');
-    expectProblem(open, 502);
-    expect(open.json.detail).toMatch(/circuit/i);
+    expectProblem(open, 502, 'upstream-unavailable', { detail: /circuit/i });
     expect(Date.now() - started).toBeLessThan(100);
     const stale = await client.get('/v1/integrations/2');
     expect(stale.status).toBe(200);
@@ -310,7 +299,7 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
     const write = await client.call('POST', '/v1/integrations', {
       body: { kind: 'slack', config: {} },
     });
-    expectProblem(write, 502);
+    expectProblem(write, 502, 'upstream-unavailable');
     expect(fake.requests).toHaveLength(0);
 
     // After the cool-down, one trial call goes through; its success closes the circuit.
@@ -319,7 +308,7 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
     expect(recovered.status).toBe(200);
     expect(recovered.headers.get('x-cache')).toBe('MISS');
     expect(fake.requestsTo(ONE, 'GET')).toHaveLength(1);
-    expect(await circuitState(stack)).toBe('0');
+    expect(await circuitState(stack)).toBe(0);
   });
 
   it('re-opens at once when the half-open trial fails', async () => {
@@ -327,20 +316,20 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
     fake.reset();
     fake.setMode({ kind: 'reset', count: 3 }); // connection resets: an outage signal
     for (let i = 0; i < 3; i++) await client.get('/v1/integrations/4');
-    expect(await circuitState(stack)).toBe('2');
+    expect(await circuitState(stack)).toBe(2);
 
     await sleep(350);
     fake.reset();
     fake.setMode({ kind: 'status', status: 502, count: 1 });
-    expectProblem(await client.get('/v1/integrations/4'), 502); // the trial
+    expectProblem(await client.get('/v1/integrations/4'), 502, 'upstream-unavailable'); // the trial
     expect(fake.requests).toHaveLength(1);
-    expectProblem(await client.get('/v1/integrations/4'), 502); // refused, no call
+    expectProblem(await client.get('/v1/integrations/4'), 502, 'upstream-unavailable'); // refused, no call
     expect(fake.requests).toHaveLength(1);
-    expect(await circuitState(stack)).toBe('2');
+    expect(await circuitState(stack)).toBe(2);
 
     await sleep(350);
     expect((await client.get('/v1/integrations/4')).status).toBe(200);
-    expect(await circuitState(stack)).toBe('0');
+    expect(await circuitState(stack)).toBe(0);
   });
 
   it('does not count PostHog 500s (one view failing one request): each answers 502, the circuit stays closed', async () => {
@@ -348,17 +337,19 @@ describe('circuit breaker (BREAKER_THRESHOLD=3, BREAKER_COOLDOWN_MS=300)', () =>
     fake.reset();
     fake.setMode({ kind: 'status', status: 500, count: 10 });
     // /3 was never read here: no stale entry can answer for it.
-    for (let i = 0; i < 10; i++) expectProblem(await client.get('/v1/integrations/3'), 502);
+    for (let i = 0; i < 10; i++)
+      expectProblem(await client.get('/v1/integrations/3'), 502, 'upstream-unavailable');
     expect(fake.requests).toHaveLength(10);
-    expect(await circuitState(stack)).toBe('0');
+    expect(await circuitState(stack)).toBe(0);
   });
 
   it('does not count PostHog 4xx answers as failures', async () => {
     const { fake, client } = stack;
     fake.reset();
-    for (let i = 0; i < 5; i++) expectProblem(await client.get('/v1/integrations/999'), 404);
+    for (let i = 0; i < 5; i++)
+      expectProblem(await client.get('/v1/integrations/999'), 404, 'not-found');
     expect(fake.requests).toHaveLength(5);
-    expect(await circuitState(stack)).toBe('0');
+    expect(await circuitState(stack)).toBe(0);
   });
 });
 
@@ -381,24 +372,32 @@ describe('circuit breaker and the BFF own refusals', () => {
   it('keeps the circuit open when the first call after the cool-down is refused by the budget (PostHog was not tested)', async () => {
     const { fake, client } = stack;
     fake.setMode({ kind: 'status', status: 503, count: 1 });
-    expectProblem(await client.get('/v1/integrations/1', { as: 'reader' }), 502);
-    expect(await circuitState(stack)).toBe('2');
+    expectProblem(
+      await client.get('/v1/integrations/1', { as: 'reader' }),
+      502,
+      'upstream-unavailable',
+    );
+    expect(await circuitState(stack)).toBe(2);
 
     // While open, refusals spend no budget: admin keeps its one call.
     for (let i = 0; i < 3; i++) {
-      expectProblem(await client.get('/v1/integrations/2', { as: 'admin' }), 502);
+      expectProblem(
+        await client.get('/v1/integrations/2', { as: 'admin' }),
+        502,
+        'upstream-unavailable',
+      );
     }
 
     await sleep(350);
     const refused = await client.get('/v1/integrations/2', { as: 'reader' });
-    expectProblem(refused, 429);
+    expectProblem(refused, 429, 'upstream-rate-limited');
     expect(fake.requests).toHaveLength(1);
-    expect(await circuitState(stack)).toBe('2');
+    expect(await circuitState(stack)).toBe(2);
 
     const trial = await client.get('/v1/integrations/2', { as: 'admin' });
     expect(trial.status).toBe(200);
     expect(fake.requests).toHaveLength(2);
-    expect(await circuitState(stack)).toBe('0');
+    expect(await circuitState(stack)).toBe(0);
   });
 });
 
@@ -416,18 +415,18 @@ describe('PostHog 429 with Retry-After', () => {
     fake.reset();
     fake.setMode({ kind: 'status', status: 429, count: 1, retryAfterSeconds: 1 });
     const throttled = await client.get('/v1/integrations/1');
-    expectProblem(throttled, 429);
+    expectProblem(throttled, 429, 'upstream-rate-limited');
     expect(throttled.headers.get('retry-after')).toBe('1');
     expect(fake.requests).toHaveLength(1); // a 429 is not retried
 
     // During the pause nothing reaches PostHog, although it would answer now.
     const paused = await client.get('/v1/integrations/3');
-    expectProblem(paused, 429);
+    expectProblem(paused, 429, 'upstream-rate-limited');
     expect(Number(paused.headers.get('retry-after'))).toBe(1);
     const write = await client.call('POST', '/v1/integrations', {
       body: { kind: 'slack', config: {} },
     });
-    expectProblem(write, 429);
+    expectProblem(write, 429, 'upstream-rate-limited');
     expect(write.headers.get('retry-after')).toBe('1');
     // A cached entry is served stale instead.
     const stale = await client.get('/v1/integrations/2');
@@ -471,14 +470,14 @@ describe('deployment budget (UPSTREAM_RATE_LIMIT_PER_MINUTE=3)', () => {
     expect(fake.requests).toHaveLength(3);
 
     const refused = await client.get('/v1/integrations/4');
-    expectProblem(refused, 429);
-    expect(refused.json.detail).toMatch(/budget/i);
+    expectProblem(refused, 429, 'upstream-rate-limited', { detail: /budget/i });
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(59);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expectProblem(
       await client.call('POST', '/v1/integrations', { body: { kind: 'slack', config: {} } }),
       429,
+      'upstream-rate-limited',
     );
     expect(fake.requests).toHaveLength(3);
     expect(await refusals(stack, 'budget')).toBe(2);
@@ -512,7 +511,7 @@ describe('deployment budget while the configured Redis is down', () => {
     expect((await client.get('/v1/integrations/1')).status).toBe(200);
     expect((await client.get('/v1/integrations/2')).status).toBe(200);
     const refused = await client.get('/v1/integrations/3');
-    expectProblem(refused, 429);
+    expectProblem(refused, 429, 'upstream-rate-limited');
     expect(refused.headers.get('retry-after')).toBeTruthy();
     expect(fake.requests).toHaveLength(2);
     const ready = await client.get('/health/ready', { as: null });
@@ -536,12 +535,15 @@ describe('per-caller limit (CALLERS.limited: rate_limit_per_minute 3)', () => {
 
     // Even a request that would be a cache hit counts against the caller.
     const refused = await client.get('/v1/integrations/1', { as: 'limited' });
-    expectProblem(refused, 429);
-    expect(refused.json.detail).toContain('limited');
+    expectProblem(refused, 429, 'caller-rate-limited', { detail: 'limited' });
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(59);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expectProblem(await client.get('/v1/integrations/5', { as: 'limited' }), 429);
+    expectProblem(
+      await client.get('/v1/integrations/5', { as: 'limited' }),
+      429,
+      'caller-rate-limited',
+    );
     expect(fake.requests).toHaveLength(3);
     expect(await refusals(stack, 'caller')).toBe(2);
 
@@ -568,8 +570,7 @@ describe('caller share (UPSTREAM_CALLER_SHARE=0.5 of a budget of 4)', () => {
     expect((await client.get('/v1/integrations/1', { as: 'reader' })).status).toBe(200);
     expect((await client.get('/v1/integrations/2', { as: 'reader' })).status).toBe(200);
     const refused = await client.get('/v1/integrations/3', { as: 'reader' });
-    expectProblem(refused, 429);
-    expect(refused.json.detail).toMatch(/share/i);
+    expectProblem(refused, 429, 'upstream-rate-limited', { detail: /share/i });
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(59);
     expect(fake.requests).toHaveLength(2);
 
@@ -585,7 +586,7 @@ describe('caller share (UPSTREAM_CALLER_SHARE=0.5 of a budget of 4)', () => {
 
     // Now the whole budget is spent: everyone's next uncached call is refused.
     const spent = await client.get('/v1/integrations/5', { as: 'admin' });
-    expectProblem(spent, 429);
+    expectProblem(spent, 429, 'upstream-rate-limited');
     expect(fake.requests).toHaveLength(4);
   });
 });

@@ -89,7 +89,7 @@ describe('GET /v1/role-external-references', () => {
   ])('refuses ?%s with 400 naming %s, before any upstream call', async (query, field) => {
     const answer = await stack().client.get(`/v1/role-external-references?${query}`);
 
-    expectProblem(answer, 400, [field]);
+    expectProblem(answer, 400, 'validation', { fields: [field] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -129,8 +129,10 @@ describe('POST /v1/role-external-references', () => {
       body: { ...VALID_BODY, provider_role_id: '4411001', provider_role_slug: null },
     });
 
-    expectProblem(answer, 400);
-    expect(answer.json.detail).toMatch(/already exists/);
+    expectProblem(answer, 400, 'upstream-validation', {
+      fields: ['body'],
+      detail: /already exists/,
+    });
   });
 
   it('answers 502 with PostHog’s reason when the key owner is not an organization admin', async () => {
@@ -140,8 +142,9 @@ describe('POST /v1/role-external-references', () => {
       body: VALID_BODY,
     });
 
-    expectProblem(answer, 502);
-    expect(answer.json.detail).toContain('Your organization access level is insufficient.');
+    expectProblem(answer, 502, 'upstream-credential-rejected', {
+      detail: 'Your organization access level is insufficient.',
+    });
   });
 
   it('invalidates cached reference reads (list and lookup)', async () => {
@@ -187,7 +190,7 @@ describe('POST /v1/role-external-references', () => {
     async (_, body, field) => {
       const answer = await stack().client.call('POST', '/v1/role-external-references', { body });
 
-      expectProblem(answer, 400, [field]);
+      expectProblem(answer, 400, 'validation', { fields: [field] });
       expect(stack().fake.requests).toHaveLength(0);
     },
   );
@@ -199,7 +202,7 @@ describe('POST /v1/role-external-references', () => {
       body: VALID_BODY,
     });
 
-    expectProblem(answer, 400);
+    expectProblem(answer, 400, 'upstream-validation', { fields: ['body'] });
     expect(answer.json.detail).toBe('Invalid input.');
     expect(stack().fake.requests).toHaveLength(1);
   });
@@ -229,7 +232,7 @@ describe('DELETE /v1/role-external-references/:id', () => {
   it('answers 404 for an id PostHog does not know', async () => {
     const answer = await stack().client.call('DELETE', `/v1/role-external-references/${UNKNOWN}`);
 
-    expectProblem(answer, 404);
+    expectProblem(answer, 404, 'not-found');
     expect(onlyUpstreamCall(stack(), answer).path).toBe(`${REFS}/${UNKNOWN}/`);
   });
 
@@ -241,7 +244,7 @@ describe('DELETE /v1/role-external-references/:id', () => {
   ])('refuses the id %s with 400 naming id, before any upstream call', async (_, id) => {
     const answer = await stack().client.call('DELETE', `/v1/role-external-references/${id}`);
 
-    expectProblem(answer, 400, ['id']);
+    expectProblem(answer, 400, 'validation', { fields: ['id'] });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });
@@ -259,8 +262,9 @@ describe('GET /v1/role-external-references/lookup', () => {
       'provider=github&provider_organization_id=acme-inc&provider_role_id=4411002',
     );
 
-    expectProblem(answer, 502);
-    expect(answer.json.detail).toMatch(/^PostHog does not accept personal API keys/);
+    expectProblem(answer, 502, 'upstream-refuses-personal-keys', {
+      detail: /^PostHog does not accept personal API keys/,
+    });
   });
 
   it('matches slug OR id, case-insensitively (PostHog decides; the BFF passes both as sent)', async () => {
@@ -358,11 +362,15 @@ describe('GET /v1/role-external-references/lookup', () => {
       'provider=github&provider_organization_id=a&provider_role_id=1&role_id=x',
       ['role_id'],
     ],
-    ['no query at all', '', ['provider', 'provider_organization_id']],
+    [
+      'no query at all',
+      '',
+      ['provider', 'provider_organization_id', 'provider_role_id', 'provider_role_slug'],
+    ],
   ])('refuses a lookup with %s (400), before any upstream call', async (_, query, fields) => {
     const answer = await lookup(query);
 
-    expectProblem(answer, 400, fields);
+    expectProblem(answer, 400, 'validation', { fields });
     expect(stack().fake.requests).toHaveLength(0);
   });
 });

@@ -5,6 +5,7 @@
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { FakePostHog } from './fake-posthog/fake-posthog';
+import { eventually } from './support/eventually';
 import { freePort, startMain } from './support/process';
 import { CALLERS, clientsJson, POSTHOG_KEY } from './support/stack';
 
@@ -27,6 +28,13 @@ function get(
   });
 }
 
+/** The status of GET `path`, or 0 while nothing answers. */
+const statusOf = (port: number, path: string) =>
+  get(port, path).then(
+    (answer) => answer.status,
+    () => 0,
+  );
+
 function connectionRefused(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -36,15 +44,6 @@ function connectionRefused(port: number): Promise<boolean> {
     });
     socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
   });
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe('graceful shutdown (SIGTERM, SHUTDOWN_DRAIN_MS=300)', () => {
@@ -68,11 +67,10 @@ describe('graceful shutdown (SIGTERM, SHUTDOWN_DRAIN_MS=300)', () => {
       SHUTDOWN_DRAIN_MS: '300',
       SHUTDOWN_TIMEOUT_MS: '5000',
     });
-    await waitUntil(
-      async () => (await get(port, '/health/ready')).status === 200,
-      10_000,
-      'the service to be ready',
-    );
+    await eventually(async () => (await statusOf(port, '/health/ready')) === 200, {
+      timeoutMs: 10_000,
+      message: 'the service to be ready',
+    });
 
     // A slow upstream keeps one request in flight across the whole drain.
     fake.setDelay(1000);
@@ -80,17 +78,22 @@ describe('graceful shutdown (SIGTERM, SHUTDOWN_DRAIN_MS=300)', () => {
     const inflight = get(port, '/v1/integrations/1', {
       authorization: `Bearer ${CALLERS.admin.token}`,
     });
-    await waitUntil(async () => fake.requests.length === 1, 2000, 'the upstream call');
+    await eventually(() => fake.requests.length === 1, {
+      timeoutMs: 2000,
+      message: 'the upstream call',
+    });
 
     main.child.kill('SIGTERM');
     const signalledAt = Date.now();
-    await waitUntil(
-      async () => (await get(port, '/health/ready')).status === 503,
-      250,
-      'readiness to turn 503 during the drain',
-    );
+    await eventually(async () => (await statusOf(port, '/health/ready')) === 503, {
+      timeoutMs: 250,
+      message: 'readiness to turn 503 during the drain',
+    });
 
-    await waitUntil(() => connectionRefused(port), 1000, 'new connections to be refused');
+    await eventually(() => connectionRefused(port), {
+      timeoutMs: 1000,
+      message: 'new connections to be refused',
+    });
     expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(300);
 
     const answer = await inflight;

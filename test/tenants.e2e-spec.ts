@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { TenantRegistry } from '../src/tenants/tenant-registry';
 import { FakePostHog } from './fake-posthog/fake-posthog';
 import { expectProblem } from './support/expectations';
+import { readMetric, scrapeMetrics } from './support/metrics';
 import { type Answer, type AppInstance, BffClient, startBff } from './support/stack';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -134,10 +135,13 @@ describe('tenants', () => {
       ['/v1/integrations/:id', 'web'],
       ['/v1/integrations/:id', 'mobile'],
     ]);
-    const metrics = await (await fetch(`${s.bff.url}/metrics`)).text();
-    expect(metrics).toContain(
-      'bff_upstream_requests_total{method="GET",route="/v1/integrations/:id",status="200",tenant="mobile"} 1',
-    );
+    const mobileReads = {
+      method: 'GET',
+      route: '/v1/integrations/:id',
+      status: '200',
+      tenant: 'mobile',
+    };
+    expect(await readMetric(s.bff.url, 'bff_upstream_requests_total', mobileReads)).toBe(1);
   });
 
   it('keeps each tenant’s cache and invalidation its own', async () => {
@@ -166,14 +170,14 @@ describe('tenants', () => {
       .as('webOnly')
       .call('DELETE', '/v1/tenants/mobile/integrations/1');
     for (const answer of [unknown, forbidden, writeForbidden]) {
-      expectProblem(answer, 403);
-      expect(answer.json.type).toBe('/problems/tenant-forbidden');
+      expectProblem(answer, 403, 'tenant-forbidden');
     }
     const strip = ({ request_id: _, ...rest }: Record<string, unknown>) => rest;
     expect(strip(unknown.json)).toEqual(strip(forbidden.json));
     expect(strip(writeForbidden.json)).toEqual(strip(forbidden.json));
     expect(s.mobile.requests).toEqual([]);
-    expectProblem(await caller(s.bff.url, null).get('/v1/tenants/mobile/integrations'), 401);
+    const anonymous = await caller(s.bff.url, null).get('/v1/tenants/mobile/integrations');
+    expectProblem(anonymous, 401, 'unauthenticated');
   });
 
   it('lists the caller’s tenants, its default first, and never hosts, ids or keys', async () => {
@@ -193,16 +197,15 @@ describe('tenants', () => {
   it('rotates a key from its file without a restart; an empty new file keeps the previous key', async () => {
     const rotated = ROTATED;
     const registry = s.bff.app.get(TenantRegistry);
-    const before = await (await fetch(`${s.bff.url}/metrics`)).text();
+    const loaded = () =>
+      readMetric(s.bff.url, 'bff_posthog_key_loaded_timestamp_seconds', { tenant: 'mobile' });
+    const before = await loaded();
     writeFileSync(join(s.dir, 'mobile-key'), rotated);
     await registry.reload();
     await s.as('both').get('/v1/tenants/mobile/integrations/1');
     expect(s.mobile.requests.at(-1)?.headers.authorization).toBe(`Bearer ${rotated}`);
-    const after = await (await fetch(`${s.bff.url}/metrics`)).text();
-    const loaded = (text: string) =>
-      Number(/bff_posthog_key_loaded_timestamp_seconds\{tenant="mobile"\} (\S+)/.exec(text)?.[1]);
-    expect(loaded(after)).toBeGreaterThan(loaded(before));
-    expect(after).not.toContain(rotated);
+    expect(await loaded()).toBeGreaterThan(Number(before));
+    expect((await scrapeMetrics(s.bff.url)).text).not.toContain(rotated);
 
     writeFileSync(join(s.dir, 'mobile-key'), '   \n');
     await registry.reload();
@@ -236,8 +239,7 @@ describe('tenants sharing one PostHog key', () => {
       expect((await client.get('/v1/integrations/1')).status).toBe(200);
       expect((await client.get('/v1/tenants/mobile/integrations/1')).status).toBe(200);
       const third = await client.get('/v1/tenants/mobile/integrations/2');
-      expectProblem(third, 429);
-      expect(third.json.type).toBe('/problems/upstream-rate-limited');
+      expectProblem(third, 429, 'upstream-rate-limited');
       expect(s.web.requests.length + s.mobile.requests.length).toBe(2);
     } finally {
       await s.close();

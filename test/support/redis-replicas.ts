@@ -2,7 +2,7 @@
  * Two BFF replicas on one Redis form, against one simulated PostHog, and what they must share
  * through it whatever the form: the cache, invalidation and the upstream budget.
  */
-import { metricLines } from './metrics';
+import { readMetric } from './metrics';
 import { waitUntil } from './redis-server';
 import { type AppInstance, type BffClient, type Stack, startBff, startStack } from './stack';
 
@@ -60,8 +60,7 @@ export async function waitRedis(
 
 /** bff_redis_up of this replica (0 or 1). */
 export async function redisUp(url: string): Promise<number> {
-  const [line] = await metricLines(url, 'bff_redis_up ');
-  return Number(line?.split(' ')[1]);
+  return Number(await readMetric(url, 'bff_redis_up'));
 }
 
 /**

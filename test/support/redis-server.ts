@@ -12,22 +12,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
+import { RedisService } from '../../src/redis/redis.service';
+import { eventually } from './eventually';
 import { freePort } from './process';
+import type { AppInstance, BffClient } from './stack';
 
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every 50 ms until it holds; fails naming `what` after `withinMs`. */
+/** Until `check` holds (a check that throws counts as not yet): the one polling helper's way. */
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
   withinMs = 10_000,
 ): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+  await eventually(() => check().catch(() => false), { timeoutMs: withinMs, message: what });
 }
 
 /** An ACL user the test's servers require (their default user is off). */
@@ -378,4 +378,27 @@ export class RedisSentinelSet {
     await this.replica.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Waits until `replica` holds a working Redis connection (`up`), or has lost it. */
+export async function redisConnection(replica: Pick<AppInstance, 'app'>, up = true): Promise<void> {
+  const redis = replica.app.get(RedisService);
+  await eventually(() => redis.available === up, {
+    timeoutMs: 10_000,
+    message: `the replica's Redis connection to be ${up ? 'up' : 'down'}`,
+  });
+}
+
+/** Polls GET /health/ready (200 whatever Redis does) until it says Redis is `state`. */
+export async function readinessSaysRedis(client: BffClient, state: 'up' | 'down'): Promise<void> {
+  let last = 'no answer';
+  await eventually(
+    async () => {
+      const ready = await client.get('/health/ready', { as: null });
+      expect(ready.status).toBe(200);
+      last = ready.text;
+      return ready.json.redis === state;
+    },
+    { timeoutMs: 10_000, message: () => `/health/ready stayed ${last}, wanted redis ${state}` },
+  );
 }
