@@ -5,7 +5,13 @@
  */
 import type { FakePostHog } from '../test/fake-posthog/fake-posthog';
 import { sha256 } from './processes';
-import type { Replica } from './soak-stack';
+import { BFF_SETTINGS, type Replica } from './soak-stack';
+
+/**
+ * The contract's coherence bound: a replica may answer from a copy its generation Redis confirmed
+ * within CACHE_COHERENCE_MS, so a write is owed to every read sent that long after its 2xx.
+ */
+const COHERENCE_MS = Number(BFF_SETTINGS.CACHE_COHERENCE_MS);
 
 /** Milliseconds since the soak started (fractional: the order of a write and a read matters). */
 export class Clock {
@@ -307,7 +313,7 @@ export class Oracle {
 
   /**
    * An answer of ORACLE_LIST sent at `answer.t`: every id whose last write before `t` completed
-   * with a 2xx before `t` must be in it (create) or not (delete). An id with a write still in
+   * with a 2xx more than CACHE_COHERENCE_MS before `t` must be in it (create) or not (delete). An id with a write still in
    * flight at `t`, or whose last write failed, is not checked.
    */
   check(answer: Answer, json: unknown): void {
@@ -324,7 +330,7 @@ export class Oracle {
     for (const [id, write] of last) {
       const settled =
         write.doneAt !== undefined &&
-        write.doneAt < answer.t &&
+        write.doneAt + COHERENCE_MS < answer.t &&
         write.status !== undefined &&
         write.status < 300;
       if (!settled) continue;

@@ -200,6 +200,7 @@ async function waitFor(what: string, done: () => boolean, timeoutMs = 15_000): P
 export const BFF_SETTINGS: Record<string, string> = {
   CACHE_TTL_SECONDS: '10',
   CACHE_STALE_SECONDS: '300',
+  CACHE_COHERENCE_MS: '100', // the default, written down: the oracle allows exactly this
   UPSTREAM_TIMEOUT_MS: '2000',
   BREAKER_COOLDOWN_MS: '3000',
   UPSTREAM_RATE_LIMIT_PER_MINUTE: '480',

@@ -172,6 +172,42 @@ describe('coherence bound (CACHE_COHERENCE_MS)', () => {
   });
 });
 
+describe('one upstream call per key for the whole fleet', () => {
+  it('makes one PostHog call for a cold key read by three replicas at once', async () => {
+    const { a, all } = await replicas(3);
+    a.fake.setDelay(150);
+    const path = '/v1/integrations/5';
+    const answers = await Promise.all(
+      all.flatMap((replica) => [1, 2, 3].map(() => replica.client.get(path))),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(9).fill(200));
+    expect(new Set(answers.map((answer) => answer.text)).size).toBe(1);
+    expect(upstreamGets(a, '/api/projects/1/integrations/5/')).toBe(1);
+  });
+
+  it('answers STALE from the shared copy on a replica started during a PostHog outage', async () => {
+    const { a } = await replicas(1, { CACHE_TTL_SECONDS: '1', CACHE_STALE_SECONDS: '60' });
+    const path = '/v1/integrations/6';
+    expect((await a.client.get(path)).headers.get('x-cache')).toBe('MISS');
+    await sleep(1100); // the copy is past its freshness everywhere
+    a.fake.setMode({ kind: 'status', status: 503 });
+    const late = await startBff({
+      ...BASE_ENV,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: `faults-${run}:`,
+      CACHE_TTL_SECONDS: '1',
+      CACHE_STALE_SECONDS: '60',
+      POSTHOG_HOST: a.fake.url,
+      POSTHOG_ORGANIZATION_ID: a.fake.organizationId,
+    });
+    opened.push(late);
+    await readinessSaysRedis(late.client, 'up');
+    const stale = await late.client.get(path);
+    expect([stale.status, stale.headers.get('x-cache')]).toEqual([200, 'STALE']);
+    a.fake.setMode({ kind: 'normal' });
+  });
+});
+
 describe('shared cache across replicas', () => {
   it('a replica whose own copy expired reads the fresher copy another stored before calling PostHog', async () => {
     const { a, all } = await replicas(2, { CACHE_TTL_SECONDS: '2' });
@@ -219,7 +255,7 @@ describe('shared cache across replicas', () => {
     expect(upstreamGets(a, upstream)).toBeLessThanOrEqual(periods + 1);
   });
 
-  it('a cold miss reads Redis once (one HMGET of the generation, one GET; the budget script reads its epoch with one more), then one SET; a hit reads only the generation', async () => {
+  it('a cold miss reads Redis once (one HMGET of the generation, one GET; the budget script reads its epoch with one more), takes the fleet load lock (SET NX), stores (SET) and releases the lock (its script GETs it); a hit reads only the generation', async () => {
     const { a } = await replicas(1);
     const stats = createClient({ url: redis.url });
     await stats.connect();
@@ -233,7 +269,7 @@ describe('shared cache across replicas', () => {
       await a.client.get('/v1/integrations/5'); // the first read of a new prefix sets the epoch
       await stats.configResetStat();
       expect((await a.client.get('/v1/integrations/4')).headers.get('x-cache')).toBe('MISS');
-      expect(await counts()).toEqual({ hmget: 1, get: 2, set: 1 });
+      expect(await counts()).toEqual({ hmget: 1, get: 3, set: 2 });
       await stats.configResetStat();
       expect((await a.client.get('/v1/integrations/4')).headers.get('x-cache')).toBe('HIT');
       expect(await counts()).toEqual({ hmget: 1, get: 0, set: 0 });

@@ -26,6 +26,12 @@ interface Entry extends CachedResponse {
 
 type Loader = () => Promise<CachedResponse>;
 
+/** How often a replica waiting on another's load looks for the entry it stores. */
+const FLEET_POLL_MS = 20;
+
+// Releases a load lock only if it is still this holder's (it may have expired and been taken).
+const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
 /**
  * A hit in the last tenth of an entry's freshness refreshes it in the background (one call per
  * deployment: replicas sharing Redis claim the refresh, the others then read the new copy from
@@ -53,6 +59,8 @@ export interface Lookup {
   readonly noCache: boolean;
   /** The generation was confirmed (Generation.confirmed): cached entries may be answered. */
   readonly confirmed: boolean;
+  /** The shared copy past its freshness, found in Redis: a STALE answer when PostHog fails. */
+  readonly staleShared?: CachedResponse;
 }
 
 /** Where an entry lives: its key, and whether in Redis too. */
@@ -78,6 +86,9 @@ export class ResponseCache {
   private readonly shared?: Keyv;
   private readonly generations: Generations;
   private readonly inflight = new Map<string, Promise<CachedResponse>>();
+  private readonly staleMs: number;
+  /** How long a fleet load may hold its lock, and how long another replica waits on it. */
+  private readonly fleet: { lockMs: number; waitMs: number };
   /** See keyOf. */
   private readonly keys = new BoundedMemo<{ family: TenantFamily; tag: string; key: string }>();
 
@@ -97,6 +108,8 @@ export class ResponseCache {
       () => this.memory.clear(),
       config.cache.coherenceMs,
     );
+    this.staleMs = config.cache.staleMs;
+    this.fleet = { lockMs: config.upstream.deadlineMs, waitMs: config.upstream.timeoutMs };
     registerGauges(metrics, this.memory);
   }
 
@@ -109,9 +122,18 @@ export class ResponseCache {
     const generation = current instanceof Promise ? await current : current;
     const key = this.keyOf(family, generation.tag, target);
     const { shared, confirmed } = generation;
-    const entry = noCache || !confirmed ? undefined : await this.find(key, shared);
-    if (entry) this.refreshAhead(key, shared, entry);
-    return { target, key, shared, noCache, confirmed, hit: entry };
+    const found = noCache || !confirmed ? undefined : await this.find(key, shared);
+    const fresh = found && found.freshUntil > Date.now() ? found : undefined;
+    if (fresh) this.refreshAhead(key, shared, fresh);
+    return {
+      target,
+      key,
+      shared,
+      noCache,
+      confirmed,
+      hit: fresh,
+      staleShared: fresh ? undefined : found,
+    };
   }
 
   /**
@@ -156,7 +178,8 @@ export class ResponseCache {
       return { response: await response(), cache: lookup.noCache ? 'BYPASS' : 'MISS' };
     } catch (error) {
       const kept = !lookup.noCache && lookup.confirmed;
-      const stale = kept ? this.memory.stale<Entry>(lookup.key) : undefined;
+      // This replica's expired copy, else the shared one (a replica started during an outage).
+      const stale = kept ? (this.memory.stale<Entry>(lookup.key) ?? lookup.staleShared) : undefined;
       if (stale && error instanceof UpstreamFailure) return { response: stale, cache: 'STALE' };
       throw error;
     }
@@ -169,7 +192,8 @@ export class ResponseCache {
 
   /**
    * L1, then Redis for a shared generation (bounded by REDIS_TIMEOUT_MS; a Redis that fails or is
-   * slow is a miss). A Redis find is copied into L1 for the rest of its freshness.
+   * slow is a miss). A fresh Redis find is copied into L1 for the rest of its freshness; Redis keeps
+   * a copy CACHE_STALE_SECONDS past it, which comes back expired (lookup() tells them apart).
    */
   private async find(key: string, shared: boolean): Promise<Entry | undefined> {
     const local = await this.local.get<Entry>(key);
@@ -178,6 +202,70 @@ export class ResponseCache {
     const remaining = found ? found.freshUntil - Date.now() : 0;
     if (found && remaining > 0) await this.local.set(key, found, remaining);
     return found;
+  }
+
+  /**
+   * One load per key for the whole fleet: a short lock in Redis (SET NX PX). The holder loads and
+   * stores; the others look for the entry it stores (bounded polling) and answer it; a holder that
+   * fails or dies releases or lets its lock expire, and one waiter takes over. Nobody waits longer
+   * than the upstream timeout, then it loads itself; without Redis, this replica loads alone.
+   */
+  private async fleetOnce(key: string, loadAndStore: Loader): Promise<CachedResponse> {
+    const lock = `${key}:load`;
+    const token = `${process.pid}:${Math.random()}`;
+    const waitUntil = Date.now() + this.fleet.waitMs;
+    for (;;) {
+      let held: boolean;
+      try {
+        const set = await this.redis.run((c) =>
+          c.set(lock, token, {
+            condition: 'NX',
+            expiration: { type: 'PX', value: this.fleet.lockMs },
+          }),
+        );
+        held = set === 'OK';
+      } catch {
+        return loadAndStore(); // Redis failed: this replica loads alone
+      }
+      if (held) {
+        try {
+          return await loadAndStore();
+        } finally {
+          await this.redis
+            .run((c) => c.eval(RELEASE_SCRIPT, { keys: [lock], arguments: [token] }))
+            .catch(() => undefined); // it expires anyway
+        }
+      }
+      const stored = await this.awaitShared(key, lock, waitUntil);
+      if (stored) return stored;
+      if (Date.now() >= waitUntil) return loadAndStore();
+      // The holder is gone without an entry: take over (one waiter wins the lock).
+    }
+  }
+
+  /** The entry another replica's load stores, while its lock lasts and until `deadline`. */
+  private async awaitShared(
+    key: string,
+    lock: string,
+    deadline: number,
+  ): Promise<CachedResponse | undefined> {
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, FLEET_POLL_MS));
+      try {
+        const [entry, holder] = await Promise.all([
+          this.shared?.get<Entry>(key),
+          this.redis.run((c) => c.exists(lock)),
+        ]);
+        if (entry && entry.freshUntil > Date.now()) {
+          await this.local.set(key, entry, entry.freshUntil - Date.now());
+          return { status: entry.status, body: entry.body };
+        }
+        if (!holder) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
   }
 
   private refreshAhead(key: string, shared: boolean, entry: Entry): void {
@@ -219,12 +307,14 @@ export class ResponseCache {
   ): Promise<CachedResponse> {
     let pending = this.inflight.get(lookup.key);
     if (!pending) {
-      pending = load()
-        .then(async (response) => {
-          await this.store(lookup, response, ttlMs, refresh);
-          return response;
-        })
-        .finally(() => this.inflight.delete(lookup.key));
+      const loadAndStore = async () => {
+        const response = await load();
+        await this.store(lookup, response, ttlMs, refresh);
+        return response;
+      };
+      const once =
+        lookup.shared && ttlMs > 0 ? this.fleetOnce(lookup.key, loadAndStore) : loadAndStore();
+      pending = once.finally(() => this.inflight.delete(lookup.key));
       this.inflight.set(lookup.key, pending);
     }
     return pending;
@@ -245,15 +335,11 @@ export class ResponseCache {
       refresh,
     };
     if (ttlMs <= 0) return this.memory.keepStale(lookup.key, entry);
-    if (lookup.shared) {
-      try {
-        await this.tiers.set(lookup.key, entry, ttlMs);
-        return;
-      } catch {
-        // Redis failed or was slow: this replica's memory keeps it.
-      }
-    }
     await this.local.set(lookup.key, entry, ttlMs);
+    // Redis keeps it past its freshness, CACHE_STALE_SECONDS longer: the fleet's STALE copy.
+    if (lookup.shared && this.shared) {
+      await this.shared.set(lookup.key, entry, ttlMs + this.staleMs).catch(() => undefined);
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 /**
  * Two BFF replicas on one Redis form, against one simulated PostHog, and what they must share
  * through it whatever the form: the cache, invalidation and the upstream budget.
@@ -80,6 +81,9 @@ export async function expectSharedThroughRedis({ a, b }: Replicas, budget: numbe
     body: { kind: 'slack', config: {} },
   });
   expect(created.status).toBe(201);
+  // A's confirmation of the generation holds CACHE_COHERENCE_MS (100 by default): past it, A sees
+  // B's write.
+  await setTimeout(120);
   const after = await a.client.get(read);
   expect([after.status, after.headers.get('x-cache')]).toEqual([200, 'MISS']);
   expect(after.json.items.map((item: { id: number }) => item.id)).toContain(created.json.id);
