@@ -19,7 +19,7 @@ export class CallerRegistry implements OnApplicationShutdown {
   private count = 0;
 
   constructor(
-    @Inject(CONFIG) private readonly config: Config,
+    @Inject(CONFIG) config: Config,
     private readonly logger: AppLogger,
   ) {
     this.use(config.callers);

@@ -93,7 +93,7 @@ export class ResponseCache {
   private readonly keys = new BoundedMemo<{ family: TenantFamily; tag: string; key: string }>();
 
   constructor(
-    @Inject(CACHE_MANAGER) private readonly tiers: Cache,
+    @Inject(CACHE_MANAGER) tiers: Cache,
     /** L1's store, which also keeps expired copies for STALE answers. */
     private readonly memory: MemoryStore,
     private readonly redis: RedisService,

@@ -11,7 +11,7 @@ import { sendResponse } from '../common/answer';
 import { BoundedMemo } from '../common/bounded-memo';
 import { Problem } from '../common/problem';
 import { type RequestContext, slotsOf } from '../common/request-context';
-import { type CallerConfig, CONFIG, type Config } from '../config/config';
+import { CONFIG, type Config } from '../config/config';
 import { INTEGRATION_ROUTES } from '../routes/integrations.routes';
 import { type CacheFamily, type ProxyRoute, tenantFamily } from '../routes/route';
 import type { Tenant } from '../tenants/tenant-registry';

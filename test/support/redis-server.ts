@@ -18,9 +18,7 @@ import { freePort } from './process';
 import type { AppInstance, BffClient } from './stack';
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Polls `check` every 50 ms until it holds; fails naming `what` after `withinMs`. */
 /** Until `check` holds (a check that throws counts as not yet): the one polling helper's way. */
 export async function waitUntil(
   what: string,
