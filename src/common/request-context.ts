@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Lookup } from '../cache/response-cache';
 import type { CallerConfig } from '../config/config';
 import type { Tenant } from '../tenants/tenant-registry';
@@ -37,6 +37,8 @@ export interface RequestContext {
   upstreamMs?: number;
   /** UpstreamClient: why no answer came from PostHog (a Node/TLS error code, or `timeout`). */
   upstreamError?: string;
+  /** The writer (writeAnswer): the body's length in bytes, for the access line. */
+  bytes?: number;
   /** Exit: the caller closed the connection before its answer was sent. */
   clientClosed?: boolean;
 }
@@ -100,10 +102,13 @@ export function installContext(fastify: FastifyInstance): void {
       return slotsOf(this.raw).ctx;
     },
   });
-  const nameRoute = (request: FastifyRequest, _reply: unknown, done: () => void) => {
+  const nameRoute = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const { ctx } = request;
     ctx.route = request.routeOptions.url ?? 'unmatched';
     ctx.params = request.params;
+    // What Fastify itself answers (probes, metrics, docs) carries the request id too; the
+    // service's own answers get it from writeAnswer.
+    reply.header('x-request-id', ctx.requestId);
     done();
   };
   fastify.addHook('onRequest', nameRoute);

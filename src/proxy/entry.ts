@@ -87,7 +87,8 @@ export class ServerEntry {
    */
   open(req: IncomingMessage, res: ServerResponse) {
     const ctx = openContext(req);
-    const tenant = TENANT_PREFIX.exec(req.url ?? '');
+    const url = req.url ?? '';
+    const tenant = url.startsWith('/v1/tenants/') ? TENANT_PREFIX.exec(url) : null;
     if (tenant) {
       slotsOf(req).tenantName = tenant[1];
       req.url = `/v1${tenant[2]}`;

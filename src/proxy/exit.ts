@@ -11,7 +11,7 @@ const CLIENT_CLOSED = 499;
 
 /**
  * The response side of every request, attached once by the server entry whoever answers it (the
- * hit entry, Fastify, Node itself): X-Request-Id on every answer; from SIGTERM, Connection: close on every answer not yet sent
+ * hit entry, Fastify, Node itself): from SIGTERM, Connection: close on every answer not yet sent
  * (pooled keep-alive callers reconnect, through the Service, to another replica); when the answer
  * is done (or its caller gone), the one access-log line, the request metrics and the end of the
  * request's span.
@@ -32,10 +32,9 @@ export class Exit {
   }
 
   attach(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
-    res.setHeader('x-request-id', ctx.requestId);
     if (this.lifecycle.draining) res.setHeader('connection', 'close');
     else this.unanswered.add(res);
-    res.once('close', () => {
+    res.on('close', () => {
       this.unanswered.delete(res);
       let status = res.statusCode;
       if (!res.writableFinished) {
@@ -43,7 +42,7 @@ export class Exit {
         status = CLIENT_CLOSED; // the work it started (e.g. an upstream call) goes on
       }
       this.tracing?.endRequest(ctx, status);
-      const length = Number(res.getHeader('content-length'));
+      const length = ctx.bytes ?? Number(res.getHeader('content-length'));
       this.record(req, ctx, status, Number.isFinite(length) ? length : undefined);
     });
   }

@@ -79,6 +79,8 @@ class PostHogKey {
 @Injectable()
 export class TenantRegistry implements OnApplicationShutdown {
   private tenants = new Map<string, Tenant>();
+  /** The tenants of a caller without a list of its own: the first configured (built once). */
+  private firstOnly: readonly string[] = [];
   private keys = new Map<string, PostHogKey>();
   private readonly file?: WatchedFile;
 
@@ -101,9 +103,9 @@ export class TenantRegistry implements OnApplicationShutdown {
     return this.tenants.get(name);
   }
 
-  /** The tenants a caller may use, its default first. */
-  allowed(caller: CallerConfig): string[] {
-    return caller.tenants ? [...caller.tenants] : this.names.slice(0, 1);
+  /** The tenants a caller may use, its default first (no copy: asked on every request). */
+  allowed(caller: CallerConfig): readonly string[] {
+    return caller.tenants ?? this.firstOnly;
   }
 
   /**
@@ -189,5 +191,6 @@ export class TenantRegistry implements OnApplicationShutdown {
     }
     this.keys = keys;
     this.tenants = tenants;
+    this.firstOnly = configs.slice(0, 1).map((config) => config.name);
   }
 }
