@@ -30,6 +30,8 @@ const RESTORE_HOLD_MS = 3000;
 
 /** The epoch of the windows ('!': a name no limit or pause uses). */
 const EPOCH = '!epoch';
+/** The replicas that took through Redis in the last minute. */
+const REPLICAS = '!replicas';
 
 /** Clocks of replicas differ a little: a take this close to leaving its window is not looked for. */
 const CLOCK_MARGIN_MS = 1000;
@@ -47,15 +49,23 @@ end
 // counted unless every one has room, so a refused request never spends budget. First, whether
 // Redis forgot (the epoch is not the one this replica knows, or a take of this replica that is
 // still in its window is gone: restore() before taking), then the holds (each refuses while it lasts).
-// KEYS: epoch, holds_1..h, one sorted set per limit. ARGV: now, member, epoch known ('' none), h,
-// then per limit: limit, windowMs, this replica's last member in it ('' none).
+// Each take also notes its replica in the replicas set (the last key), so every replica knows how
+// many share the windows (see takeLocal).
+// KEYS: epoch, holds_1..h, one sorted set per limit, the replicas set. ARGV: now, member, epoch
+// known ('' none), h, then per limit: limit, windowMs, this replica's last member in it ('' none);
+// last, this replica's id.
 // Returns {-1} when Redis forgot, {-1 - j, ms left} while hold j lasts, else {0 when taken or the
-// index of the first full limit, ms until a slot frees, then each limit's count after the take}.
+// index of the first full limit, ms until a slot frees, the replicas seen in the last minute, then
+// each limit's count after the take}.
 const TAKE_SCRIPT = `
 if redis.call('GET', KEYS[1]) ~= ARGV[3] then return {-1} end
 local now = tonumber(ARGV[1])
 local h = tonumber(ARGV[4])
-local n = #KEYS - 1 - h
+local n = #KEYS - 2 - h
+redis.call('ZADD', KEYS[#KEYS], now, ARGV[#ARGV])
+redis.call('ZREMRANGEBYSCORE', KEYS[#KEYS], '-inf', now - 60000)
+redis.call('PEXPIRE', KEYS[#KEYS], 60000)
+local replicas = redis.call('ZCARD', KEYS[#KEYS])
 for i = 1, n do
   local mine = ARGV[4 + 3 * i]
   if mine ~= '' and not redis.call('ZSCORE', KEYS[1 + h + i], mine) then return {-1} end
@@ -83,7 +93,7 @@ if full == 0 then
     counts[i] = counts[i] + 1
   end
 end
-return {full, wait, unpack(counts)}`;
+return {full, wait, replicas, unpack(counts)}`;
 
 // Sets the epoch if there is none. When Redis forgot (as in TAKE_SCRIPT), every count this replica
 // saw goes back as `count` placeholders `floor:1..count` stamped when it was seen (a placeholder
@@ -121,6 +131,10 @@ interface LocalLog {
   windowMs: number;
   /** Take times (ms epoch), oldest first. */
   stamps: number[];
+  /** The fleet's count (Seen.at) this log was seeded with, if any. */
+  seededAt?: number;
+  /** Takes counted here while a configured Redis did not answer: added to Redis once it does. */
+  offline: number[];
 }
 
 /** What this replica's takes through Redis saw of one limit's window. */
@@ -168,6 +182,8 @@ export class WindowCounters {
   private lastSweep = 0;
   private sequence = 0;
   private readonly instance = randomBytes(6).toString('hex');
+  /** Replicas that took through Redis in the last minute (this one included), as Redis last said. */
+  private fleetSize = 1;
 
   constructor(
     private readonly redis: RedisService,
@@ -177,7 +193,10 @@ export class WindowCounters {
     // Back after a restart or failover: restore at once rather than at this replica's next take,
     // so that it happens within the others' hold.
     redis.onAvailabilityChange((up) => {
-      if (up) this.restore().catch(() => undefined);
+      if (up)
+        this.restore()
+          .then(() => this.replayOffline())
+          .catch(() => undefined);
     });
   }
 
@@ -245,21 +264,25 @@ export class WindowCounters {
       const member = `${now}:${this.instance}:${this.sequence++}`;
       const reply = await this.redis.run((client) =>
         client.eval(TAKE_SCRIPT, {
-          keys: [EPOCH, ...holds, ...limits.map((l) => l.name)].map((name) => this.key(name)),
+          keys: [EPOCH, ...holds, ...limits.map((l) => l.name), REPLICAS].map((name) =>
+            this.key(name),
+          ),
           arguments: [
             String(now),
             member,
             this.epoch,
             String(holds.length),
             ...limits.flatMap((l) => [String(l.limit), String(l.windowMs), this.mine(l.name, now)]),
+            this.instance,
           ],
         }),
       );
-      const [code, waitMs, ...counts] = (reply as unknown[]).map(Number);
+      const [code, waitMs, replicas, ...counts] = (reply as unknown[]).map(Number);
       if (code < -1) {
         return { allowed: false, retryAfterMs: Math.max(1, waitMs), refusedBy: holds[-code - 2] };
       }
       if (code >= 0) {
+        this.fleetSize = Math.max(1, replicas);
         limits.forEach(({ name, windowMs }, i) => {
           const mine = code === 0 ? { member, at: now } : this.seen.get(name)?.mine;
           this.seen.set(name, { windowMs, at: now, count: counts[i], mine });
@@ -317,25 +340,60 @@ export class WindowCounters {
     );
   }
 
+  /**
+   * Counts in this replica's memory: without Redis, its own takes; while a configured Redis does
+   * not answer, conservatively for the fleet: the window starts from the count Redis last showed
+   * (Seen) and this replica spends at most its share (1 / the replicas Redis last counted) of what
+   * was left, so the replicas together stay within the limit; its takes are added to Redis when it
+   * answers again (replayOffline).
+   */
   private takeLocal(limits: WindowLimit[], now: number): [number, number] {
     this.sweep(now);
-    const logs = limits.map((limit) => {
+    const shared = this.redis.configured;
+    const bounds = limits.map((limit) => {
       let log = this.local.get(limit.name);
       if (!log || log.windowMs !== limit.windowMs) {
-        log = { windowMs: limit.windowMs, stamps: [] };
+        log = { windowMs: limit.windowMs, stamps: [], offline: [] };
         this.local.set(limit.name, log);
+      }
+      const seen = shared ? this.seen.get(limit.name) : undefined;
+      const fleet = seen && seen.at > now - limit.windowMs ? seen : undefined;
+      if (fleet && log.seededAt !== fleet.at) {
+        log.seededAt = fleet.at;
+        log.stamps = [...Array(fleet.count).fill(fleet.at), ...log.stamps].sort((a, b) => a - b);
       }
       const expired = log.stamps.findIndex((t) => t > now - limit.windowMs);
       log.stamps.splice(0, expired === -1 ? log.stamps.length : expired);
-      return log;
+      const cap = fleet
+        ? fleet.count + Math.floor(Math.max(0, limit.limit - fleet.count) / this.fleetSize)
+        : limit.limit;
+      return { log, cap };
     });
     for (let i = 0; i < limits.length; i++) {
-      if (logs[i].stamps.length >= limits[i].limit) {
-        return [i + 1, logs[i].stamps[0] + limits[i].windowMs - now];
+      const { log, cap } = bounds[i];
+      if (log.stamps.length >= cap) {
+        return [i + 1, Math.max(1, log.stamps[0] + limits[i].windowMs - now)];
       }
     }
-    for (const log of logs) log.stamps.push(now);
+    for (const { log } of bounds) {
+      log.stamps.push(now);
+      if (shared) log.offline.push(now);
+    }
     return [0, 0];
+  }
+
+  /** Adds the takes this replica counted alone while Redis did not answer (unique members). */
+  private async replayOffline(now = Date.now()): Promise<void> {
+    for (const [name, log] of this.local) {
+      const stamps = log.offline.filter((t) => t > now - log.windowMs);
+      log.offline = [];
+      if (stamps.length === 0) continue;
+      const members = stamps.map((t, i) => ({
+        score: t,
+        value: `${t}:${this.instance}:offline:${i}`,
+      }));
+      await this.redis.run((client) => client.zAdd(this.key(name), members)).catch(() => undefined);
+    }
   }
 
   private result(limits: WindowLimit[], full: number, waitMs: number): TakeResult {
