@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * The BFF on a Redis Cluster of this suite's own (three masters requiring an ACL user; the BFF
  * given REDIS_CLUSTER_NODES, REDIS_USERNAME and REDIS_PASSWORD): two replicas share the cache,
@@ -8,9 +9,9 @@
 import { RedisService } from '../src/redis/redis.service';
 import {
   expectSharedThroughRedis,
+  formReplicas,
   type Replicas,
   redisUp,
-  startReplicas,
 } from './support/redis-replicas';
 import { RedisCluster, type RedisUser } from './support/redis-server';
 
@@ -28,18 +29,8 @@ afterEach(async () => {
 });
 afterAll(() => cluster?.stop());
 
-async function replicas(env: Record<string, string> = {}): Promise<Replicas> {
-  const started = await startReplicas({
-    REDIS_CLUSTER_NODES: cluster.seeds,
-    REDIS_USERNAME: USER.user,
-    REDIS_PASSWORD: USER.password,
-    UPSTREAM_RATE_LIMIT_PER_MINUTE: String(BUDGET),
-    UPSTREAM_CALLER_SHARE: '1',
-    ...env,
-  });
-  opened.push(started);
-  return started;
-}
+const replicas = (env: Record<string, string> = {}) =>
+  formReplicas({ REDIS_CLUSTER_NODES: cluster.seeds }, USER, BUDGET, opened, env);
 
 describe('Redis Cluster', () => {
   it('shares the cache, invalidation and the upstream budget between two replicas', async () => {
@@ -103,6 +94,7 @@ describe('Redis Cluster', () => {
       body: { kind: 'linear', config: {} },
     });
     expect(created.status).toBe(201);
+    await sleep(120); // past B's coherence bound (CACHE_COHERENCE_MS, 100 by default)
     const onB = await b.client.get(read);
     expect([onB.status, onB.headers.get('x-cache')]).toEqual([200, 'MISS']);
     expect(onB.json.items.map((item: { id: number }) => item.id)).toContain(created.json.id);

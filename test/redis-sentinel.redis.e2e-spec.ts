@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 /**
  * The BFF behind Redis Sentinel (a master, a replica and one Sentinel of this suite's own; the data
  * nodes require an ACL user: REDIS_SENTINELS, REDIS_SENTINEL_MASTER, REDIS_USERNAME,
@@ -10,9 +11,9 @@
 import { scrapeMetrics } from './support/metrics';
 import {
   expectSharedThroughRedis,
+  formReplicas,
   type Replicas,
   redisUp,
-  startReplicas,
   waitRedis,
 } from './support/redis-replicas';
 import { RedisSentinelSet, type RedisUser, waitUntil } from './support/redis-server';
@@ -34,18 +35,8 @@ afterEach(async () => {
 });
 afterAll(() => sentinels?.stop());
 
-async function replicas(env: Record<string, string> = {}): Promise<Replicas> {
-  const started = await startReplicas({
-    ...sentinels.env,
-    REDIS_USERNAME: USER.user,
-    REDIS_PASSWORD: USER.password,
-    UPSTREAM_RATE_LIMIT_PER_MINUTE: String(BUDGET),
-    UPSTREAM_CALLER_SHARE: '1',
-    ...env,
-  });
-  opened.push(started);
-  return started;
-}
+const replicas = (env: Record<string, string> = {}) =>
+  formReplicas(sentinels.env, USER, BUDGET, opened, env);
 
 describe('Redis Sentinel', () => {
   it('shares the cache, invalidation and the upstream budget between two replicas', async () => {
@@ -113,6 +104,7 @@ describe('Redis Sentinel', () => {
       body: { kind: 'linear', config: {} },
     });
     expect(created.status).toBe(201);
+    await sleep(120); // past B's coherence bound (CACHE_COHERENCE_MS, 100 by default)
     const onB = await b.client.get(read);
     expect([onB.status, onB.headers.get('x-cache')]).toEqual([200, 'MISS']);
     expect(onB.json.items.map((item: { id: number }) => item.id)).toContain(created.json.id);

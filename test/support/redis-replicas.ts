@@ -16,6 +16,29 @@ export interface Replicas {
 let run = 0;
 
 /** Replicas `a` and `b` with this Redis form (and a key prefix of their own), both connected. */
+/**
+ * Two replicas on a Redis form reached as the ACL user `user`, with an upstream budget of `budget`
+ * a minute all for one caller (what expectSharedThroughRedis spends); kept in `opened` to close.
+ */
+export async function formReplicas(
+  form: Record<string, string>,
+  user: { user: string; password: string },
+  budget: number,
+  opened: Replicas[],
+  env: Record<string, string> = {},
+): Promise<Replicas> {
+  const started = await startReplicas({
+    ...form,
+    REDIS_USERNAME: user.user,
+    REDIS_PASSWORD: user.password,
+    UPSTREAM_RATE_LIMIT_PER_MINUTE: String(budget),
+    UPSTREAM_CALLER_SHARE: '1',
+    ...env,
+  });
+  opened.push(started);
+  return started;
+}
+
 export async function startReplicas(env: Record<string, string>): Promise<Replicas> {
   const shared = {
     UPSTREAM_RETRIES: '0',
