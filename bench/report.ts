@@ -26,7 +26,7 @@ export interface Figure {
   ratio?: number | null;
 }
 
-/** A goal of issue 7: met true/false, or null when this run could not measure it. */
+/** A performance goal: met true/false, or null when this run could not measure it. */
 export interface Goal {
   goal: string;
   measured: string;
@@ -214,7 +214,7 @@ function goalsTable(results: Results): string {
     (g.met === null ? 'not measured' : g.met ? '**met**' : '**not met**') +
     (g.reliable ? '' : ' (unreliable: machine busy, see other CPU)');
   return table(
-    ['goal (issue 7)', 'measured', 'verdict'],
+    ['goal', 'measured', 'verdict'],
     results.goals.map((g) => [g.goal, g.measured, verdict(g)]),
   );
 }

@@ -1,5 +1,5 @@
 /**
- * The benchmark of issue 7: `npm run bench` (builds first). Runs the hit, miss, coalescing,
+ * The benchmark: `npm run bench` (builds first). Runs the hit, miss, coalescing,
  * expiry-stampede and memory scenarios against the built BFF and its baselines, prints the
  * tables and writes bench/results/<YYYY-MM-DD-HHMM>.md and .json. See bench/README.md.
  */
@@ -187,7 +187,7 @@ function describeSetup(results: Results, settings: Settings, wrk: boolean): void
   }
   if (settings.hitTools.includes('wrk')) {
     notes.push(
-      "hit: the headline figures (goals, first ratio rows) come from wrk -t1 -c50, as issue 7's reference figures: autocannon runs in this Node process and saturates its core against nginx and raw Node (see loadgen CPU), which would cap those baselines. The autocannon runs are kept for the per-response X-Cache check and exact sub-millisecond percentiles.",
+      "hit: the headline figures (goals, first ratio rows) come from wrk -t1 -c50, as the first performance round's reference figures: autocannon runs in this Node process and saturates its core against nginx and raw Node (see loadgen CPU), which would cap those baselines. The autocannon runs are kept for the per-response X-Cache check and exact sub-millisecond percentiles.",
     );
   } else if (!wrk) {
     notes.push(

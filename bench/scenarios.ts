@@ -54,7 +54,7 @@ export interface HitReference {
 }
 
 const CONNECTIONS = 50;
-/** Two of the six seeded integrations: a ~1.2 KB list answer (issue 7's figures used ~1.4 KB). */
+/** Two of the six seeded integrations: a ~1.2 KB list answer (the first round's figures used ~1.4 KB). */
 const HIT_PATH = '/v1/integrations?limit=2';
 const upstreamList = (limit: number, offset: number) =>
   `/api/projects/${PROJECT_ID}/integrations/?limit=${limit}&offset=${offset}`;
@@ -232,7 +232,7 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
     addGoal(
       results,
       {
-        goal: `Cache-hit throughput ≥ 3× the naive Express figure (${NAIVE_EXPRESS_RPS} req/s, issue 7's figure, not re-measured)`,
+        goal: `Cache-hit throughput ≥ 3× the naive Express figure (${NAIVE_EXPRESS_RPS} req/s, the first round's figure, not re-measured)`,
         measured: b
           ? `${fmt(b.rps, 0)} req/s = ${fmt(b.rps / NAIVE_EXPRESS_RPS, 2)}× (${tool})`
           : '—',
@@ -1030,7 +1030,7 @@ export async function memoryScenario(s: Settings, results: Results): Promise<voi
     }
     const [full, small] = found;
     results.notes.push(
-      `memory: RSS is VmRSS (peak: VmHWM) of the BFF process from /proc/<pid>/status, read right after the load; keys /v1/integrations?limit=${limit}&offset=0..${keys - 1} requested round-robin by autocannon -c ${CONNECTIONS} (pages of ${limit} integrations, 1.4-1.7 KB answers), CACHE_TTL_SECONDS=3600 so nothing expires; fake PostHog in the runner process (no delay). BENCH_MEMORY_SECONDS=${s.memorySeconds} per pass; issue 7's figure is after 60 s (BENCH_MEMORY_SECONDS=60).`,
+      `memory: RSS is VmRSS (peak: VmHWM) of the BFF process from /proc/<pid>/status, read right after the load; keys /v1/integrations?limit=${limit}&offset=0..${keys - 1} requested round-robin by autocannon -c ${CONNECTIONS} (pages of ${limit} integrations, 1.4-1.7 KB answers), CACHE_TTL_SECONDS=3600 so nothing expires; fake PostHog in the runner process (no delay). BENCH_MEMORY_SECONDS=${s.memorySeconds} per pass; the first round's figure is after 60 s (BENCH_MEMORY_SECONDS=60).`,
     );
     const allCached = full.distinct === keys;
     addGoal(
