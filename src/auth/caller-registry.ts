@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { readText, WatchedFile } from '../common/watched-file';
-import { CONFIG, type Config, ConfigError } from '../config/config';
+import { parseOrRefuse, readText, WatchedFile } from '../common/watched-file';
+import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 import { type CallerConfig, parseCallersFile } from './callers-config';
 
@@ -55,16 +55,13 @@ export class CallerRegistry implements OnApplicationShutdown {
 
   /** A new content of BFF_CLIENTS_FILE: a valid one replaces the callers in force. */
   private apply(content: string | undefined, path: string): void {
-    try {
-      this.use(parseCallersFile(content, path));
-    } catch (error) {
-      const problems = error instanceof ConfigError ? error.problems : [String(error)];
-      this.logger.error(
-        { problems },
-        'BFF_CLIENTS_FILE changed but is refused; the previous callers stay in force',
-      );
-      return;
-    }
+    const callers = parseOrRefuse(
+      () => parseCallersFile(content, path),
+      this.logger,
+      'BFF_CLIENTS_FILE changed but is refused; the previous callers stay in force',
+    );
+    if (!callers) return;
+    this.use(callers);
     this.logger.info({ callers: this.count }, 'BFF_CLIENTS_FILE re-read: new callers in force');
     for (const listener of this.listeners) listener();
   }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../config/config-error';
 
 /** How often watched files are read (a change applies within 10 s: README, configuration). */
 export const FILE_POLL_MS = 2000;
@@ -62,6 +63,24 @@ export class WatchedFile {
     } finally {
       this.reading = false;
     }
+  }
+}
+
+/**
+ * A changed file's new content, parsed; undefined when `parse` refuses it, after one error line
+ * (`refused`, saying what stays in force) naming every problem.
+ */
+export function parseOrRefuse<T>(
+  parse: () => T,
+  logger: { error(fields: object, message: string): void },
+  refused: string,
+): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    const problems = error instanceof ConfigError ? error.problems : [String(error)];
+    logger.error({ problems }, refused);
+    return undefined;
   }
 }
 

@@ -2,8 +2,8 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { CallerConfig } from '../auth/callers-config';
 import { Problem } from '../common/problem';
 import { rememberSecret } from '../common/secrets';
-import { readText, WatchedFile } from '../common/watched-file';
-import { CONFIG, type Config, ConfigError } from '../config/config';
+import { parseOrRefuse, readText, WatchedFile } from '../common/watched-file';
+import { CONFIG, type Config } from '../config/config';
 import { AppLogger } from '../logging/app-logger';
 import { MetricsService } from '../metrics/metrics.service';
 import { parseTenantsFile, type TenantConfig } from './tenants-config';
@@ -153,20 +153,13 @@ export class TenantRegistry implements OnApplicationShutdown {
   }
 
   private reread(content: string | undefined, path: string): void {
-    let tenants: TenantConfig[];
-    try {
-      tenants = parseTenantsFile(content, path, {
-        ratePerMinute: this.config.upstream.ratePerMinute,
-        ratePerHour: this.config.upstream.ratePerHour,
-      });
-    } catch (error) {
-      const problems = error instanceof ConfigError ? error.problems : [String(error)];
-      this.logger.error(
-        { problems },
-        'BFF_TENANTS_FILE changed but is refused; the previous tenants stay in force',
-      );
-      return;
-    }
+    const { ratePerMinute, ratePerHour } = this.config.upstream;
+    const tenants = parseOrRefuse(
+      () => parseTenantsFile(content, path, { ratePerMinute, ratePerHour }),
+      this.logger,
+      'BFF_TENANTS_FILE changed but is refused; the previous tenants stay in force',
+    );
+    if (!tenants) return;
     for (const key of this.keys.values()) key.stop();
     this.use(tenants);
     this.logger.info({ tenants: this.names }, 'BFF_TENANTS_FILE re-read: new tenants in force');
