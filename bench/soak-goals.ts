@@ -21,7 +21,10 @@ export interface RssSample {
   mb: number;
 }
 
-/** A replica whose ready body said its Redis was not up, from `from` to `to` (ms). */
+/**
+ * A replica without Redis from `from` to `to` (ms): its ready body said Redis was not up, or a
+ * Redis call of its failed or timed out in between.
+ */
 export interface RedisDown {
   slot: number;
   pid: number;
@@ -45,6 +48,8 @@ export interface Inputs {
   redisFaultForgets: boolean;
   ttlSeconds: number;
   staleSeconds: number;
+  /** CACHE_COHERENCE_MS: how long after a write a replica may still answer the entry before it. */
+  coherenceMs: number;
   budgetPerMinute: number;
   /** After a PostHog fault ends, 5xx stay expected this long (circuit cool-down + deadline). */
   graceMs: number;
@@ -87,7 +92,8 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 /**
  * When each family's cached reads stopped counting: its writes (from request to answer: the
- * answer may come from a copy either side of it) and every Redis fault that forgets.
+ * answer may come from a copy either side of it; then CACHE_COHERENCE_MS more, as a HIT may still
+ * be the entry from before it) and every Redis fault that forgets.
  */
 function invalidations(inputs: Inputs): Map<Family, Array<{ from: number; to: number }>> {
   const redisFaults = inputs.faults
@@ -99,24 +105,39 @@ function invalidations(inputs: Inputs): Map<Family, Array<{ from: number; to: nu
   }
   for (const write of inputs.oracle.writes) {
     if (write.doneAt === undefined) continue;
-    byFamily.get('integrations')?.push({ from: write.sentAt, to: write.doneAt });
+    const to = write.doneAt + inputs.coherenceMs;
+    byFamily.get('integrations')?.push({ from: write.sentAt, to });
   }
   return byFamily;
+}
+
+/** Whether the answering replica was without Redis (or near it) at some point of the request. */
+function withoutRedisOf(inputs: Inputs) {
+  return (a: Answer) =>
+    inputs.redisDown.some(
+      (d) =>
+        d.pid === a.pid &&
+        a.t <= d.to + READY_POLL_SLACK_MS &&
+        a.t + a.ms >= d.from - READY_POLL_SLACK_MS,
+    );
 }
 
 /**
  * Which processes held a copy of the path that may answer STALE at `t`: a 2xx answer of it (not
  * itself STALE) completed before `t`, stored for freshness + CACHE_STALE_SECONDS (a HIT's copy
  * may be up to one freshness older), with no write to its family or forgetful Redis fault
- * between its request and `t`. The contract keeps such a copy in Redis for every replica.
+ * between its request and `t`. The contract keeps such a copy in Redis for every replica. A copy
+ * made by a replica without Redis does not count: it is keyed by that replica's own generation
+ * numbers, which it drops once Redis answers again.
  */
 function copyHolders(inputs: Inputs) {
   type Copy = { sent: number; done: number; until: number; pid: number };
   const copies = new Map<string, Copy[]>();
   const ttl = inputs.ttlSeconds * 1000;
   const stale = inputs.staleSeconds * 1000;
+  const withoutRedis = withoutRedisOf(inputs);
   for (const a of inputs.answers) {
-    if (a.method !== 'GET' || !isOk(a) || a.cache === 'STALE') continue;
+    if (a.method !== 'GET' || !isOk(a) || a.cache === 'STALE' || withoutRedis(a)) continue;
     const done = a.t + a.ms;
     const until = done + stale + (a.cache === 'HIT' ? 0 : ttl);
     const list = copies.get(a.path) ?? [];
@@ -164,13 +185,7 @@ function classify5xx(inputs: Inputs) {
     .filter((f) => f.kind === 'posthog-5xx' || f.kind === 'posthog-slow')
     .map((f) => [f.start, f.end + inputs.graceMs]);
   const holders = copyHolders(inputs);
-  const withoutRedis = (a: Answer) =>
-    inputs.redisDown.some(
-      (d) =>
-        d.pid === a.pid &&
-        a.t <= d.to + READY_POLL_SLACK_MS &&
-        a.t + a.ms >= d.from - READY_POLL_SLACK_MS,
-    );
+  const withoutRedis = withoutRedisOf(inputs);
   return (a: Answer): string | undefined => {
     if (a.status === 0) return NO_ANSWER;
     if (a.status < 500) return undefined;

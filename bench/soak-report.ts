@@ -405,10 +405,10 @@ export function markdown(report: SoakReport): string {
     '',
     r.redisDown.length
       ? table(
-          ['replica', 'process', 'ready body said Redis was not up from', 'to'],
+          ['replica', 'process', 'without Redis (ready body, or a Redis error) from', 'to'],
           r.redisDown.map((d) => [`bff-${d.slot}`, String(d.pid), at(d.from), at(d.to)]),
         )
-      : 'None seen (the ready body is polled every 250 ms).',
+      : 'None seen (the ready body and the Redis error count are polled every 250 ms).',
     '',
     '## RSS per replica',
     '',

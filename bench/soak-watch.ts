@@ -1,8 +1,8 @@
 /**
  * What the soak watches beside the answers: each replica's RSS and CPU time (every 2 s), whether
- * it has Redis (its ready body, every 250 ms), and, over the run, the cores used by the replicas,
- * by this runner and by everything else on the machine, and this runner's event-loop delay (late
- * sends and late timestamps inflate the latencies it measures).
+ * it has Redis (its ready body and its Redis error count, every 250 ms), and, over the run, the
+ * cores used by the replicas, by this runner and by everything else on the machine, and this
+ * runner's event-loop delay (late sends and late timestamps inflate the latencies it measures).
  */
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -37,30 +37,43 @@ export function watch(clock: Clock, replicas: Replica[]) {
     }
   }, RSS_EVERY_MS);
 
-  /** Intervals during which a replica's ready body said its Redis was not up. */
+  /**
+   * Intervals during which a replica could not rely on Redis: its ready body said Redis was not
+   * up, or its bff_redis_errors_total rose since the previous poll (a Redis call failed or timed
+   * out: it may be up again by the next poll, but meanwhile it could not confirm a generation, so
+   * it answered nothing cached and dropped what it had cached without Redis).
+   */
+  const errorsSeen = new Map<number, { count: number; at: number }>();
   const poll = async (replica: Replica) => {
     if (!replica.inRotation) return;
     const pid = replica.child.pid;
     const t = clock.now();
+    let up: boolean;
+    let errors: number;
     try {
-      const response = await fetch(`${replica.url}/health/ready`, {
-        signal: AbortSignal.timeout(READY_EVERY_MS * 4),
-      });
-      const { redis } = (await response.json()) as { redis?: string };
-      if (redis === 'up') {
-        open.delete(pid);
-        return;
-      }
+      const signal = AbortSignal.timeout(READY_EVERY_MS * 4);
+      const [ready, metrics] = await Promise.all([
+        fetch(`${replica.url}/health/ready`, { signal }).then((r) => r.json()),
+        fetch(`${replica.url}/metrics`, { signal }).then((r) => r.text()),
+      ]);
+      up = (ready as { redis?: string }).redis === 'up';
+      errors = metricOf(metrics, 'bff_redis_errors_total') ?? 0;
     } catch {
       return; // not answering at all: its answers say more than its ready body
     }
-    const interval = open.get(pid);
-    if (interval) interval.to = clock.now();
-    else {
-      const fresh = { slot: replica.slot, pid, from: t, to: clock.now() };
-      open.set(pid, fresh);
-      redisDown.push(fresh);
+    const before = errorsSeen.get(pid);
+    errorsSeen.set(pid, { count: errors, at: t });
+    const from = before && errors > before.count ? before.at : up ? undefined : t;
+    if (from === undefined) {
+      open.delete(pid);
+      return;
     }
+    const interval = open.get(pid) ?? { slot: replica.slot, pid, from, to: t };
+    if (!open.has(pid)) redisDown.push(interval);
+    interval.to = clock.now();
+    if (up)
+      open.delete(pid); // one poll's worth of errors: closed at once
+    else open.set(pid, interval);
   };
   const ready = setInterval(() => {
     for (const replica of replicas) void poll(replica);
@@ -96,4 +109,10 @@ export function watch(clock: Clock, replicas: Replica[]) {
       };
     },
   };
+}
+
+/** One unlabelled sample of a Prometheus text exposition; undefined when absent. */
+function metricOf(text: string, name: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }

@@ -76,6 +76,7 @@ async function main(): Promise<number> {
       redisFaultForgets: redis.faultForgets,
       ttlSeconds: Number(BFF_SETTINGS.CACHE_TTL_SECONDS),
       staleSeconds: Number(BFF_SETTINGS.CACHE_STALE_SECONDS),
+      coherenceMs: Number(BFF_SETTINGS.CACHE_COHERENCE_MS),
       budgetPerMinute: Number(BFF_SETTINGS.UPSTREAM_RATE_LIMIT_PER_MINUTE),
       graceMs: Number(BFF_SETTINGS.BREAKER_COOLDOWN_MS) + 2 * timeoutMs + 1000,
       deadlineMs: 2 * timeoutMs,
