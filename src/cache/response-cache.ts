@@ -26,6 +26,15 @@ interface Entry extends CachedResponse {
 
 type Loader = () => Promise<CachedResponse>;
 
+/**
+ * The string as one flat sequence of characters. A key built by concatenation is a tree of
+ * pieces (a cons string per piece, each holding its parts) that V8 keeps as long as the entry
+ * lives: about 300 bytes per entry more than the characters themselves.
+ */
+function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
+}
+
 /** How often a replica waiting on another's load looks for the entry it stores. */
 const FLEET_POLL_MS = 20;
 
@@ -144,7 +153,7 @@ export class ResponseCache {
   private keyOf(family: TenantFamily, tag: string, target: string): string {
     const known = this.keys.get(target);
     if (known?.tag === tag && known.family === family) return known.key;
-    const key = `${this.redis.keyPrefix}cache:${family}:${tag}:${target}`;
+    const key = flat(`${this.redis.keyPrefix}cache:${family}:${tag}:${target}`);
     this.keys.set(target, { family, tag, key });
     return key;
   }
