@@ -16,6 +16,7 @@ import {
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 export const ROOT = join(__dirname, '..');
 export const RESULTS_DIR = join(ROOT, 'bench/results');
@@ -189,6 +190,8 @@ export interface BffOptions {
   nodeOptions?: string;
   /** How often readiness is polled (ms): finer where the time to ready is measured. */
   readyPollMs?: number;
+  /** What the RSS chart calls this process (its target); the process name by default. */
+  label?: string;
 }
 
 export const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
@@ -259,6 +262,7 @@ export async function startBff(name: string, options: BffOptions): Promise<Servi
     },
     'server',
   );
+  traceRss(child, options.label ?? name);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/health/ready`, undefined, options.readyPollMs);
   return { child, url };
@@ -268,7 +272,11 @@ export async function startBff(name: string, options: BffOptions): Promise<Servi
  * The start-up baseline: bench/bare-nest.js (NestJS on Fastify, one controller), with the BFF's
  * NODE_OPTIONS and NODE_ENV; ready once its GET /health/ready answers 200.
  */
-export async function startBareNest(name: string, readyPollMs?: number): Promise<Service> {
+export async function startBareNest(
+  name: string,
+  readyPollMs?: number,
+  label = name,
+): Promise<Service> {
   const port = await freePort();
   const child = spawnChild(
     name,
@@ -277,6 +285,7 @@ export async function startBareNest(name: string, readyPollMs?: number): Promise
     { NODE_OPTIONS: DEPLOYED_NODE_OPTIONS, NODE_ENV: 'production', PORT: String(port) },
     'server',
   );
+  traceRss(child, label);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(child, `${url}/health/ready`, undefined, readyPollMs);
   return { child, url };
@@ -346,4 +355,44 @@ export function machineBusySeconds(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RSS over time
+
+/** VmRSS of one BFF (or bare NestJS) process, sampled from its spawn to its exit. */
+export interface RssTrace {
+  /** The process's name (its log file's) and what the chart calls it. */
+  name: string;
+  label: string;
+  /** Seconds since the spawn and VmRSS in MB, one pair per sample. */
+  seconds: number[];
+  mb: number[];
+}
+
+/** Often enough to draw a start (~1-2 s) and a 15 s load; reading /proc costs the child nothing. */
+const RSS_SAMPLE_MS = 250;
+const traces: RssTrace[] = [];
+
+/** Samples `child`'s VmRSS every RSS_SAMPLE_MS until it exits (timestamps as read, not as planned). */
+function traceRss(child: Child, label: string): void {
+  const started = performance.now();
+  const trace: RssTrace = { name: child.name, label, seconds: [], mb: [] };
+  traces.push(trace);
+  const sample = () => {
+    const rss = memoryOf(child.pid)?.rssMb;
+    // A process that has exited (a zombie until reaped) has no VmRSS line: NaN.
+    if (rss === undefined || Number.isNaN(rss)) return;
+    trace.seconds.push(Math.round((performance.now() - started) / 10) / 100);
+    trace.mb.push(Math.round(rss * 10) / 10);
+  };
+  sample();
+  const timer = setInterval(sample, RSS_SAMPLE_MS);
+  timer.unref();
+  void child.exited.then(() => clearInterval(timer));
+}
+
+/** The traces of the processes started since the last call (the runner files them by scenario). */
+export function takeRssTraces(): RssTrace[] {
+  return traces.splice(0);
 }

@@ -1,13 +1,15 @@
 /**
- * What a run found, and how it is written: bench/results/<YYYY-MM-DD-HHMM>.md and .json, and
- * the same tables on stdout.
+ * What a run found, and how it is written: bench/results/<YYYY-MM-DD-HHMM>.md and .json, its
+ * SVG charts beside them (<stamp>-throughput.svg, -latency.svg, -rss.svg), and the same tables
+ * on stdout.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { benchCharts } from './charts';
 import type { LoadResult } from './load';
-import { ROOT } from './processes';
+import { ROOT, type RssTrace } from './processes';
 
 /** One load-generator run against one target. */
 export interface RunRecord extends LoadResult {
@@ -65,6 +67,8 @@ export interface Results {
   figures: Figure[];
   goals: Goal[];
   checks: Check[];
+  /** VmRSS over time of every BFF (and bare NestJS) process, by the scenario it ran in. */
+  rss: Array<RssTrace & { scenario: string }>;
   notes: string[];
   errors: string[];
 }
@@ -79,6 +83,7 @@ export function newResults(command: string, settings: Results['settings']): Resu
     figures: [],
     goals: [],
     checks: [],
+    rss: [],
     notes: [],
     errors: [],
   };
@@ -247,7 +252,8 @@ export function summary(results: Results): string {
   ].join('\n');
 }
 
-export function markdown(results: Results): string {
+/** `charts`: [name, file] of the charts written beside the .md. */
+export function markdown(results: Results, charts: Array<[string, string]> = []): string {
   const env = Object.entries(results.environment).map(([k, v]) => [k, v]);
   const settings = Object.entries(results.settings).map(([k, v]) => [k, String(v)]);
   return [
@@ -261,6 +267,15 @@ export function markdown(results: Results): string {
     '',
     summary(results),
     '',
+    ...(charts.length
+      ? [
+          '## Charts',
+          '',
+          'One bar per measured run (the runs table): this build in blue, the BENCH_BEFORE build in purple, the baselines in grey; each group (scenario, load generator, connections) has its own scale. RSS: VmRSS of each BFF process (and of the bare NestJS app) from its spawn, sampled every 250 ms. See bench/README.md, "Charts".',
+          '',
+          ...charts.flatMap(([name, file]) => [`![${name}](${file})`, '']),
+        ]
+      : []),
     '## Notes',
     '',
     ...results.notes.map((n) => `- ${n}`),
@@ -271,15 +286,23 @@ export function markdown(results: Results): string {
   ].join('\n');
 }
 
-/** Writes <dir>/<YYYY-MM-DD-HHMM>.md and .json (UTC); returns the two paths. */
+/**
+ * Writes <dir>/<YYYY-MM-DD-HHMM>.md and .json (UTC) and the charts with something to show as
+ * <stamp>-<name>.svg beside them, linked from the .md; returns the paths written.
+ */
 export function writeResults(results: Results, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   const stamp = results.startedAt.slice(0, 16).replace('T', '-').replace(':', '');
   const md = join(dir, `${stamp}.md`);
   const json = join(dir, `${stamp}.json`);
-  writeFileSync(md, markdown(results));
+  const charts = benchCharts(results).map(([name, svg]): [string, string] => {
+    const file = `${stamp}-${name}.svg`;
+    writeFileSync(join(dir, file), svg);
+    return [name, file];
+  });
+  writeFileSync(md, markdown(results, charts));
   writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
   // Committed files: formatted the way `npm run lint` (biome) wants them, when biome is there.
   spawnSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', md, json], { cwd: ROOT });
-  return [md, json];
+  return [md, json, ...charts.map(([, file]) => join(dir, file))];
 }

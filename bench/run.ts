@@ -1,7 +1,8 @@
 /**
  * The benchmark: `npm run bench` (builds first). Runs the hit, miss, coalescing,
- * expiry-stampede and memory scenarios against the built BFF and its baselines, prints the
- * tables and writes bench/results/<YYYY-MM-DD-HHMM>.md and .json. See bench/README.md.
+ * expiry-stampede, memory and start-up scenarios against the built BFF and its baselines, prints
+ * the tables and writes bench/results/<YYYY-MM-DD-HHMM>.md and .json with its SVG charts beside
+ * them. See bench/README.md.
  */
 import { rmSync } from 'node:fs';
 import { wrkAvailable } from './load';
@@ -16,6 +17,7 @@ import {
   snapshotBuild,
   stopAll,
   TMP_DIR,
+  takeRssTraces,
 } from './processes';
 import { formatTop, newestProfile } from './profile-top';
 import { newResults, QUIET_LIMIT, type Results, summary, writeResults } from './report';
@@ -133,6 +135,7 @@ async function main(): Promise<number> {
       console.error(`[bench] ${name} failed:`, error);
     } finally {
       await stopAll();
+      results.rss.push(...takeRssTraces().map((trace) => ({ scenario: name, ...trace })));
     }
     console.error(`[bench] ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }

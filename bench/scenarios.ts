@@ -77,6 +77,7 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
       upstream: fake.url,
       env: { CACHE_TTL_SECONDS: '3600' },
       cpuProfile: s.cpuProfile,
+      label: 'BFF',
     });
     const first = await request(bff.url + HIT_PATH, AUTH_HEADERS);
     const warm = await request(bff.url + HIT_PATH, AUTH_HEADERS);
@@ -111,6 +112,7 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
         upstream: fake.url,
         env: { CACHE_TTL_SECONDS: '3600' },
         before: true,
+        label: 'BFF before',
       });
       await request(before.url + HIT_PATH, AUTH_HEADERS);
       beforeRuns = await measureHit(s, results, 'BFF before', before, HIT_PATH, AUTH_HEADERS);
@@ -272,12 +274,17 @@ async function alternate(
   const targets = [
     {
       name: 'BFF (alternating)',
-      service: await startBff(`bff-${scenario}-ab`, { upstream, env }),
+      service: await startBff(`bff-${scenario}-ab`, { upstream, env, label: 'BFF (alternating)' }),
       runs: [] as LoadResult[],
     },
     {
       name: 'BFF before (alternating)',
-      service: await startBff(`bff-${scenario}-ab-before`, { upstream, env, before: true }),
+      service: await startBff(`bff-${scenario}-ab-before`, {
+        upstream,
+        env,
+        before: true,
+        label: 'BFF before (alternating)',
+      }),
       runs: [] as LoadResult[],
     },
   ];
@@ -425,7 +432,7 @@ export async function missScenario(s: Settings, results: Results): Promise<void>
   const connections = 10;
   const fake = await startFakePostHog('fake-20ms', 20);
   try {
-    const bff = await startBff('bff-miss', { upstream: fake.url });
+    const bff = await startBff('bff-miss', { upstream: fake.url, label: 'BFF' });
     // Distinct keys for concurrent requests (a counter shared by all connections), so no two
     // in-flight requests coalesce: each one pays the full miss path.
     let n = 0;
@@ -550,7 +557,7 @@ export async function coalescingScenario(s: Settings, results: Results): Promise
     }> = [
       {
         name: 'BFF',
-        start: () => startBff('bff-coalescing', { upstream: fake.url }),
+        start: () => startBff('bff-coalescing', { upstream: fake.url, label: 'BFF' }),
         path: (r) => `/v1/integrations?offset=${r}`,
         headers: AUTH_HEADERS,
         probe: '/health/live',
@@ -688,7 +695,11 @@ export async function stampedeScenario(
       {
         name: 'BFF (CACHE_TTL_SECONDS=1)',
         start: () =>
-          startBff('bff-stampede', { upstream: fake.url, env: { CACHE_TTL_SECONDS: '1' } }),
+          startBff('bff-stampede', {
+            upstream: fake.url,
+            env: { CACHE_TTL_SECONDS: '1' },
+            label: 'BFF (CACHE_TTL_SECONDS=1)',
+          }),
         path: HIT_PATH,
         headers: AUTH_HEADERS,
         probe: '/health/live',
@@ -974,6 +985,7 @@ export async function memoryScenario(s: Settings, results: Results): Promise<voi
         env: pass.env,
         before: pass.before,
         nodeOptions: pass.nodeOptions,
+        label: `BFF, ${pass.name}`,
       });
       fake.clearRequests();
       const sample = await request(
@@ -1067,7 +1079,8 @@ const STARTUP_POLL_MS = 5;
 
 interface StartupTarget {
   name: string;
-  start(name: string): Promise<Service>;
+  /** Starts one process named `name`; `label` is the target's name (for the RSS chart). */
+  start(name: string, label: string): Promise<Service>;
   /** Per start: ms from spawn to the first 200 of /health/ready, CPU s by then, idle RSS MB. */
   readyMs: number[];
   cpuSeconds: number[];
@@ -1084,12 +1097,13 @@ export async function startupScenario(s: Settings, results: Results): Promise<vo
   const scenario = 'startup';
   const bff =
     (docs: string, before?: boolean): StartupTarget['start'] =>
-    (name) =>
+    (name, label) =>
       startBff(name, {
         upstream: UNUSED_UPSTREAM,
         env: { DOCS_ENABLED: docs },
         before,
         readyPollMs: STARTUP_POLL_MS,
+        label,
       });
   const target = (name: string, start: StartupTarget['start']): StartupTarget => ({
     name,
@@ -1098,7 +1112,9 @@ export async function startupScenario(s: Settings, results: Results): Promise<vo
     cpuSeconds: [],
     rssMb: [],
   });
-  const bare = target('bare NestJS + Fastify', (name) => startBareNest(name, STARTUP_POLL_MS));
+  const bare = target('bare NestJS + Fastify', (name, label) =>
+    startBareNest(name, STARTUP_POLL_MS, label),
+  );
   const docsOff = target('BFF, DOCS_ENABLED=false', bff('false'));
   const docsOn = target('BFF, DOCS_ENABLED=true', bff('true'));
   const targets = [bare, docsOff, docsOn];
@@ -1115,7 +1131,7 @@ export async function startupScenario(s: Settings, results: Results): Promise<vo
     ];
     for (const t of order) {
       const started = performance.now();
-      const service = await t.start(`startup-${targets.indexOf(t) + 1}-${round + 1}`);
+      const service = await t.start(`startup-${targets.indexOf(t) + 1}-${round + 1}`, t.name);
       t.readyMs.push(performance.now() - started);
       t.cpuSeconds.push(cpuSecondsOf(service.child.pid) ?? Number.NaN);
       await sleep(s.startupIdleSeconds * 1000);

@@ -7,8 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './processes';
-import type { Fault, FaultKind } from './soak-faults';
+import type { FaultKind } from './soak-faults';
 import type { Analysis, Goal } from './soak-goals';
+import { type LineChart, lineChart, PALETTE } from './svg';
 
 export interface SoakReport extends Analysis {
   startedAt: string;
@@ -51,130 +52,6 @@ const FAULT_COLORS: Record<FaultKind, string> = {
   replica: '#b8e0b0',
 };
 
-interface Series {
-  name: string;
-  color: string;
-  /** [seconds, value]; null breaks the line. */
-  points: Array<[number, number | null]>;
-}
-
-interface Chart {
-  title: string;
-  yLabel: string;
-  seconds: number;
-  series: Series[];
-  faults: Fault[];
-  /** A horizontal reference line, e.g. the budget. */
-  limit?: { y: number; label: string };
-  logY?: boolean;
-}
-
-const xml = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-function niceStep(max: number, ticks = 5): number {
-  const raw = max / ticks;
-  const power = 10 ** Math.floor(Math.log10(raw || 1));
-  return [1, 2, 5, 10].map((m) => m * power).find((step) => raw <= step) ?? 10 * power;
-}
-
-/** A line chart over the run's seconds, the faults as shaded bands behind the lines. */
-export function svgChart(chart: Chart): string {
-  const [width, height] = [960, 340];
-  const m = { left: 64, right: 170, top: 34, bottom: 40 };
-  const plotW = width - m.left - m.right;
-  const plotH = height - m.top - m.bottom;
-  const values = chart.series.flatMap((s) => s.points.map(([, v]) => v ?? 0));
-  const top = Math.max(1, ...values, chart.limit?.y ?? 0);
-  let yOf: (v: number) => number;
-  let ticks: number[];
-  if (chart.logY) {
-    const decades = Math.ceil(Math.log10(top));
-    ticks = Array.from({ length: decades + 2 }, (_, i) => 10 ** (i - 1));
-    const span = decades + 1;
-    yOf = (v) => m.top + plotH - ((Math.log10(Math.max(v, 0.1)) + 1) / span) * plotH;
-  } else {
-    const step = niceStep(top);
-    const yMax = Math.ceil(top / step) * step;
-    ticks = Array.from({ length: Math.round(yMax / step) + 1 }, (_, i) => i * step);
-    yOf = (v) => m.top + plotH - (v / yMax) * plotH;
-  }
-  const xOf = (seconds: number) => m.left + (seconds / chart.seconds) * plotW;
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-    `<title>${xml(chart.title)}</title>`,
-    `<rect width="${width}" height="${height}" fill="white"/>`,
-    `<text x="${m.left}" y="20" font-size="14" font-weight="bold">${xml(chart.title)}</text>`,
-  ];
-  for (const f of chart.faults) {
-    const x = xOf(f.start / 1000);
-    const w = Math.max(2, xOf(Math.min(chart.seconds, f.end / 1000)) - x);
-    out.push(
-      `<rect x="${x.toFixed(1)}" y="${m.top}" width="${w.toFixed(1)}" height="${plotH}" fill="${FAULT_COLORS[f.kind]}" opacity="0.6"><title>${xml(`${f.kind}: ${f.detail}`)}</title></rect>`,
-    );
-  }
-  for (const tick of ticks) {
-    const y = yOf(tick).toFixed(1);
-    out.push(
-      `<line x1="${m.left}" x2="${m.left + plotW}" y1="${y}" y2="${y}" stroke="#ddd"/>`,
-      `<text x="${m.left - 6}" y="${y}" text-anchor="end" dominant-baseline="middle">${tick}</text>`,
-    );
-  }
-  const xStep = niceStep(chart.seconds, 10);
-  for (let t = 0; t <= chart.seconds; t += xStep) {
-    out.push(
-      `<text x="${xOf(t).toFixed(1)}" y="${m.top + plotH + 16}" text-anchor="middle">${t}</text>`,
-    );
-  }
-  out.push(
-    `<text x="${m.left + plotW / 2}" y="${height - 6}" text-anchor="middle">seconds</text>`,
-    `<text transform="translate(14 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle">${xml(chart.yLabel)}</text>`,
-    `<rect x="${m.left}" y="${m.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`,
-  );
-  if (chart.limit) {
-    const y = yOf(chart.limit.y).toFixed(1);
-    out.push(
-      `<line x1="${m.left}" x2="${m.left + plotW}" y1="${y}" y2="${y}" stroke="#c00" stroke-dasharray="6 4"/>`,
-      `<text x="${m.left + plotW - 4}" y="${Number(y) - 4}" text-anchor="end" fill="#c00">${xml(chart.limit.label)}</text>`,
-    );
-  }
-  for (const s of chart.series) {
-    let path = '';
-    let pen = false;
-    for (const [t, v] of s.points) {
-      if (t > chart.seconds) break;
-      if (v === null) {
-        pen = false;
-        continue;
-      }
-      path += `${pen ? 'L' : 'M'}${xOf(t).toFixed(1)} ${yOf(v).toFixed(1)}`;
-      pen = true;
-    }
-    out.push(`<path d="${path}" fill="none" stroke="${s.color}" stroke-width="1.5"/>`);
-  }
-  const legend = [
-    ...chart.series.map((s) => ({ name: s.name, color: s.color, line: true })),
-    ...[...new Set(chart.faults.map((f) => f.kind))].map((kind) => ({
-      name: kind,
-      color: FAULT_COLORS[kind],
-      line: false,
-    })),
-  ];
-  legend.forEach((entry, i) => {
-    const x = m.left + plotW + 12;
-    const y = m.top + 8 + i * 18;
-    out.push(
-      entry.line
-        ? `<line x1="${x}" x2="${x + 18}" y1="${y}" y2="${y}" stroke="${entry.color}" stroke-width="2"/>`
-        : `<rect x="${x}" y="${y - 6}" width="18" height="12" fill="${entry.color}"/>`,
-      `<text x="${x + 24}" y="${y}" dominant-baseline="middle">${xml(entry.name)}</text>`,
-    );
-  });
-  out.push('</svg>', '');
-  return out.join('\n');
-}
-
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'];
 const CLASS_COLORS: Record<string, string> = {
   '2xx': '#2ca02c',
   'status 429': '#9467bd',
@@ -184,38 +61,51 @@ const CLASS_COLORS: Record<string, string> = {
 };
 
 function charts(report: SoakReport): Record<string, string> {
-  const { series, faults, seconds } = report;
+  const { series, seconds } = report;
+  // Every chart shades the faults behind its lines.
+  const faults: Pick<LineChart, 'bands' | 'bandLegend'> = {
+    bands: report.faults.map((f) => ({
+      from: f.start / 1000,
+      to: f.end / 1000,
+      color: FAULT_COLORS[f.kind],
+      title: `${f.kind}: ${f.detail}`,
+    })),
+    bandLegend: [...new Set(report.faults.map((f) => f.kind))].map((kind) => ({
+      name: kind,
+      color: FAULT_COLORS[kind],
+    })),
+  };
   const perSecond = (values: Array<number | null>): Array<[number, number | null]> =>
     values.map((v, i) => [i + 0.5, v]);
   const slots = [...new Set(report.rss.samples.map((r) => r.slot))];
   return {
-    'latency.svg': svgChart({
+    'latency.svg': lineChart({
       title: 'Latency per second (ms, log scale)',
       yLabel: 'ms',
       seconds,
-      faults,
+      ...faults,
       logY: true,
       series: [
         { name: 'p50', color: PALETTE[0], points: perSecond(series.p50) },
         { name: 'p99', color: PALETTE[1], points: perSecond(series.p99) },
       ],
     }),
-    'answers.svg': svgChart({
+    'answers.svg': lineChart({
       title: 'Answers per second by status',
       yLabel: 'answers / s',
       seconds,
-      faults,
+      ...faults,
       series: Object.entries(series.byClass).map(([name, values]) => ({
         name,
         color: CLASS_COLORS[name] ?? '#000',
         points: perSecond(values),
       })),
     }),
-    'upstream.svg': svgChart({
+    'upstream.svg': lineChart({
       title: 'Calls reaching PostHog: per second, and in the trailing 60 s',
       yLabel: 'calls',
       seconds,
-      faults,
+      ...faults,
       limit: { y: report.upstream.budgetPerMinute, label: 'budget per minute' },
       series: [
         { name: 'per second', color: PALETTE[0], points: perSecond(series.upstreamPerSecond) },
@@ -226,11 +116,11 @@ function charts(report: SoakReport): Record<string, string> {
         },
       ],
     }),
-    'rss.svg': svgChart({
+    'rss.svg': lineChart({
       title: 'RSS per replica (MB, VmRSS)',
       yLabel: 'MB',
       seconds,
-      faults,
+      ...faults,
       series: slots.map((slot, i) => ({
         name: `bff-${slot}`,
         color: PALETTE[i],
