@@ -293,15 +293,39 @@ export async function startBareNest(
 
 /** Baseline (a): bench/raw-server.js answering `body` to every request. */
 export async function startRawServer(name: string, body: Buffer): Promise<Service> {
-  const port = await freePort();
   mkdirSync(TMP_DIR, { recursive: true });
   const bodyFile = join(TMP_DIR, `${name}.body`);
   writeFileSync(bodyFile, body);
+  return startBaseline(name, 'bench/raw-server.js', { RAW_BODY_FILE: bodyFile });
+}
+
+/** Baseline (d): bench/redis-get-server.js answering one Redis GET of `keys` per request. */
+export async function startRedisGetServer(
+  name: string,
+  redisUrl: string,
+  keys: string[],
+): Promise<Service> {
+  mkdirSync(TMP_DIR, { recursive: true });
+  const keysFile = join(TMP_DIR, `${name}.keys`);
+  writeFileSync(keysFile, keys.join('\n'));
+  return startBaseline(name, 'bench/redis-get-server.js', {
+    REDIS_URL: redisUrl,
+    REDIS_KEYS_FILE: keysFile,
+  });
+}
+
+/** A baseline server script on a free port (RAW_PORT), pinned like the BFF. */
+async function startBaseline(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+): Promise<Service> {
+  const port = await freePort();
   const child = spawnChild(
     name,
     process.execPath,
-    ['bench/raw-server.js'],
-    { RAW_PORT: String(port), RAW_BODY_FILE: bodyFile },
+    [script],
+    { ...env, RAW_PORT: String(port) },
     'server',
   );
   const url = `http://127.0.0.1:${port}`;

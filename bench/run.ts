@@ -27,12 +27,21 @@ import {
   hitScenario,
   memoryScenario,
   missScenario,
+  redisHitScenario,
   type Settings,
   stampedeScenario,
   startupScenario,
 } from './scenarios';
 
-const SCENARIOS = ['hit', 'miss', 'coalescing', 'stampede', 'memory', 'startup'] as const;
+const SCENARIOS = [
+  'hit',
+  'redis-hit',
+  'miss',
+  'coalescing',
+  'stampede',
+  'memory',
+  'startup',
+] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 
 function seconds(name: string, fallback: number): number {
@@ -123,6 +132,7 @@ async function main(): Promise<number> {
     const started = Date.now();
     try {
       if (name === 'hit') hit = await hitScenario(settings, results);
+      if (name === 'redis-hit') await redisHitScenario(settings, results);
       if (name === 'miss') await missScenario(settings, results);
       if (name === 'coalescing') await coalescingScenario(settings, results);
       if (name === 'stampede') await stampedeScenario(settings, results, hit);
@@ -149,7 +159,7 @@ async function main(): Promise<number> {
   if (settings.cpuProfile) {
     const profile = newestProfile();
     if (profile)
-      console.log(`\nTop self time of the BFF during the hit scenario:\n\n${formatTop(profile)}`);
+      console.log(`\nTop self time of the BFF (${profile}):\n\n${formatTop(profile)}`);
   }
   if (process.env.BENCH_KEEP_TMP !== '1') rmSync(TMP_DIR, { recursive: true, force: true });
   const failed = results.errors.length > 0 || results.checks.some((c) => !c.ok);

@@ -50,7 +50,11 @@ function redisCli(port: number, ...args: string[]): string {
  * replica still writes the snapshot its master sends: into bench/results/tmp, under its own name,
  * removed before each start.
  */
-async function startRedisNode(name: string, port: number, args: string[] = []): Promise<Child> {
+export async function startRedisNode(
+  name: string,
+  port: number,
+  args: string[] = [],
+): Promise<Child> {
   const snapshot = `${name}.rdb`;
   rmSync(join(TMP_DIR, snapshot), { force: true });
   const child = spawnChild(
