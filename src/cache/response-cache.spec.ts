@@ -170,6 +170,42 @@ async function redisErrors(metrics: MetricsService): Promise<number> {
     expect(onB.hit?.body.toString()).toBe('v2');
   });
 
+  it("one load for the fleet also when the holder stores and releases between a waiter's two reads", async () => {
+    // b waits on a's load lock. Its poll reads the entry (not stored yet) and, held back until a
+    // has stored and released, whether the lock is still there (gone): the entry must be looked
+    // for once more, not loaded a second time.
+    let holderDone!: () => void;
+    const done = new Promise<void>((resolve) => {
+      holderDone = resolve;
+    });
+    const client = b.redis.client as unknown as { exists: (...args: unknown[]) => Promise<number> };
+    const exists = client.exists;
+    client.exists = async (...args: unknown[]) => {
+      await done;
+      return exists.apply(client, args);
+    };
+    try {
+      const onA = Object.assign(
+        async () => {
+          onA.calls++;
+          await sleep(150);
+          return answer('from-a');
+        },
+        { calls: 0 },
+      );
+      const onB = loader('from-b');
+      const first = a.cache.read(await a.cache.lookup('default/integrations', 'race'), 5000, onA);
+      await sleep(30); // a holds the lock
+      const second = b.cache.read(await b.cache.lookup('default/integrations', 'race'), 5000, onB);
+      await first;
+      holderDone();
+      expect((await second).response.body.toString()).toBe('from-a');
+      expect([onA.calls, onB.calls]).toEqual([1, 0]);
+    } finally {
+      delete (client as { exists?: unknown }).exists;
+    }
+  });
+
   it('drops every entry when Redis forgot the generations (new epoch), L1 copies included', async () => {
     await a.cache.read(await a.cache.lookup('default/integrations', 'r2'), 1000, loader('before'));
     expect((await a.cache.lookup('default/integrations', 'r2')).hit).toBeDefined();

@@ -261,10 +261,13 @@ export class ResponseCache {
     while (Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, FLEET_POLL_MS));
       try {
-        const [entry, holder] = await Promise.all([
+        const [seen, holder] = await Promise.all([
           this.shared?.get<Entry>(key),
           this.redis.run((c) => c.exists(lock)),
         ]);
+        // The holder stores, then releases: it may have done both between these two reads, so
+        // a lock found gone is checked for its entry once more before anyone loads again.
+        const entry = seen ?? (holder ? undefined : await this.shared?.get<Entry>(key));
         if (entry && entry.freshUntil > Date.now()) {
           await this.local.set(key, entry, entry.freshUntil - Date.now());
           return { status: entry.status, body: entry.body };
