@@ -99,7 +99,7 @@ async function main(): Promise<number> {
     seconds: seconds('BENCH_SECONDS', 10),
     warmupSeconds: seconds('BENCH_WARMUP_SECONDS', 2),
     stampedeSeconds: seconds('BENCH_STAMPEDE_SECONDS', 5),
-    memorySeconds: seconds('BENCH_MEMORY_SECONDS', 15),
+    memorySeconds: seconds('BENCH_MEMORY_SECONDS', 30),
     startupRuns: Number(process.env.BENCH_STARTUP_RUNS || 7),
     startupIdleSeconds: seconds('BENCH_STARTUP_IDLE_SECONDS', 2),
     hitTools: hitTools(wrk),
@@ -158,8 +158,7 @@ async function main(): Promise<number> {
   console.log(`written: ${files.join(', ')}`);
   if (settings.cpuProfile) {
     const profile = newestProfile();
-    if (profile)
-      console.log(`\nTop self time of the BFF (${profile}):\n\n${formatTop(profile)}`);
+    if (profile) console.log(`\nTop self time of the BFF (${profile}):\n\n${formatTop(profile)}`);
   }
   if (process.env.BENCH_KEEP_TMP !== '1') rmSync(TMP_DIR, { recursive: true, force: true });
   const failed = results.errors.length > 0 || results.checks.some((c) => !c.ok);
