@@ -229,7 +229,7 @@ describe('tenants', () => {
 });
 
 describe('tenants sharing one PostHog key', () => {
-  it('share its budget: PostHog counts per key', async () => {
+  it('share its budget: PostHog counts per key, until a rotation gives one a key of its own', async () => {
     const s = await setUp(
       { UPSTREAM_RATE_LIMIT_PER_MINUTE: '2', UPSTREAM_CALLER_SHARE: '1' },
       true,
@@ -241,6 +241,14 @@ describe('tenants sharing one PostHog key', () => {
       const third = await client.get('/v1/tenants/mobile/integrations/2');
       expectProblem(third, 429, 'upstream-rate-limited');
       expect(s.web.requests.length + s.mobile.requests.length).toBe(2);
+
+      // A rotation to a key of its own gives the tenant a budget of its own.
+      writeFileSync(join(s.dir, 'mobile-key'), ROTATED);
+      await s.bff.app.get(TenantRegistry).reload();
+      const own = await client.get('/v1/tenants/mobile/integrations/2');
+      expect(own.status).toBe(200);
+      expect(s.mobile.requests.at(-1)?.headers.authorization).toBe(`Bearer ${ROTATED}`);
+      expectProblem(await client.get('/v1/integrations/2'), 429, 'upstream-rate-limited');
     } finally {
       await s.close();
     }

@@ -82,6 +82,8 @@ export class TenantRegistry implements OnApplicationShutdown {
   /** The tenants of a caller without a list of its own: the first configured (built once). */
   private firstOnly: readonly string[] = [];
   private keys = new Map<string, PostHogKey>();
+  /** Each tenant's key group, worked out again whenever a key or the tenants change. */
+  private groups = new Map<string, string>();
   private readonly file?: WatchedFile;
 
   constructor(
@@ -137,6 +139,7 @@ export class TenantRegistry implements OnApplicationShutdown {
 
   keyLoaded(tenant: string, reread: boolean): void {
     this.metrics.keyLoaded(tenant);
+    if (reread) this.regroup();
     if (reread) this.logger.info({ tenant }, 'PostHog API key re-read from its file');
   }
 
@@ -177,13 +180,23 @@ export class TenantRegistry implements OnApplicationShutdown {
         ratePerMinute: config.ratePerMinute,
         ratePerHour: config.ratePerHour,
         authorization: () => `Bearer ${key.current}`,
-        keyGroup: () =>
-          configs.find((other) => keys.get(other.name)?.current === key.current)?.name ??
-          config.name,
+        keyGroup: () => this.groups.get(config.name) ?? config.name,
       });
     }
     this.keys = keys;
     this.tenants = tenants;
+    this.regroup();
     this.firstOnly = configs.slice(0, 1).map((config) => config.name);
+  }
+
+  /** A tenant's group is the first tenant (in configured order) holding the same key. */
+  private regroup(): void {
+    const firstByKey = new Map<string, string>();
+    const groups = new Map<string, string>();
+    for (const [name, key] of this.keys) {
+      if (!firstByKey.has(key.current)) firstByKey.set(key.current, name);
+      groups.set(name, firstByKey.get(key.current) as string);
+    }
+    this.groups = groups;
   }
 }
