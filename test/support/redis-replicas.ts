@@ -15,7 +15,6 @@ export interface Replicas {
 
 let run = 0;
 
-/** Replicas `a` and `b` with this Redis form (and a key prefix of their own), both connected. */
 /**
  * Two replicas on a Redis form reached as the ACL user `user`, with an upstream budget of `budget`
  * a minute all for one caller (what expectSharedThroughRedis spends); kept in `opened` to close.
@@ -39,6 +38,7 @@ export async function formReplicas(
   return started;
 }
 
+/** Replicas `a` and `b` (with a key prefix of their own unless `env` names one), both connected. */
 export async function startReplicas(env: Record<string, string>): Promise<Replicas> {
   const shared = {
     UPSTREAM_RETRIES: '0',
