@@ -7,30 +7,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Creating the cluster takes about 2 s.
  */
 import { RedisService } from '../src/redis/redis.service';
-import {
-  expectSharedThroughRedis,
-  formReplicas,
-  type Replicas,
-  redisUp,
-} from './support/redis-replicas';
+import { expectSharedThroughRedis, onRedisForm, redisUp } from './support/redis-replicas';
 import { RedisCluster, type RedisUser } from './support/redis-server';
 
 const USER: RedisUser = { user: 'bff', password: 'cluster-pw-4f1d09' };
 const BUDGET = 8;
 
-let cluster: RedisCluster;
-const opened: Replicas[] = [];
-
-beforeAll(async () => {
-  cluster = await RedisCluster.start(USER);
-}, 30_000);
-afterEach(async () => {
-  while (opened.length) await opened.pop()?.close();
-});
-afterAll(() => cluster?.stop());
-
-const replicas = (env: Record<string, string> = {}) =>
-  formReplicas({ REDIS_CLUSTER_NODES: cluster.seeds }, USER, BUDGET, opened, env);
+const suite = onRedisForm(
+  () => RedisCluster.start(USER),
+  (cluster) => ({ REDIS_CLUSTER_NODES: cluster.seeds }),
+  USER,
+  BUDGET,
+);
+const { replicas } = suite;
 
 describe('Redis Cluster', () => {
   it('shares the cache, invalidation and the upstream budget between two replicas', async () => {
@@ -43,13 +32,13 @@ describe('Redis Cluster', () => {
     const { a } = await replicas({ REDIS_KEY_PREFIX: 'posthog-bff:' });
     await a.client.get('/v1/integrations/1');
     const prefix = a.app.get(RedisService).keyPrefix;
-    const minute = await cluster.slotOf(`${prefix}{rl}:upstream:default:minute`);
-    expect(await cluster.slotOf(`${prefix}{rl}:upstream:default:hour`)).toBe(minute);
-    expect(await cluster.slotOf(`${prefix}{rl}:upstream-share:default:admin`)).toBe(minute);
-    expect(await cluster.slotOf(`${prefix}{rl}:epoch`)).toBe(minute);
+    const minute = await suite.form.slotOf(`${prefix}{rl}:upstream:default:minute`);
+    expect(await suite.form.slotOf(`${prefix}{rl}:upstream:default:hour`)).toBe(minute);
+    expect(await suite.form.slotOf(`${prefix}{rl}:upstream-share:default:admin`)).toBe(minute);
+    expect(await suite.form.slotOf(`${prefix}{rl}:epoch`)).toBe(minute);
     const owners = new Set<number>();
     for (const key of [`${prefix}generations`, `${prefix}{rl}:epoch`, `${prefix}audit`]) {
-      owners.add((await cluster.ownerOf(await cluster.slotOf(key))).port);
+      owners.add((await suite.form.ownerOf(await suite.form.slotOf(key))).port);
     }
     expect(owners.size).toBeGreaterThan(1);
   });
@@ -78,14 +67,14 @@ describe('Redis Cluster', () => {
       }),
     );
     const prefix = a.app.get(RedisService).keyPrefix;
-    const [entry] = await cluster.keys(`${prefix}cache:*kind=linear*`);
+    const [entry] = await suite.form.keys(`${prefix}cache:*kind=linear*`);
     const slots = new Set([
-      await cluster.slotOf(`${prefix}generations`),
-      await cluster.slotOf(entry),
-      await cluster.slotOf(`${prefix}rl:{upstream}:minute`),
+      await suite.form.slotOf(`${prefix}generations`),
+      await suite.form.slotOf(entry),
+      await suite.form.slotOf(`${prefix}rl:{upstream}:minute`),
     ]);
     for (const slot of slots) {
-      await cluster.moveSlot(slot, () => new Promise((resolve) => setTimeout(resolve, 200)));
+      await suite.form.moveSlot(slot, () => new Promise((resolve) => setTimeout(resolve, 200)));
     }
     traffic = false;
     await load;

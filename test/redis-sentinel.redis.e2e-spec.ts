@@ -11,8 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { scrapeMetrics } from './support/metrics';
 import {
   expectSharedThroughRedis,
-  formReplicas,
-  type Replicas,
+  onRedisForm,
   redisUp,
   waitRedis,
 } from './support/redis-replicas';
@@ -23,20 +22,14 @@ const USER: RedisUser = { user: 'bff', password: 'sentinel-pw-7c2e51' };
 const WRONG = 'wrong-sentinel-pw-0b9d44';
 const BUDGET = 8;
 
-let sentinels: RedisSentinelSet;
-const opened: Replicas[] = [];
-
 // One set for the suite: the failover test, last, leaves it with the replica promoted.
-beforeAll(async () => {
-  sentinels = await RedisSentinelSet.start(USER);
-}, 30_000);
-afterEach(async () => {
-  while (opened.length) await opened.pop()?.close();
-});
-afterAll(() => sentinels?.stop());
-
-const replicas = (env: Record<string, string> = {}) =>
-  formReplicas(sentinels.env, USER, BUDGET, opened, env);
+const suite = onRedisForm(
+  () => RedisSentinelSet.start(USER),
+  (sentinels) => sentinels.env,
+  USER,
+  BUDGET,
+);
+const { replicas } = suite;
 
 describe('Redis Sentinel', () => {
   it('shares the cache, invalidation and the upstream budget between two replicas', async () => {
@@ -45,7 +38,7 @@ describe('Redis Sentinel', () => {
 
   it('with a wrong password: readiness 200, bff_redis_up 0, served from memory, closed in seconds, the password shown nowhere', async () => {
     const stack = await startStack({
-      ...sentinels.env,
+      ...suite.form.env,
       REDIS_USERNAME: USER.user,
       REDIS_PASSWORD: WRONG,
     });
@@ -90,7 +83,7 @@ describe('Redis Sentinel', () => {
       }),
     );
     const killed = Date.now();
-    await sentinels.failover();
+    await suite.form.failover();
     const promotedMs = Date.now() - killed;
     for (const replica of [a, b]) await waitRedis(replica.client, 'up', 15_000);
     const followedMs = Date.now() - killed;

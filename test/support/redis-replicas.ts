@@ -16,26 +16,47 @@ export interface Replicas {
 let run = 0;
 
 /**
- * Two replicas on a Redis form reached as the ACL user `user`, with an upstream budget of `budget`
- * a minute all for one caller (what expectSharedThroughRedis spends); kept in `opened` to close.
+ * A suite on one Redis form: `start` runs it once for the suite, `env` gives the BFF's settings to
+ * reach it. `replicas(env)` starts two replicas on it as the ACL user `user`, with an upstream
+ * budget of `budget` a minute all for one caller (what expectSharedThroughRedis spends); they are
+ * closed after each test, the form after the suite.
  */
-export async function formReplicas(
-  form: Record<string, string>,
+export function onRedisForm<Form extends { stop(): Promise<void> }>(
+  start: () => Promise<Form>,
+  env: (form: Form) => Record<string, string>,
   user: { user: string; password: string },
   budget: number,
-  opened: Replicas[],
-  env: Record<string, string> = {},
-): Promise<Replicas> {
-  const started = await startReplicas({
-    ...form,
-    REDIS_USERNAME: user.user,
-    REDIS_PASSWORD: user.password,
-    UPSTREAM_RATE_LIMIT_PER_MINUTE: String(budget),
-    UPSTREAM_CALLER_SHARE: '1',
-    ...env,
+) {
+  let form: Form | undefined;
+  const opened: Replicas[] = [];
+  beforeAll(async () => {
+    form = await start();
+  }, 30_000);
+  afterEach(async () => {
+    while (opened.length) await opened.pop()?.close();
   });
-  opened.push(started);
-  return started;
+  afterAll(() => form?.stop());
+  const started = (): Form => {
+    if (!form) throw new Error('the Redis form is not started');
+    return form;
+  };
+  return {
+    get form(): Form {
+      return started();
+    },
+    async replicas(extra: Record<string, string> = {}): Promise<Replicas> {
+      const replicas = await startReplicas({
+        ...env(started()),
+        REDIS_USERNAME: user.user,
+        REDIS_PASSWORD: user.password,
+        UPSTREAM_RATE_LIMIT_PER_MINUTE: String(budget),
+        UPSTREAM_CALLER_SHARE: '1',
+        ...extra,
+      });
+      opened.push(replicas);
+      return replicas;
+    },
+  };
 }
 
 /** Replicas `a` and `b` (with a key prefix of their own unless `env` names one), both connected. */
