@@ -3,7 +3,6 @@
  * baseline under the same load, records runs, figures (with ratios), goals and sanity checks,
  * and stops its processes again.
  */
-import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -35,7 +34,7 @@ import {
   stopChild,
 } from './processes';
 import { addGoal, type Figure, QUIET_LIMIT, type Results, ratio } from './report';
-import { startRedisNode } from './soak-stack';
+import { redisCli, startRedisNode } from './soak-stack';
 
 export interface Settings {
   seconds: number;
@@ -158,24 +157,8 @@ export async function hitScenario(s: Settings, results: Results): Promise<HitRef
     for (const tool of s.hitTools) {
       const b = bffRuns[tool];
       if (!b) continue;
-      const against = (name: string, runs: Partial<Record<string, LoadResult>>) => {
-        const base = runs[tool];
-        for (const [metric, unit, key] of [
-          ['req/s', 'req/s', 'rps'],
-          ['p50', 'ms', 'p50'],
-          ['p99', 'ms', 'p99'],
-        ] as const) {
-          figure(results, {
-            scenario,
-            name: `BFF ${metric} (${tool})`,
-            value: b[key],
-            unit,
-            baseline: `${name} ${metric}`,
-            baselineValue: base?.[key] ?? null,
-            ratio: ratio(b[key], base?.[key]),
-          });
-        }
-      };
+      const against = (name: string, runs: Partial<Record<string, LoadResult>>) =>
+        figuresAgainst(results, scenario, `BFF %s (${tool})`, b, name, runs[tool]);
       if (s.nginx) against('nginx', nginxRuns);
       against('raw Node', rawRuns);
       if (BEFORE_DIST) {
@@ -966,7 +949,7 @@ export async function redisHitScenario(s: Settings, results: Results): Promise<v
       misses === REDIS_HIT_KEYS,
       `${misses} of ${REDIS_HIT_KEYS} MISS`,
     );
-    const keys = cachedKeys(redisUrl);
+    const keys = cachedKeys(redisPort);
     check(
       results,
       scenario,
@@ -974,7 +957,7 @@ export async function redisHitScenario(s: Settings, results: Results): Promise<v
       keys.length === REDIS_HIT_KEYS,
       `${keys.length} cache keys in Redis`,
     );
-    const gets = () => redisGets(redisUrl);
+    const gets = () => redisGets(redisPort);
     let n = 0;
     const load: LoadOptions = {
       url: bff.url,
@@ -1015,21 +998,7 @@ export async function redisHitScenario(s: Settings, results: Results): Promise<v
       rawRun.non2xx === 0 && rawRun.errors === 0,
       `${rawRun.non2xx} non-2xx, ${rawRun.errors} errors`,
     );
-    for (const [metric, unit, key] of [
-      ['req/s', 'req/s', 'rps'],
-      ['p50', 'ms', 'p50'],
-      ['p99', 'ms', 'p99'],
-    ] as const) {
-      figure(results, {
-        scenario,
-        name: `BFF, L1 cold ${metric} (autocannon)`,
-        value: bffRun[key],
-        unit,
-        baseline: `raw GET ${metric}`,
-        baselineValue: rawRun[key],
-        ratio: ratio(bffRun[key], rawRun[key]),
-      });
-    }
+    figuresAgainst(results, scenario, 'BFF, L1 cold %s (autocannon)', bffRun, 'raw GET', rawRun);
     results.notes.push(
       `redis-hit: ${REDIS_HIT_KEYS} keys (${path(0)} .. offset ${REDIS_HIT_KEYS - 1}), autocannon -c ${CONNECTIONS}; the BFF with CACHE_MAX_ENTRIES=1 reads every answer from Redis (its generation check included, once per CACHE_COHERENCE_MS); the raw server answers one GET of the same keys per request with the value as stored (a serialised entry, ${keys.length ? 'larger than the answer' : 'none'}).`,
     );
@@ -1039,21 +1008,44 @@ export async function redisHitScenario(s: Settings, results: Results): Promise<v
 }
 
 /** The cache entries' keys in Redis (not their load or refresh claims). */
-function cachedKeys(redisUrl: string): string[] {
-  const port = new URL(redisUrl).port;
-  const out = spawnSync('redis-cli', ['-p', port, '--scan', '--pattern', '*cache:*'], {
-    encoding: 'utf8',
-  }).stdout;
-  return out.split('\n').filter((k) => k && !k.endsWith(':load') && !k.endsWith(':refresh'));
+function cachedKeys(port: number): string[] {
+  return redisCli(port, '--scan', '--pattern', '*cache:*')
+    .split('\n')
+    .filter((k) => k && !k.endsWith(':load') && !k.endsWith(':refresh'));
 }
 
 /** GET commands Redis has served so far (INFO commandstats). */
-function redisGets(redisUrl: string): number {
-  const port = new URL(redisUrl).port;
-  const out = spawnSync('redis-cli', ['-p', port, 'info', 'commandstats'], {
-    encoding: 'utf8',
-  }).stdout;
-  return Number(/cmdstat_get:calls=(\d+)/.exec(out)?.[1] ?? 0);
+function redisGets(port: number): number {
+  return Number(/cmdstat_get:calls=(\d+)/.exec(redisCli(port, 'info', 'commandstats'))?.[1] ?? 0);
+}
+
+/**
+ * req/s, p50 and p99 of `run` as figures against the same of a baseline's run (`%s` in `name` is
+ * the measure).
+ */
+function figuresAgainst(
+  results: Results,
+  scenario: string,
+  name: string,
+  run: LoadResult,
+  baseline: string,
+  base: LoadResult | undefined,
+): void {
+  for (const [metric, unit, key] of [
+    ['req/s', 'req/s', 'rps'],
+    ['p50', 'ms', 'p50'],
+    ['p99', 'ms', 'p99'],
+  ] as const) {
+    figure(results, {
+      scenario,
+      name: name.replace('%s', metric),
+      value: run[key],
+      unit,
+      baseline: `${baseline} ${metric}`,
+      baselineValue: base?.[key] ?? null,
+      ratio: ratio(run[key], base?.[key]),
+    });
+  }
 }
 
 /** Latencies of hand-sent callers as a runs-table row ("node:http"). */

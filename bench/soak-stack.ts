@@ -37,7 +37,7 @@ export async function startFake(): Promise<FakePostHog> {
 // Redis
 
 /** One redis-cli command against a local port; its trimmed output, '' when it cannot answer. */
-function redisCli(port: number, ...args: string[]): string {
+export function redisCli(port: number, ...args: string[]): string {
   const result = spawnSync('redis-cli', ['-p', String(port), ...args], {
     encoding: 'utf8',
     timeout: 3000,
