@@ -139,8 +139,9 @@ export class TenantRegistry implements OnApplicationShutdown {
 
   keyLoaded(tenant: string, reread: boolean): void {
     this.metrics.keyLoaded(tenant);
-    if (reread) this.regroup();
-    if (reread) this.logger.info({ tenant }, 'PostHog API key re-read from its file');
+    if (!reread) return; // a first load: use() works the groups out once every key is loaded
+    this.regroup();
+    this.logger.info({ tenant }, 'PostHog API key re-read from its file');
   }
 
   keyRefused(tenant: string, why: string): void {
