@@ -6,6 +6,7 @@
  */
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { metricValue, parseMetrics } from '../test/support/metrics';
 import { cpuSecondsOf, machineBusySeconds, memoryOf } from './processes';
 import type { RedisDown, RssSample } from './soak-goals';
 import type { Clock } from './soak-load';
@@ -57,7 +58,7 @@ export function watch(clock: Clock, replicas: Replica[]) {
         fetch(`${replica.url}/metrics`, { signal }).then((r) => r.text()),
       ]);
       up = (ready as { redis?: string }).redis === 'up';
-      errors = metricOf(metrics, 'bff_redis_errors_total') ?? 0;
+      errors = metricValue(parseMetrics(metrics), 'bff_redis_errors_total') ?? 0;
     } catch {
       return; // not answering at all: its answers say more than its ready body
     }
@@ -109,10 +110,4 @@ export function watch(clock: Clock, replicas: Replica[]) {
       };
     },
   };
-}
-
-/** One unlabelled sample of a Prometheus text exposition; undefined when absent. */
-function metricOf(text: string, name: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
